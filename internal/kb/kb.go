@@ -1,0 +1,612 @@
+package kb
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+)
+
+// CauseIDs is the cause vocabulary (DESIGN.md); ids are stable.
+var CauseIDs = []string{
+	"no_link", "weak_wifi", "gateway_unreachable", "dns_failure", "dns_hijack", "vpn", "proxy",
+	"tls_interception", "firewall_block", "captive_portal", "clock_skew", "ipv6_broken",
+	"low_bandwidth", "unstable_connection", "service_outage", "isp_routing",
+	"stale_browser_data", "outdated_browser", "device_glitch", "none",
+}
+
+// FixIDs is the fix vocabulary (DESIGN.md); ids are stable.
+var FixIDs = []string{
+	"restart_router", "use_ethernet", "disable_vpn", "disable_proxy", "clear_site_data",
+	"try_private_window", "restart_browser", "update_browser", "switch_browser", "restart_device",
+	"flush_dns", "change_dns", "sync_clock", "login_captive_portal", "test_firewall",
+	"wait_for_outage", "contact_isp",
+}
+
+// OSes for which every fix has steps.
+var OSes = []string{"windows", "macos", "linux"}
+
+// P is a probability with its reason.
+type P struct {
+	P   float64 `yaml:"p"`
+	Why string  `yaml:"why"`
+}
+
+// Cause is one thing that can be wrong.
+type Cause struct {
+	ID      string   `yaml:"id"`
+	Title   string   `yaml:"title"`
+	Explain string   `yaml:"explain"`
+	Prior   P        `yaml:"prior"` // for a plain check, no error code given
+	Check   []string `yaml:"check"` // how a person can confirm it
+}
+
+// Fix is one remedy.
+type Fix struct {
+	ID         string              `yaml:"id"`
+	Title      string              `yaml:"title"`
+	Explain    string              `yaml:"explain"`
+	Difficulty string              `yaml:"difficulty"` // easy | moderate | hard
+	Minutes    float64             `yaml:"minutes"`
+	Automated  map[string]bool     `yaml:"automated"`
+	Steps      map[string][]string `yaml:"steps"` // all | windows | macos | linux
+	Repairs    map[string]P        `yaml:"repairs"`
+}
+
+// DifficultyFactor turns the article's difficulty words into an effort
+// multiplier on minutes: moderate steps (menus, a command prompt) take a
+// non-technical person about half as long again, hard ones twice as long.
+var DifficultyFactor = map[string]float64{"easy": 1, "moderate": 1.5, "hard": 2}
+
+// Cost is the expected effort of the fix in minutes.
+func (f *Fix) Cost() float64 { return f.Minutes * DifficultyFactor[f.Difficulty] }
+
+// StepsFor returns the steps for an OS ("windows", "macos", "linux").
+func (f *Fix) StepsFor(os string) []string {
+	if s := f.Steps[os]; len(s) > 0 {
+		return s
+	}
+	return f.Steps["all"]
+}
+
+// Evidence is one binary symptom and its likelihood under each cause.
+type Evidence struct {
+	ID string `yaml:"id"`
+	// Says is the plain-words sentence shown when the evidence is present;
+	// SaysNot when it is observed absent.
+	Says    string       `yaml:"says"`
+	SaysNot string       `yaml:"says_not"`
+	Base    P            `yaml:"base"` // P(present | a cause not listed) — the leak
+	Given   map[string]P `yaml:"given"`
+	// Question, when set, makes the evidence something a person is asked.
+	Question string  `yaml:"question"`
+	Minutes  float64 `yaml:"minutes"`
+}
+
+// Likelihood is P(evidence present | cause).
+func (e *Evidence) Likelihood(cause string) float64 {
+	if p, ok := e.Given[cause]; ok {
+		return p.P
+	}
+	return e.Base.P
+}
+
+// Method is one of an article's methods, with its chart row as numbers.
+type Method struct {
+	Name        string   `yaml:"name"`
+	Fixes       []string `yaml:"fixes"`
+	Difficulty  string   `yaml:"difficulty"`
+	Time        string   `yaml:"time"`
+	Minutes     float64  `yaml:"minutes"`
+	BestFor     string   `yaml:"best_for"`
+	SuccessText string   `yaml:"success_text"`
+	Success     float64  `yaml:"success"`
+	Why         string   `yaml:"why"`
+	Steps       []string `yaml:"steps"`
+}
+
+// Step is an advanced step, tied to a fix where one exists.
+type Step struct {
+	Text string `yaml:"text"`
+	Fix  string `yaml:"fix"`
+}
+
+// Code is one error code.
+type Code struct {
+	Code       string       `yaml:"code"`
+	Service    string       `yaml:"service"`
+	Title      string       `yaml:"title"`
+	Meaning    string       `yaml:"meaning"`
+	Causes     []string     `yaml:"causes"` // the causes people are told about, most common first
+	Priors     map[string]P `yaml:"priors"`
+	Methods    []Method     `yaml:"methods"`
+	Outage     []string     `yaml:"outage_check"`
+	Advanced   []Step       `yaml:"advanced"`
+	Prevention []string     `yaml:"prevention"`
+	Source     string       `yaml:"source"`
+}
+
+// KB is the whole knowledge base.
+type KB struct {
+	Causes   []Cause
+	Fixes    []Fix
+	Evidence []Evidence
+	Codes    []Code
+
+	causeByID map[string]*Cause
+	fixByID   map[string]*Fix
+	evByID    map[string]*Evidence
+	codeByID  map[string]*Code
+}
+
+// Cause returns a cause by id.
+func (k *KB) Cause(id string) *Cause { return k.causeByID[id] }
+
+// Fix returns a fix by id.
+func (k *KB) Fix(id string) *Fix { return k.fixByID[id] }
+
+// Ev returns an evidence symbol by id.
+func (k *KB) Ev(id string) *Evidence { return k.evByID[id] }
+
+// Code returns an error code, matched without regard to case.
+func (k *KB) Code(code string) *Code { return k.codeByID[strings.ToUpper(strings.TrimSpace(code))] }
+
+// Priors returns the prior of every cause, for a code or (code "") a plain check.
+func (k *KB) Priors(code string) map[string]float64 {
+	out := map[string]float64{}
+	if c := k.Code(code); c != nil && len(c.Priors) > 0 {
+		for id, p := range c.Priors {
+			out[id] = p.P
+		}
+	} else {
+		for _, c := range k.Causes {
+			out[c.ID] = c.Prior.P
+		}
+	}
+	return out
+}
+
+// CodeList returns the codes sorted.
+func (k *KB) CodeList() []*Code {
+	var out []*Code
+	for i := range k.Codes {
+		out = append(out, &k.Codes[i])
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out
+}
+
+//go:embed data/*.yaml
+var embedded embed.FS
+
+var (
+	defaultOnce sync.Once
+	defaultKB   *KB
+	defaultErr  error
+)
+
+// Default returns the embedded knowledge base (loaded once).
+func Default() (*KB, error) {
+	defaultOnce.Do(func() {
+		sub, _ := fs.Sub(embedded, "data")
+		defaultKB, defaultErr = LoadFS(sub)
+	})
+	return defaultKB, defaultErr
+}
+
+// MustDefault is Default for callers that have a tested embedded KB.
+func MustDefault() *KB {
+	k, err := Default()
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// The files of a KB directory.
+const (
+	FileCauses   = "causes.yaml"
+	FileFixes    = "fixes.yaml"
+	FileEvidence = "evidence.yaml"
+	FileCodes    = "codes.yaml"
+)
+
+// LoadFS loads and validates the four files from fsys.
+func LoadFS(fsys fs.FS) (*KB, error) {
+	read := func(name string) ([]byte, error) {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return b, nil
+	}
+	var srcs [4][]byte
+	for i, n := range []string{FileCauses, FileFixes, FileEvidence, FileCodes} {
+		b, err := read(n)
+		if err != nil {
+			return nil, err
+		}
+		srcs[i] = b
+	}
+	return Load(srcs[0], srcs[1], srcs[2], srcs[3])
+}
+
+// Error is a validation error that names the file, the line and the key.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Key == "" {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Key, e.Msg)
+}
+
+// doc is one parsed file: its node tree, for line numbers.
+type doc struct {
+	file string
+	root *yaml.Node
+}
+
+func parse(file string, src []byte, v any) (*doc, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: file, Line: 1, Msg: "file is empty"}
+		}
+		return nil, yamlError(file, err)
+	}
+	var n yaml.Node
+	_ = yaml.Unmarshal(src, &n)
+	return &doc{file: file, root: &n}, nil
+}
+
+// yamlError rewrites yaml.v3's "line N: ..." messages into file:line: form.
+func yamlError(file string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+	line := 1
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if i := strings.IndexByte(rest, ':'); i > 0 {
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				line, msg = n, strings.TrimSpace(rest[i+1:])
+			}
+		}
+	}
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = msg[:i]
+	}
+	key := ""
+	if strings.HasPrefix(msg, "field ") {
+		key = strings.Fields(msg)[1]
+		msg = "unknown key"
+	}
+	return &Error{File: file, Line: line, Key: key, Msg: msg}
+}
+
+// errAt builds an Error at the node reached by path (string keys, int indexes).
+func (d *doc) errAt(msg string, path ...any) error {
+	line, key := d.locate(path...)
+	return &Error{File: d.file, Line: line, Key: key, Msg: msg}
+}
+
+func (d *doc) locate(path ...any) (int, string) {
+	n := d.root
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 1
+	var keys []string
+	for _, p := range path {
+		if n == nil {
+			break
+		}
+		line = n.Line
+		switch k := p.(type) {
+		case string:
+			keys = append(keys, k)
+			var next *yaml.Node
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == k {
+						line = n.Content[i].Line
+						next = n.Content[i+1]
+						break
+					}
+				}
+			}
+			n = next
+		case int:
+			keys = append(keys, fmt.Sprintf("[%d]", k))
+			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
+				n = n.Content[k]
+				line = n.Line
+			} else {
+				n = nil
+			}
+		}
+	}
+	return line, strings.ReplaceAll(strings.Join(keys, "."), ".[", "[")
+}
+
+// Load parses and validates the four files' contents.
+func Load(causesSrc, fixesSrc, evidenceSrc, codesSrc []byte) (*KB, error) {
+	k := &KB{}
+	var cf struct {
+		Version int     `yaml:"version"`
+		Causes  []Cause `yaml:"causes"`
+	}
+	var ff struct {
+		Version int   `yaml:"version"`
+		Fixes   []Fix `yaml:"fixes"`
+	}
+	var ef struct {
+		Version  int        `yaml:"version"`
+		Evidence []Evidence `yaml:"evidence"`
+	}
+	var kf struct {
+		Version int    `yaml:"version"`
+		Codes   []Code `yaml:"codes"`
+	}
+	cd, err := parse(FileCauses, causesSrc, &cf)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := parse(FileFixes, fixesSrc, &ff)
+	if err != nil {
+		return nil, err
+	}
+	ed, err := parse(FileEvidence, evidenceSrc, &ef)
+	if err != nil {
+		return nil, err
+	}
+	kd, err := parse(FileCodes, codesSrc, &kf)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range []struct {
+		d *doc
+		n int
+	}{{cd, cf.Version}, {fd, ff.Version}, {ed, ef.Version}, {kd, kf.Version}} {
+		if v.n != 1 {
+			return nil, v.d.errAt(fmt.Sprintf("version must be 1, got %d", v.n), "version")
+		}
+	}
+	k.Causes, k.Fixes, k.Evidence, k.Codes = cf.Causes, ff.Fixes, ef.Evidence, kf.Codes
+	if err := k.index(cd, fd, ed, kd); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func checkP(d *doc, p P, path ...any) error {
+	if math.IsNaN(p.P) || p.P < 0 || p.P > 1 {
+		return d.errAt(fmt.Sprintf("probability %v is outside 0..1", p.P), append(path, "p")...)
+	}
+	if strings.TrimSpace(p.Why) == "" {
+		return d.errAt("a probability needs a one-line reason (why)", append(path, "why")...)
+	}
+	return nil
+}
+
+func in(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *KB) index(cd, fd, ed, kd *doc) error {
+	k.causeByID = map[string]*Cause{}
+	k.fixByID = map[string]*Fix{}
+	k.evByID = map[string]*Evidence{}
+	k.codeByID = map[string]*Code{}
+	for i := range k.Causes {
+		c := &k.Causes[i]
+		switch {
+		case !in(CauseIDs, c.ID):
+			return cd.errAt(fmt.Sprintf("unknown cause id %q", c.ID), "causes", i, "id")
+		case k.causeByID[c.ID] != nil:
+			return cd.errAt(fmt.Sprintf("cause %q defined twice", c.ID), "causes", i, "id")
+		case strings.TrimSpace(c.Title) == "":
+			return cd.errAt("missing title", "causes", i, "title")
+		case strings.TrimSpace(c.Explain) == "":
+			return cd.errAt("missing explanation", "causes", i, "explain")
+		}
+		if err := checkP(cd, c.Prior, "causes", i, "prior"); err != nil {
+			return err
+		}
+		k.causeByID[c.ID] = c
+	}
+	for _, id := range CauseIDs {
+		if k.causeByID[id] == nil {
+			return cd.errAt(fmt.Sprintf("cause %q is missing", id), "causes")
+		}
+	}
+	if err := checkSum(cd, k.Priors(""), "causes"); err != nil {
+		return err
+	}
+	for i := range k.Fixes {
+		f := &k.Fixes[i]
+		switch {
+		case !in(FixIDs, f.ID):
+			return fd.errAt(fmt.Sprintf("unknown fix id %q", f.ID), "fixes", i, "id")
+		case k.fixByID[f.ID] != nil:
+			return fd.errAt(fmt.Sprintf("fix %q defined twice", f.ID), "fixes", i, "id")
+		case strings.TrimSpace(f.Title) == "":
+			return fd.errAt("missing title", "fixes", i, "title")
+		case strings.TrimSpace(f.Explain) == "":
+			return fd.errAt("missing explanation", "fixes", i, "explain")
+		case DifficultyFactor[f.Difficulty] == 0:
+			return fd.errAt(fmt.Sprintf("difficulty %q must be easy, moderate or hard", f.Difficulty), "fixes", i, "difficulty")
+		case !(f.Minutes > 0) || f.Minutes > 24*60:
+			return fd.errAt(fmt.Sprintf("minutes %v must be between 0 and 1440", f.Minutes), "fixes", i, "minutes")
+		}
+		for os := range f.Steps {
+			if os != "all" && !in(OSes, os) {
+				return fd.errAt(fmt.Sprintf("unknown OS %q (all, windows, macos, linux)", os), "fixes", i, "steps", os)
+			}
+		}
+		for _, os := range OSes {
+			if len(f.StepsFor(os)) == 0 {
+				return fd.errAt("missing steps for "+os, "fixes", i, "steps")
+			}
+		}
+		for os := range f.Automated {
+			if !in(OSes, os) {
+				return fd.errAt(fmt.Sprintf("unknown OS %q", os), "fixes", i, "automated", os)
+			}
+		}
+		if len(f.Repairs) == 0 {
+			return fd.errAt("a fix must repair at least one cause", "fixes", i, "repairs")
+		}
+		for _, c := range sortedKeys(f.Repairs) {
+			if k.causeByID[c] == nil {
+				return fd.errAt(fmt.Sprintf("unknown cause id %q", c), "fixes", i, "repairs", c)
+			}
+			if err := checkP(fd, f.Repairs[c], "fixes", i, "repairs", c); err != nil {
+				return err
+			}
+		}
+		k.fixByID[f.ID] = f
+	}
+	for _, id := range FixIDs {
+		if k.fixByID[id] == nil {
+			return fd.errAt(fmt.Sprintf("fix %q is missing", id), "fixes")
+		}
+	}
+	for i := range k.Evidence {
+		e := &k.Evidence[i]
+		switch {
+		case e.ID == "":
+			return ed.errAt("missing id", "evidence", i)
+		case k.evByID[e.ID] != nil:
+			return ed.errAt(fmt.Sprintf("evidence %q defined twice", e.ID), "evidence", i, "id")
+		case strings.TrimSpace(e.Says) == "":
+			return ed.errAt("missing says", "evidence", i, "says")
+		case e.Question != "" && !(e.Minutes > 0):
+			return ed.errAt("a question needs minutes > 0", "evidence", i, "minutes")
+		}
+		if err := checkP(ed, e.Base, "evidence", i, "base"); err != nil {
+			return err
+		}
+		for _, c := range sortedKeys(e.Given) {
+			if k.causeByID[c] == nil {
+				return ed.errAt(fmt.Sprintf("unknown cause id %q", c), "evidence", i, "given", c)
+			}
+			if err := checkP(ed, e.Given[c], "evidence", i, "given", c); err != nil {
+				return err
+			}
+		}
+		k.evByID[e.ID] = e
+	}
+	for _, id := range EvidenceIDs {
+		if k.evByID[id] == nil {
+			return ed.errAt(fmt.Sprintf("evidence %q, which the engine derives, is missing", id), "evidence")
+		}
+	}
+	for i := range k.Codes {
+		c := &k.Codes[i]
+		code := strings.ToUpper(c.Code)
+		switch {
+		case code == "":
+			return kd.errAt("missing code", "codes", i)
+		case k.codeByID[code] != nil:
+			return kd.errAt(fmt.Sprintf("code %q defined twice", c.Code), "codes", i, "code")
+		case c.Title == "" || c.Meaning == "":
+			return kd.errAt("a code needs a title and a meaning", "codes", i)
+		}
+		for j, id := range c.Causes {
+			if k.causeByID[id] == nil {
+				return kd.errAt(fmt.Sprintf("unknown cause id %q", id), "codes", i, "causes", j)
+			}
+		}
+		if len(c.Priors) > 0 {
+			for _, id := range sortedKeys(c.Priors) {
+				if k.causeByID[id] == nil {
+					return kd.errAt(fmt.Sprintf("unknown cause id %q", id), "codes", i, "priors", id)
+				}
+				if err := checkP(kd, c.Priors[id], "codes", i, "priors", id); err != nil {
+					return err
+				}
+			}
+			for _, id := range CauseIDs {
+				if _, ok := c.Priors[id]; !ok {
+					return kd.errAt(fmt.Sprintf("prior for cause %q is missing", id), "codes", i, "priors")
+				}
+			}
+			k.codeByID[code] = c
+			if err := checkSum(kd, k.Priors(code), "codes", i, "priors"); err != nil {
+				return err
+			}
+		}
+		for j, m := range c.Methods {
+			for n, id := range m.Fixes {
+				if k.fixByID[id] == nil {
+					return kd.errAt(fmt.Sprintf("unknown fix id %q", id), "codes", i, "methods", j, "fixes", n)
+				}
+			}
+			if len(m.Steps) == 0 {
+				return kd.errAt("missing steps", "codes", i, "methods", j, "steps")
+			}
+			if m.Success < 0 || m.Success > 1 {
+				return kd.errAt(fmt.Sprintf("probability %v is outside 0..1", m.Success), "codes", i, "methods", j, "success")
+			}
+		}
+		for j, s := range c.Advanced {
+			if s.Fix != "" && k.fixByID[s.Fix] == nil {
+				return kd.errAt(fmt.Sprintf("unknown fix id %q", s.Fix), "codes", i, "advanced", j, "fix")
+			}
+		}
+		k.codeByID[code] = c
+	}
+	return nil
+}
+
+func checkSum(d *doc, m map[string]float64, path ...any) error {
+	sum := 0.0
+	for _, v := range m {
+		sum += v
+	}
+	if math.Abs(sum-1) > 0.011 {
+		return d.errAt(fmt.Sprintf("priors add up to %.3f, not 1", sum), path...)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// EvidenceIDs are the symbols the engine derives from observations and
+// answers; the KB must give likelihoods for each.
+var EvidenceIDs = []string{
+	"link_down", "on_wifi", "wifi_weak", "gateway_fail",
+	"dns_system_fail", "dns_blocked_name", "dns_bogon", "dns_trusted_fail", "nx_hijack",
+	"service_tcp_fail", "service_5xx", "service_blockpage", "filter_blockpage", "service_slow",
+	"service_exchange_fail", "tls_intercepted", "tls_untrusted", "tls_time", "clock_skewed",
+	"controls_fail", "portal", "proxy_set", "proxy_path_fail", "vpn_on", "ipv6_fail",
+	"high_latency", "high_jitter", "loss", "stale_data", "large_cache", "outdated", "long_uptime",
+	"private_window_works", "other_devices_work",
+}

@@ -1,0 +1,232 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/streamdoctor/streamdoctor/internal/browsers"
+	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
+)
+
+// Thresholds of the probes that read OS facts.
+const (
+	// WeakSignalDBM: below -70 dBm Wi-Fi drops to low rates and retries;
+	// -67 dBm is the usual floor vendors give for video and voice.
+	WeakSignalDBM = -70
+	// LongUptimeHours: two weeks without a restart.
+	LongUptimeHours = 14 * 24
+	// OutdatedReleases: a browser this many major releases (about one a month)
+	// behind the current one has missed half a year of updates.
+	OutdatedReleases = 6
+)
+
+func notRun(probe, why string) []Observation {
+	return []Observation{{Probe: probe, Status: NotRun, Detail: why}}
+}
+
+func probeLink(_ context.Context, s *state) []Observation {
+	if why, ok := s.facts.Skipped(sysinfo.FactInterfaces); ok {
+		return notRun(PLink, why)
+	}
+	var up []sysinfo.Interface
+	for _, i := range s.facts.Interfaces {
+		if i.Up && i.Kind != sysinfo.KindLoopback {
+			up = append(up, i)
+		}
+	}
+	if len(up) == 0 {
+		return []Observation{{Target: "", Status: Problem, Failure: FNoLink, Detail: "no network interface is connected"}}
+	}
+	r := s.facts.DefaultRoute
+	if r == nil && s.facts.DefaultRoute6 == nil {
+		if _, skipped := s.facts.Skipped(sysinfo.FactRoute); !skipped {
+			return []Observation{{Target: up[0].Name, Status: Problem, Failure: FNoRoute,
+				Detail: fmt.Sprintf("%s is up but there is no default route", up[0].Name)}}
+		}
+	}
+	if r == nil {
+		r = s.facts.DefaultRoute6
+	}
+	name := up[0].Name
+	if r != nil {
+		name = r.Interface
+	}
+	kind := ""
+	for _, i := range s.facts.Interfaces {
+		if i.Name == name {
+			kind = i.Kind
+		}
+	}
+	return []Observation{{Target: name, Status: OK, Detail: strings.TrimSpace(kind + " connected")}}
+}
+
+func probeWiFi(_ context.Context, s *state) []Observation {
+	if why, ok := s.facts.Skipped(sysinfo.FactWiFi); ok {
+		return notRun(PWiFi, why)
+	}
+	w := s.facts.WiFi
+	if w == nil {
+		return notRun(PWiFi, "not connected over Wi-Fi")
+	}
+	o := Observation{Target: w.Interface, Value: w.SignalDBM, Status: OK,
+		Detail: fmt.Sprintf("signal %.0f dBm", w.SignalDBM)}
+	if w.SignalDBM < WeakSignalDBM {
+		o.Status, o.Failure = Problem, FWeakSignal
+		o.Detail += fmt.Sprintf(" (weaker than %d dBm)", WeakSignalDBM)
+	}
+	return []Observation{o}
+}
+
+func probeConnectivity(_ context.Context, s *state) []Observation {
+	switch s.facts.Connectivity {
+	case "":
+		return notRun(PConnectivity, "NetworkManager not present")
+	case "full":
+		return []Observation{{Target: "NetworkManager", Status: OK, Detail: "full connectivity"}}
+	case "portal":
+		return []Observation{{Target: "NetworkManager", Status: Problem, Failure: FPortal, Detail: "NetworkManager sees a captive portal"}}
+	default:
+		return []Observation{{Target: "NetworkManager", Status: Problem, Failure: "limited_connectivity",
+			Detail: "NetworkManager reports " + s.facts.Connectivity + " connectivity"}}
+	}
+}
+
+func probeProxy(_ context.Context, s *state) []Observation {
+	if why, ok := s.facts.Skipped(sysinfo.FactProxy); ok {
+		return notRun(PProxy, why)
+	}
+	p := s.facts.Proxy
+	switch p.Mode {
+	case "manual", "pac":
+		what := "proxy " + p.URL
+		if p.Mode == "pac" {
+			what = "automatic proxy script " + p.URL
+		}
+		return []Observation{{Target: p.URL, Status: Problem, Failure: FProxy,
+			Detail: fmt.Sprintf("%s set by %s", what, p.Source)}}
+	}
+	return []Observation{{Status: OK, Detail: "no proxy configured"}}
+}
+
+func probeVPN(_ context.Context, s *state) []Observation {
+	if why, ok := s.facts.Skipped(sysinfo.FactInterfaces); ok {
+		return notRun(PVPN, why)
+	}
+	for _, i := range s.facts.Interfaces {
+		if !i.IsVPN() || !i.Up {
+			continue
+		}
+		d := fmt.Sprintf("%s interface %s is up", i.Kind, i.Name)
+		for _, r := range []*sysinfo.Route{s.facts.DefaultRoute, s.facts.DefaultRoute6} {
+			if r != nil && r.Interface == i.Name {
+				d += "; the default route goes through it"
+				break
+			}
+		}
+		return []Observation{{Target: i.Name, Status: Problem, Failure: FVPN, Detail: d}}
+	}
+	return []Observation{{Status: OK, Detail: "no VPN interface"}}
+}
+
+func probeUptime(_ context.Context, s *state) []Observation {
+	if why, ok := s.facts.Skipped(sysinfo.FactUptime); ok {
+		return notRun(PUptime, why)
+	}
+	h := s.facts.Uptime.Hours()
+	o := Observation{Value: h, Status: OK, Detail: fmt.Sprintf("up %.0f hours", h)}
+	if h > LongUptimeHours {
+		o.Status, o.Failure = Problem, FLongUptime
+		o.Detail = fmt.Sprintf("not restarted for %.0f days", h/24)
+	}
+	return []Observation{o}
+}
+
+func probeBrowserVersion(_ context.Context, s *state) []Observation {
+	if why, ok := s.facts.Skipped(sysinfo.FactBrowsers); ok {
+		return notRun(PBrowserVer, why)
+	}
+	if len(s.facts.Browsers) == 0 {
+		return notRun(PBrowserVer, "no browser found")
+	}
+	var out []Observation
+	for _, b := range s.facts.Browsers {
+		o := Observation{Target: b.Name}
+		major, err := strconv.Atoi(strings.SplitN(b.Version, ".", 2)[0])
+		cur, known := browsers.CurrentMajor[b.Name]
+		switch {
+		case err != nil:
+			o.Status, o.Detail = NotRun, "version unknown"
+		case !known:
+			o.Status, o.Value, o.Detail = NotRun, float64(major), "no reference version for "+b.Name
+		default:
+			o.Value = float64(major)
+			o.Status, o.Detail = OK, fmt.Sprintf("version %s (current %d as of %s)", b.Version, cur, browsers.CurrentAsOf)
+			if major < cur-OutdatedReleases {
+				o.Status, o.Failure = Problem, FOutdated
+			}
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func probeBrowserData(ctx context.Context, s *state) []Observation {
+	if why, ok := s.facts.Skipped(sysinfo.FactBrowsers); ok {
+		return notRun(PBrowserData, why)
+	}
+	if s.facts.Home == "" {
+		return notRun(PBrowserData, "home directory unknown")
+	}
+	profiles := browsers.FindProfiles(s.facts.Home, s.facts.OS)
+	if len(profiles) == 0 {
+		return notRun(PBrowserData, "no browser profile found")
+	}
+	type agg struct {
+		total, expired int
+		cache          int64
+		broken         []string
+	}
+	per := map[string]*agg{}
+	var order []string
+	now := s.facts.Now()
+	for _, p := range profiles {
+		if ctx.Err() != nil {
+			break
+		}
+		a := per[p.Browser]
+		if a == nil {
+			a = &agg{}
+			per[p.Browser] = a
+			order = append(order, p.Browser)
+		}
+		if p.Cookies != "" {
+			c, err := browsers.CountSiteCookies(p.Cookies, p.Engine, s.prof.CookieDomains, now)
+			if err != nil {
+				a.broken = append(a.broken, p.Cookies+": "+err.Error())
+			}
+			a.total += c.Total
+			a.expired += c.Expired
+		}
+		if p.Cache != "" {
+			a.cache += browsers.DirSize(p.Cache)
+		}
+	}
+	var out []Observation
+	dom := strings.Join(s.prof.CookieDomains, ", ")
+	for _, name := range order {
+		a := per[name]
+		o := Observation{Target: name, Status: OK, Value: float64(a.expired),
+			Detail: fmt.Sprintf("%d %s cookies (%d expired), cache %d MB", a.total, dom, a.expired, a.cache>>20)}
+		if a.expired > 0 {
+			o.Status, o.Failure = Problem, FStaleData
+		}
+		if len(a.broken) > 0 {
+			o.Status, o.Failure = Problem, FStaleData
+			o.Detail += "; unreadable cookie store: " + strings.Join(a.broken, "; ")
+		}
+		out = append(out, o)
+	}
+	return out
+}

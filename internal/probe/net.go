@@ -1,0 +1,552 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
+)
+
+// Thresholds of the network probes.
+const (
+	// SlowTTFB: a service front end that takes longer than this to answer
+	// makes the player time out its first requests.
+	SlowTTFB = 2500 * time.Millisecond
+	// ClockSkewLimit: past five minutes, signed tokens and licences are
+	// rejected (the same window Kerberos and most token issuers allow).
+	ClockSkewLimit = 300.0
+	// HighLatencyMS, HighJitterMS and LossPct mark a line that stalls streams.
+	HighLatencyMS = 200.0
+	HighJitterMS  = 30.0
+	LossPct       = 10.0
+	// A connect slower than this counts as a lost SYN: the kernel retransmits
+	// a SYN after one second.
+	lostAfter = time.Second
+)
+
+func probeGateway(ctx context.Context, s *state) []Observation {
+	if why, ok := s.facts.Skipped(sysinfo.FactRoute); ok {
+		return notRun(PGateway, why)
+	}
+	r := s.facts.DefaultRoute
+	if r == nil {
+		return []Observation{{Status: Problem, Failure: FNoRoute, Detail: "no default route, so no gateway to reach"}}
+	}
+	if r.Gateway == "" {
+		return notRun(PGateway, "the default route ("+r.Interface+") has no gateway address")
+	}
+	// A TCP connect needs no privilege; an answer of any kind, even
+	// "refused", proves the router is there.
+	type res struct {
+		port int
+		err  error
+		d    time.Duration
+	}
+	ports := []int{53, 80, 443}
+	ch := make(chan res, len(ports))
+	for _, p := range ports {
+		go func() {
+			start := time.Now()
+			c, err := s.env.Dialer.DialContext(ctx, "tcp", net.JoinHostPort(r.Gateway, strconv.Itoa(p)))
+			if c != nil {
+				c.Close()
+			}
+			ch <- res{p, err, time.Since(start)}
+		}()
+	}
+	var last error
+	for range ports {
+		x := <-ch
+		if x.err == nil || Classify(x.err) == FRefused {
+			return []Observation{{Target: r.Gateway, Status: OK, Value: ms(x.d),
+				Detail: fmt.Sprintf("router answered on port %d in %.0f ms", x.port, ms(x.d))}}
+		}
+		last = x.err
+	}
+	return []Observation{{Target: r.Gateway, Status: Problem, Failure: Classify(last), Detail: "router did not answer: " + last.Error()}}
+}
+
+func probeDNS(name, via string) probeFunc {
+	return func(ctx context.Context, s *state) []Observation {
+		return parallel(s.serviceHosts(), func(h string) Observation {
+			a, err := s.lookup(ctx, via, h, dns.TypeA)
+			o := Observation{Probe: name, Target: h, Value: ms(a.RTT)}
+			if err != nil {
+				o.Status, o.Failure = Problem, Classify(err)
+				o.Detail = fmt.Sprintf("no address for %s: %s", h, o.Failure)
+				return o
+			}
+			o.Status = OK
+			o.Detail = fmt.Sprintf("%s in %.0f ms", joinAddrs(a.IPs), ms(a.RTT))
+			if c := ClassifyAnswer(a.IPs); c != "" {
+				o.Status, o.Failure = Problem, c
+				o.Detail = fmt.Sprintf("answered with addresses no public site uses (%s)", joinAddrs(a.IPs))
+			}
+			return o
+		})
+	}
+}
+
+func probeHijack(ctx context.Context, s *state) []Observation {
+	name := s.env.randomLabel() + ".com"
+	a, err := s.lookup(ctx, "system", name, dns.TypeA)
+	o := Observation{Target: name, Value: ms(a.RTT)}
+	switch {
+	case err == nil && len(a.IPs) > 0:
+		o.Status, o.Failure = Problem, FNXHijack
+		o.Detail = "a name that does not exist resolved to " + joinAddrs(a.IPs)
+	case Classify(err) == FNXDomain || Classify(err) == FNoAnswer:
+		o.Status, o.Detail = OK, "a name that does not exist is reported as missing"
+	default:
+		o.Status, o.Detail = NotRun, "resolver did not answer: "+Classify(err)
+	}
+	return []Observation{o}
+}
+
+func probeTCP(name, family string) probeFunc {
+	return func(ctx context.Context, s *state) []Observation {
+		if family == "tcp6" && s.facts.DefaultRoute6 == nil {
+			return notRun(name, "no IPv6 route")
+		}
+		return parallel(s.serviceHosts(), func(h string) Observation {
+			o := Observation{Probe: name, Target: h + ":443"}
+			start := time.Now()
+			c, via, err := s.dialHost(ctx, family, h, 443, true)
+			o.Value = ms(time.Since(start))
+			if err != nil {
+				var de *DNSError
+				if errors.As(err, &de) {
+					o.Status, o.Detail = NotRun, "no address from any resolver"
+					return o
+				}
+				o.Status, o.Failure = Problem, Classify(err)
+				o.Detail = err.Error()
+				return o
+			}
+			defer c.Close()
+			o.Status = OK
+			o.Detail = fmt.Sprintf("connected to %s in %.0f ms (address from %s DNS)", c.RemoteAddr(), o.Value, via)
+			return o
+		})
+	}
+}
+
+func (s *state) tlsConfig(host string, roots *x509.CertPool) *tls.Config {
+	return &tls.Config{ServerName: host, RootCAs: roots, Time: s.facts.Now, NextProtos: []string{"h2", "http/1.1"}}
+}
+
+func probeTLS(ctx context.Context, s *state) []Observation {
+	return parallel(s.serviceHosts(), func(h string) Observation {
+		o := Observation{Probe: PTLSService, Target: h}
+		start := time.Now()
+		raw, _, err := s.dialHost(ctx, "tcp4", h, 443, true)
+		if err != nil {
+			o.Status, o.Detail = NotRun, "could not connect: "+Classify(err)
+			return o
+		}
+		defer raw.Close()
+		cfg := s.tlsConfig(h, nil)
+		cfg.InsecureSkipVerify = true // verified below against both root sets
+		c := tls.Client(raw, cfg)
+		if err := c.HandshakeContext(ctx); err != nil {
+			o.Status, o.Failure = Problem, Classify(err)
+			o.Detail = "TLS handshake failed: " + err.Error()
+			return o
+		}
+		o.Value = ms(time.Since(start))
+		certs := c.ConnectionState().PeerCertificates
+		sysErr := verifyChain(certs, h, s.env.SystemRoots, s.facts.Now())
+		pubErr := verifyChain(certs, h, s.env.publicRoots(), s.facts.Now())
+		issuer := ""
+		if len(certs) > 0 {
+			issuer = certs[0].Issuer.String()
+		}
+		switch {
+		case sysErr == nil && pubErr == nil:
+			o.Status, o.Detail = OK, "certificate valid, issued by "+issuer
+		case sysErr == nil:
+			o.Status, o.Failure = Problem, FIntercepted
+			o.Detail = "certificate trusted only by a locally installed authority: " + issuer
+		default:
+			o.Status, o.Failure = Problem, Classify(sysErr)
+			o.Detail = sysErr.Error()
+		}
+		return o
+	})
+}
+
+func verifyChain(certs []*x509.Certificate, host string, roots *x509.CertPool, now time.Time) error {
+	if len(certs) == 0 {
+		return errors.New("no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: inter, CurrentTime: now})
+	return err
+}
+
+// httpClient makes a client that resolves through the system resolver (as the
+// browser does), verifies with the system roots at the local clock, and uses
+// proxyURL when it is not nil.
+func (s *state) httpClient(proxyURL *url.URL, follow bool) *http.Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			p, _ := strconv.Atoi(port)
+			c, _, err := s.dialHost(ctx, "tcp4", host, p, false)
+			return c, err
+		},
+		TLSClientConfig:     &tls.Config{RootCAs: s.env.SystemRoots, Time: s.facts.Now},
+		ForceAttemptHTTP2:   true,
+		DisableCompression:  false,
+		MaxIdleConnsPerHost: 1,
+	}
+	if proxyURL != nil {
+		tr.Proxy = http.ProxyURL(proxyURL)
+	}
+	cl := &http.Client{Transport: tr}
+	cl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !follow {
+			return http.ErrUseLastResponse
+		}
+		if len(via) >= 3 {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	return cl
+}
+
+// fetch GETs u and returns status, the start of the body, the Date header and
+// the time to the response headers.
+func fetch(ctx context.Context, cl *http.Client, u string) (*http.Response, []byte, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	req.Header.Set("User-Agent", "Mozilla/5.0 (StreamDoctor) like Chrome")
+	start := time.Now()
+	resp, err := cl.Do(req)
+	ttfb := time.Since(start)
+	if err != nil {
+		return nil, nil, ttfb, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 256<<10))
+	return resp, body, ttfb, nil
+}
+
+// ClassifyPage says whether an HTTP answer is a block page: the service's own
+// "proxy or unblocker" page (any of markers, case-insensitive), or a
+// filter's page (HTTP 451, or 403 with blocking words). It returns "" for an
+// ordinary answer.
+func ClassifyPage(status int, body []byte, markers []string) string {
+	low := strings.ToLower(string(body))
+	for _, m := range markers {
+		if m != "" && strings.Contains(low, strings.ToLower(m)) {
+			return FBlockProxy
+		}
+	}
+	if status == http.StatusUnavailableForLegalReasons {
+		return FBlockFilter
+	}
+	if status == http.StatusForbidden {
+		for _, w := range []string{"has been blocked", "access denied", "is blocked", "site blocked", "web filter", "content filter", "blocked by"} {
+			if strings.Contains(low, w) {
+				return FBlockFilter
+			}
+		}
+	}
+	return ""
+}
+
+func (s *state) judgeHTTP(o *Observation, resp *http.Response, body []byte, ttfb time.Duration) {
+	o.Value = ms(ttfb)
+	o.Detail = fmt.Sprintf("HTTP %d in %.0f ms", resp.StatusCode, o.Value)
+	switch {
+	case ClassifyPage(resp.StatusCode, body, s.prof.BlockMarkers) != "":
+		o.Status, o.Failure = Problem, ClassifyPage(resp.StatusCode, body, s.prof.BlockMarkers)
+		o.Detail += ": a block page"
+	case resp.StatusCode == http.StatusServiceUnavailable:
+		o.Status, o.Failure = Problem, FHTTP503
+	case resp.StatusCode >= 500:
+		o.Status, o.Failure = Problem, FHTTP5xx
+	case ttfb > SlowTTFB:
+		o.Status, o.Failure = Problem, FSlow
+	default:
+		// Any other answer, 4xx included, proves the front end is up.
+		o.Status = OK
+	}
+}
+
+func probeHTTPSService(ctx context.Context, s *state) []Observation {
+	cl := s.httpClient(nil, true)
+	defer cl.CloseIdleConnections()
+	return parallel(s.prof.Hosts, func(h profile.Host) Observation {
+		u := "https://" + h.Name + h.Path
+		o := Observation{Probe: PHTTPSService, Target: u}
+		resp, body, ttfb, err := fetch(ctx, cl, u)
+		if err != nil {
+			o.Status, o.Failure, o.Value = Problem, Classify(err), ms(ttfb)
+			o.Detail = err.Error()
+			return o
+		}
+		s.judgeHTTP(&o, resp, body, ttfb)
+		return o
+	})
+}
+
+// pacProxy finds the first "PROXY host:port" a PAC script names. The script
+// is not evaluated: the first proxy directive is what most scripts return for
+// sites outside the company network.
+func pacProxy(script string) string {
+	sc := bufio.NewScanner(strings.NewReader(script))
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.Index(line, "PROXY ")
+		if i < 0 {
+			continue
+		}
+		f := strings.FieldsFunc(line[i+6:], func(r rune) bool { return r == ';' || r == '"' || r == '\'' || r == ' ' })
+		if len(f) > 0 {
+			return "http://" + f[0]
+		}
+	}
+	return ""
+}
+
+func probeHTTPSProxy(ctx context.Context, s *state) []Observation {
+	p := s.facts.Proxy
+	if p.Mode != "manual" && p.Mode != "pac" {
+		return notRun(PHTTPSProxy, "no proxy configured")
+	}
+	proxy := p.URL
+	if p.Mode == "pac" {
+		resp, body, _, err := fetch(ctx, s.httpClient(nil, true), p.URL)
+		if err != nil {
+			return []Observation{{Target: p.URL, Status: Problem, Failure: Classify(err), Detail: "could not fetch the proxy script: " + err.Error()}}
+		}
+		if proxy = pacProxy(string(body)); proxy == "" || resp.StatusCode != http.StatusOK {
+			return notRun(PHTTPSProxy, "the proxy script sends traffic direct")
+		}
+	}
+	pu, err := url.Parse(proxy)
+	if err != nil || pu.Host == "" {
+		return []Observation{{Target: proxy, Status: Problem, Failure: FUnknown, Detail: "proxy address is not valid"}}
+	}
+	cl := s.httpClient(pu, true)
+	defer cl.CloseIdleConnections()
+	h := s.prof.Hosts[0]
+	u := "https://" + h.Name + h.Path
+	o := Observation{Target: u + " via " + pu.Host}
+	resp, body, ttfb, err := fetch(ctx, cl, u)
+	if err != nil {
+		o.Status, o.Failure, o.Value = Problem, Classify(err), ms(ttfb)
+		o.Detail = "through the proxy: " + err.Error()
+		return []Observation{o}
+	}
+	s.judgeHTTP(&o, resp, body, ttfb)
+	o.Detail = "through the proxy: " + o.Detail
+	return []Observation{o}
+}
+
+func probeControls(ctx context.Context, s *state) []Observation {
+	cl := s.httpClient(nil, true)
+	defer cl.CloseIdleConnections()
+	return parallel(s.prof.Controls, func(u string) Observation {
+		o := Observation{Probe: PHTTPSControl, Target: u}
+		resp, _, ttfb, err := fetch(ctx, cl, u)
+		o.Value = ms(ttfb)
+		if err != nil {
+			o.Status, o.Failure, o.Detail = Problem, Classify(err), err.Error()
+			return o
+		}
+		o.Status, o.Detail = OK, fmt.Sprintf("HTTP %d in %.0f ms", resp.StatusCode, o.Value)
+		if resp.StatusCode >= 500 {
+			o.Status, o.Failure = Problem, FHTTP5xx
+		}
+		return o
+	})
+}
+
+func probePortal(ctx context.Context, s *state) []Observation {
+	cl := s.httpClient(nil, false)
+	defer cl.CloseIdleConnections()
+	u := s.prof.PortalURL
+	o := Observation{Target: u}
+	resp, body, ttfb, err := fetch(ctx, cl, u)
+	o.Value = ms(ttfb)
+	switch {
+	case err != nil:
+		o.Status, o.Failure, o.Detail = Problem, Classify(err), err.Error()
+	case resp.StatusCode == http.StatusNoContent:
+		o.Status, o.Detail = OK, "no captive portal (HTTP 204 as expected)"
+	default:
+		o.Status, o.Failure = Problem, FPortal
+		o.Detail = fmt.Sprintf("expected HTTP 204, got %d", resp.StatusCode)
+		if loc := resp.Header.Get("Location"); loc != "" {
+			o.Detail += " redirecting to " + loc
+		} else if len(body) > 0 {
+			o.Detail += " with a page"
+		}
+	}
+	return []Observation{o}
+}
+
+// probeClock compares the local clock with the Date headers of the control
+// sites and the service. Certificates are not checked here: a wrong clock is
+// exactly what makes them fail.
+func probeClock(ctx context.Context, s *state) []Observation {
+	cl := s.httpClient(nil, false)
+	cl.Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	defer cl.CloseIdleConnections()
+	urls := append(append([]string{}, s.prof.Controls...), "https://"+s.prof.Hosts[0].Name+"/")
+	type res struct {
+		off float64
+		src string
+	}
+	ch := make(chan *res, len(urls))
+	for _, u := range urls {
+		go func() {
+			resp, _, ttfb, err := fetch(ctx, cl, u)
+			if err != nil {
+				ch <- nil
+				return
+			}
+			d, err := http.ParseTime(resp.Header.Get("Date"))
+			if err != nil {
+				ch <- nil
+				return
+			}
+			// The server stamped its Date about half the round trip ago.
+			local := s.facts.Now().Add(-ttfb / 2)
+			ch <- &res{local.Sub(d).Seconds(), u}
+		}()
+	}
+	var offs []float64
+	var src []string
+	for range urls {
+		if r := <-ch; r != nil {
+			offs = append(offs, r.off)
+			src = append(src, r.src)
+		}
+	}
+	if len(offs) == 0 {
+		return notRun(PClock, "no server answered with a date")
+	}
+	off := median(offs)
+	o := Observation{Target: "local clock", Value: math.Round(off*10) / 10, Status: OK,
+		Detail: fmt.Sprintf("%+.0f s from %d server clocks", off, len(offs))}
+	if math.Abs(off) > ClockSkewLimit {
+		o.Status, o.Failure = Problem, FClockSkew
+		o.Detail = fmt.Sprintf("local clock is %s %s the servers'", humanSeconds(math.Abs(off)), map[bool]string{true: "ahead of", false: "behind"}[off > 0])
+	}
+	return []Observation{o}
+}
+
+func humanSeconds(s float64) string {
+	switch {
+	case s >= 86400:
+		return fmt.Sprintf("%.1f days", s/86400)
+	case s >= 3600:
+		return fmt.Sprintf("%.1f hours", s/3600)
+	case s >= 60:
+		return fmt.Sprintf("%.0f minutes", s/60)
+	}
+	return fmt.Sprintf("%.0f seconds", s)
+}
+
+// probeLatency makes repeated TCP connects to the service: the connect time
+// is one round trip; a connect that fails or takes over a second (a
+// retransmitted SYN) counts as lost. Jitter is the mean difference between
+// consecutive round trips (as RFC 3550 defines it, without smoothing).
+func probeLatency(ctx context.Context, s *state) []Observation {
+	const samples, gap = 16, 25 * time.Millisecond
+	h := s.prof.Hosts[0].Name
+	ips, _, err := s.addrsFor(ctx, h, "tcp4", true)
+	if err != nil || len(ips) == 0 {
+		return []Observation{
+			{Probe: PLatency, Target: h, Status: NotRun, Detail: "no address to measure"},
+			{Probe: PJitter, Target: h, Status: NotRun, Detail: "no address to measure"},
+			{Probe: PLoss, Target: h, Status: NotRun, Detail: "no address to measure"},
+		}
+	}
+	addr := net.JoinHostPort(ips[0].String(), "443")
+	var rtts []float64
+	lost, tried := 0, 0
+	var lastErr error
+	for i := 0; i < samples && ctx.Err() == nil; i++ {
+		dl, _ := ctx.Deadline()
+		if tried >= 4 && time.Until(dl) < lostAfter+50*time.Millisecond {
+			break
+		}
+		cctx, cancel := context.WithTimeout(ctx, lostAfter)
+		start := time.Now()
+		c, err := s.env.Dialer.DialContext(cctx, "tcp4", addr)
+		d := time.Since(start)
+		cancel()
+		if ctx.Err() != nil {
+			break // the probe's own deadline, not the network
+		}
+		tried++
+		if err != nil {
+			lost++
+			lastErr = err
+		} else {
+			c.Close()
+			rtts = append(rtts, ms(d))
+		}
+		time.Sleep(gap)
+	}
+	if len(rtts) == 0 {
+		o := Observation{Probe: PLatency, Target: addr, Status: Problem, Failure: FTimeout, Detail: "no connection succeeded"}
+		if lastErr != nil {
+			o.Failure = Classify(lastErr)
+		}
+		return []Observation{o,
+			{Probe: PJitter, Target: addr, Status: NotRun, Detail: "no round trip measured"},
+			{Probe: PLoss, Target: addr, Status: NotRun, Detail: "no connection succeeded, so loss cannot be told from an outage"}}
+	}
+	med := median(rtts)
+	jit := 0.0
+	for i := 1; i < len(rtts); i++ {
+		jit += math.Abs(rtts[i] - rtts[i-1])
+	}
+	if len(rtts) > 1 {
+		jit /= float64(len(rtts) - 1)
+	}
+	lossPct := 100 * float64(lost) / float64(tried)
+	lat := Observation{Probe: PLatency, Target: addr, Value: med, Status: OK, Detail: fmt.Sprintf("median %.0f ms over %d connects", med, len(rtts))}
+	if med > HighLatencyMS {
+		lat.Status, lat.Failure = Problem, FHighLatency
+	}
+	jo := Observation{Probe: PJitter, Target: addr, Value: math.Round(jit*10) / 10, Status: OK, Detail: fmt.Sprintf("%.0f ms", jit)}
+	if jit > HighJitterMS {
+		jo.Status, jo.Failure = Problem, FHighJitter
+	}
+	lo := Observation{Probe: PLoss, Target: addr, Value: math.Round(lossPct*10) / 10, Status: OK, Detail: fmt.Sprintf("%d of %d connects lost", lost, tried)}
+	if lossPct >= LossPct {
+		lo.Status, lo.Failure = Problem, FLoss
+	}
+	return []Observation{lat, jo, lo}
+}

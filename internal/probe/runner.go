@@ -1,0 +1,285 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
+)
+
+// Options tune one run.
+type Options struct {
+	// Timeout bounds the whole run (default 5 s).
+	Timeout  time.Duration
+	Timeouts Timeouts
+	// Progress, if set, is called as each probe finishes (from any goroutine).
+	Progress func(done, total int, name string)
+}
+
+// state is what the probes of one run share.
+type state struct {
+	ctx      context.Context
+	env      *Env
+	prof     profile.Profile
+	facts    *sysinfo.Facts
+	timeouts Timeouts
+
+	mu      sync.Mutex
+	lookups map[lookupKey]*lookupResult
+}
+
+type probeFunc func(ctx context.Context, s *state) []Observation
+
+type probeDef struct {
+	name    string
+	timeout func(Timeouts) time.Duration
+	run     probeFunc
+}
+
+func probes() []probeDef {
+	dnsT := func(t Timeouts) time.Duration { return t.DNS + 200*time.Millisecond }
+	conn := func(t Timeouts) time.Duration { return t.DNS + t.Connect }
+	tlsT := func(t Timeouts) time.Duration { return t.DNS + t.TLS }
+	httpT := func(t Timeouts) time.Duration { return t.DNS + t.HTTP }
+	quick := func(Timeouts) time.Duration { return 500 * time.Millisecond }
+	return []probeDef{
+		{PLink, quick, probeLink},
+		{PWiFi, quick, probeWiFi},
+		{PConnectivity, quick, probeConnectivity},
+		{PProxy, quick, probeProxy},
+		{PVPN, quick, probeVPN},
+		{PUptime, quick, probeUptime},
+		{PBrowserVer, quick, probeBrowserVersion},
+		{PBrowserData, func(Timeouts) time.Duration { return 3 * time.Second }, probeBrowserData},
+		{PGateway, func(t Timeouts) time.Duration { return 1500 * time.Millisecond }, probeGateway},
+		{PDNSSystem, dnsT, probeDNS(PDNSSystem, "system")},
+		{PDNSDoH, dnsT, probeDNS(PDNSDoH, "doh")},
+		{PDNSPublic, dnsT, probeDNS(PDNSPublic, "public")},
+		{PDNSHijack, dnsT, probeHijack},
+		{PTCPService, conn, probeTCP(PTCPService, "tcp4")},
+		{PTCP6Service, conn, probeTCP(PTCP6Service, "tcp6")},
+		{PTLSService, tlsT, probeTLS},
+		{PHTTPSService, httpT, probeHTTPSService},
+		{PHTTPSProxy, httpT, probeHTTPSProxy},
+		{PHTTPSControl, httpT, probeControls},
+		{PPortal, httpT, probePortal},
+		{PClock, httpT, probeClock},
+		{PLatency, func(t Timeouts) time.Duration { return t.DNS + t.Latency }, probeLatency},
+	}
+}
+
+// Run reads the machine's facts, then runs every probe concurrently. It
+// returns when all probes are done or the deadline has passed, whichever is
+// first; a probe still running then is reported as not run.
+func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Observation, *sysinfo.Facts) {
+	if opt.Timeout <= 0 {
+		opt.Timeout = 5 * time.Second
+	}
+	if opt.Timeouts == (Timeouts{}) {
+		opt.Timeouts = DefaultTimeouts
+	}
+	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+	defer cancel()
+
+	factsCtx, fcancel := context.WithTimeout(ctx, 2*time.Second)
+	facts, err := env.Facts.Facts(factsCtx)
+	fcancel()
+	if facts == nil {
+		facts = &sysinfo.Facts{Proxy: sysinfo.Proxy{Mode: "none"}}
+	}
+	if err != nil && facts.NotRun == nil {
+		why := "could not read OS facts: " + err.Error()
+		facts.NotRun = map[string]string{}
+		for _, k := range []string{sysinfo.FactInterfaces, sysinfo.FactRoute, sysinfo.FactDNS, sysinfo.FactProxy, sysinfo.FactWiFi, sysinfo.FactUptime, sysinfo.FactBrowsers} {
+			facts.NotRun[k] = why
+		}
+	}
+	s := &state{ctx: ctx, env: env, prof: prof, facts: facts, timeouts: opt.Timeouts, lookups: map[lookupKey]*lookupResult{}}
+
+	defs := probes()
+	results := make([][]Observation, len(defs))
+	var wg sync.WaitGroup
+	var doneMu sync.Mutex
+	done := 0
+	for i, d := range defs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = runOne(ctx, s, d)
+			if opt.Progress != nil {
+				doneMu.Lock()
+				done++
+				n := done
+				doneMu.Unlock()
+				opt.Progress(n, len(defs), d.name)
+			}
+		}()
+	}
+	wg.Wait()
+	var out []Observation
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	return out, facts
+}
+
+// runOne runs a probe under its deadline. A probe that panics or overruns its
+// deadline becomes a "not run" observation; the run never waits on it.
+func runOne(parent context.Context, s *state, d probeDef) []Observation {
+	ctx, cancel := context.WithTimeout(parent, d.timeout(s.timeouts))
+	defer cancel()
+	start := time.Now()
+	ch := make(chan []Observation, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				ch <- []Observation{{Probe: d.name, Status: NotRun, Failure: FPanic,
+					Detail: fmt.Sprintf("probe crashed: %v", r) + " " + firstLines(string(debug.Stack()), 6)}}
+			}
+		}()
+		ch <- d.run(ctx, s)
+	}()
+	var obs []Observation
+	select {
+	case obs = <-ch:
+	case <-ctx.Done():
+		// Give a well-behaved probe a moment to report its own timeout.
+		select {
+		case obs = <-ch:
+		case <-time.After(150 * time.Millisecond):
+			obs = []Observation{{Probe: d.name, Status: NotRun, Failure: FTimeout, Detail: "did not finish before its deadline"}}
+		}
+	}
+	for i := range obs {
+		if obs[i].Probe == "" {
+			obs[i].Probe = d.name
+		}
+		if obs[i].Duration == 0 {
+			obs[i].Duration = time.Since(start)
+		}
+	}
+	return obs
+}
+
+func firstLines(s string, n int) string {
+	lines := 0
+	for i, c := range s {
+		if c == '\n' {
+			lines++
+			if lines == n {
+				return s[:i]
+			}
+		}
+	}
+	return s
+}
+
+// addrsFor returns the addresses of host for a family ("tcp4" or "tcp6"): the
+// system resolver's if it answered, else the trusted resolvers', so that a
+// broken local resolver does not hide whether the service itself is up.
+func (s *state) addrsFor(ctx context.Context, host, family string, trustedFallback bool) ([]netip.Addr, string, error) {
+	qt := dns.TypeA
+	if family == "tcp6" {
+		qt = dns.TypeAAAA
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip}, "literal", nil
+	}
+	a, err := s.lookup(ctx, "system", host, qt)
+	if err == nil && len(a.IPs) > 0 && ClassifyAnswer(a.IPs) == "" {
+		return a.IPs, "system", nil
+	}
+	if !trustedFallback {
+		if err == nil {
+			err = &DNSError{FNoAnswer}
+			if ClassifyAnswer(a.IPs) != "" {
+				return a.IPs, "system", nil // a browser would use the sinkhole address too
+			}
+		}
+		return nil, "system", err
+	}
+	for _, via := range []string{"doh", "public"} {
+		if t, terr := s.lookup(ctx, via, host, qt); terr == nil && len(t.IPs) > 0 {
+			return t.IPs, via, nil
+		}
+	}
+	if err == nil {
+		err = &DNSError{FNoAnswer}
+	}
+	return nil, "", err
+}
+
+// dialHost connects to host:port over family, trying up to two addresses.
+func (s *state) dialHost(ctx context.Context, family, host string, port int, trustedFallback bool) (net.Conn, string, error) {
+	ips, via, err := s.addrsFor(ctx, host, family, trustedFallback)
+	if err != nil {
+		return nil, via, err
+	}
+	if len(ips) > 2 {
+		ips = ips[:2]
+	}
+	var lastErr error
+	for i, ip := range ips {
+		dctx := ctx
+		if i == 0 && len(ips) > 1 {
+			if dl, ok := ctx.Deadline(); ok {
+				var c context.CancelFunc
+				dctx, c = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*2/3))
+				defer c()
+			}
+		}
+		c, err := s.env.Dialer.DialContext(dctx, family, net.JoinHostPort(ip.String(), strconv.Itoa(port)))
+		if err == nil {
+			return c, via, nil
+		}
+		lastErr = err
+	}
+	return nil, via, lastErr
+}
+
+func (s *state) serviceHosts() []string {
+	var out []string
+	for _, h := range s.prof.Hosts {
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+// parallel runs fn for each item and returns the observations in item order.
+func parallel[T any](items []T, fn func(T) Observation) []Observation {
+	out := make([]Observation, len(items))
+	var wg sync.WaitGroup
+	for i, it := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = fn(it)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
