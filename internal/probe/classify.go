@@ -45,6 +45,8 @@ const (
 	FWeakSignal      = "weak_signal"
 	FClockSkew       = "clock_skew"
 	FStaleData       = "stale_site_data"
+	FLargeCache      = "large_cache"
+	FWired           = "wired"
 	FOutdated        = "outdated_browser"
 	FLongUptime      = "long_uptime"
 	FHighLatency     = "high_latency"

@@ -62,8 +62,8 @@ func (e *Env) dohExchange(ctx context.Context, url string, m *dns.Msg) (*dns.Msg
 		return nil, 0, err
 	}
 	client := &http.Client{Transport: &http.Transport{
-		DialContext:     e.Dialer.DialContext,
-		TLSClientConfig: &tls.Config{RootCAs: e.publicRoots()},
+		DialContext:       e.Dialer.DialContext,
+		TLSClientConfig:   &tls.Config{RootCAs: e.publicRoots()},
 		ForceAttemptHTTP2: true,
 	}}
 	defer client.CloseIdleConnections()

@@ -20,6 +20,8 @@ const (
 	// OutdatedReleases: a browser this many major releases (about one a month)
 	// behind the current one has missed half a year of updates.
 	OutdatedReleases = 6
+	// LargeCacheMB: a browser cache past 1 GB has gone a long time uncleaned.
+	LargeCacheMB = 1024
 )
 
 func notRun(probe, why string) []Observation {
@@ -68,7 +70,7 @@ func probeWiFi(_ context.Context, s *state) []Observation {
 	}
 	w := s.facts.WiFi
 	if w == nil {
-		return notRun(PWiFi, "not connected over Wi-Fi")
+		return []Observation{{Status: NotRun, Failure: FWired, Detail: "not connected over Wi-Fi"}}
 	}
 	o := Observation{Target: w.Interface, Value: w.SignalDBM, Status: OK,
 		Detail: fmt.Sprintf("signal %.0f dBm", w.SignalDBM)}
@@ -217,8 +219,13 @@ func probeBrowserData(ctx context.Context, s *state) []Observation {
 	dom := strings.Join(s.prof.CookieDomains, ", ")
 	for _, name := range order {
 		a := per[name]
-		o := Observation{Target: name, Status: OK, Value: float64(a.expired),
-			Detail: fmt.Sprintf("%d %s cookies (%d expired), cache %d MB", a.total, dom, a.expired, a.cache>>20)}
+		mb := float64(a.cache >> 20)
+		co := Observation{Probe: PBrowserCache, Target: name, Status: OK, Value: mb, Detail: fmt.Sprintf("cache %.0f MB", mb)}
+		if mb > LargeCacheMB {
+			co.Status, co.Failure = Problem, FLargeCache
+		}
+		o := Observation{Probe: PBrowserData, Target: name, Status: OK, Value: float64(a.expired),
+			Detail: fmt.Sprintf("%d %s cookies (%d expired)", a.total, dom, a.expired)}
 		if a.expired > 0 {
 			o.Status, o.Failure = Problem, FStaleData
 		}
@@ -226,7 +233,7 @@ func probeBrowserData(ctx context.Context, s *state) []Observation {
 			o.Status, o.Failure = Problem, FStaleData
 			o.Detail += "; unreadable cookie store: " + strings.Join(a.broken, "; ")
 		}
-		out = append(out, o)
+		out = append(out, o, co)
 	}
 	return out
 }

@@ -60,5 +60,6 @@ const (
 	PLoss         = "loss"
 	PBrowserData  = "browser.data"
 	PBrowserVer   = "browser.version"
+	PBrowserCache = "browser.cache"
 	PUptime       = "uptime"
 )
