@@ -1,19 +1,15 @@
 package kb
 
 import (
-	"bytes"
 	"embed"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"github.com/streamdoctor/streamdoctor/internal/yamlx"
 )
 
 // CauseIDs is the cause vocabulary (DESIGN.md); ids are stable.
@@ -241,107 +237,11 @@ func LoadFS(fsys fs.FS) (*KB, error) {
 }
 
 // Error is a validation error that names the file, the line and the key.
-type Error struct {
-	File string
-	Line int
-	Key  string
-	Msg  string
-}
+type Error = yamlx.Error
 
-func (e *Error) Error() string {
-	if e.Key == "" {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Key, e.Msg)
-}
+type doc = yamlx.Doc
 
-// doc is one parsed file: its node tree, for line numbers.
-type doc struct {
-	file string
-	root *yaml.Node
-}
-
-func parse(file string, src []byte, v any) (*doc, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &Error{File: file, Line: 1, Msg: "file is empty"}
-		}
-		return nil, yamlError(file, err)
-	}
-	var n yaml.Node
-	_ = yaml.Unmarshal(src, &n)
-	return &doc{file: file, root: &n}, nil
-}
-
-// yamlError rewrites yaml.v3's "line N: ..." messages into file:line: form.
-func yamlError(file string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-	line := 1
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if i := strings.IndexByte(rest, ':'); i > 0 {
-			if n, err := strconv.Atoi(rest[:i]); err == nil {
-				line, msg = n, strings.TrimSpace(rest[i+1:])
-			}
-		}
-	}
-	if i := strings.IndexByte(msg, '\n'); i > 0 {
-		msg = msg[:i]
-	}
-	key := ""
-	if strings.HasPrefix(msg, "field ") {
-		key = strings.Fields(msg)[1]
-		msg = "unknown key"
-	}
-	return &Error{File: file, Line: line, Key: key, Msg: msg}
-}
-
-// errAt builds an Error at the node reached by path (string keys, int indexes).
-func (d *doc) errAt(msg string, path ...any) error {
-	line, key := d.locate(path...)
-	return &Error{File: d.file, Line: line, Key: key, Msg: msg}
-}
-
-func (d *doc) locate(path ...any) (int, string) {
-	n := d.root
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := 1
-	var keys []string
-	for _, p := range path {
-		if n == nil {
-			break
-		}
-		line = n.Line
-		switch k := p.(type) {
-		case string:
-			keys = append(keys, k)
-			var next *yaml.Node
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == k {
-						line = n.Content[i].Line
-						next = n.Content[i+1]
-						break
-					}
-				}
-			}
-			n = next
-		case int:
-			keys = append(keys, fmt.Sprintf("[%d]", k))
-			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
-				n = n.Content[k]
-				line = n.Line
-			} else {
-				n = nil
-			}
-		}
-	}
-	return line, strings.ReplaceAll(strings.Join(keys, "."), ".[", "[")
-}
+func parse(file string, src []byte, v any) (*doc, error) { return yamlx.Decode(file, src, v) }
 
 // Load parses and validates the four files' contents.
 func Load(causesSrc, fixesSrc, evidenceSrc, codesSrc []byte) (*KB, error) {
@@ -383,7 +283,7 @@ func Load(causesSrc, fixesSrc, evidenceSrc, codesSrc []byte) (*KB, error) {
 		n int
 	}{{cd, cf.Version}, {fd, ff.Version}, {ed, ef.Version}, {kd, kf.Version}} {
 		if v.n != 1 {
-			return nil, v.d.errAt(fmt.Sprintf("version must be 1, got %d", v.n), "version")
+			return nil, v.d.ErrAt(fmt.Sprintf("version must be 1, got %d", v.n), "version")
 		}
 	}
 	k.Causes, k.Fixes, k.Evidence, k.Codes = cf.Causes, ff.Fixes, ef.Evidence, kf.Codes
@@ -395,10 +295,10 @@ func Load(causesSrc, fixesSrc, evidenceSrc, codesSrc []byte) (*KB, error) {
 
 func checkP(d *doc, p P, path ...any) error {
 	if math.IsNaN(p.P) || p.P < 0 || p.P > 1 {
-		return d.errAt(fmt.Sprintf("probability %v is outside 0..1", p.P), append(path, "p")...)
+		return d.ErrAt(fmt.Sprintf("probability %v is outside 0..1", p.P), append(path, "p")...)
 	}
 	if strings.TrimSpace(p.Why) == "" {
-		return d.errAt("a probability needs a one-line reason (why)", append(path, "why")...)
+		return d.ErrAt("a probability needs a one-line reason (why)", append(path, "why")...)
 	}
 	return nil
 }
@@ -421,13 +321,13 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 		c := &k.Causes[i]
 		switch {
 		case !in(CauseIDs, c.ID):
-			return cd.errAt(fmt.Sprintf("unknown cause id %q", c.ID), "causes", i, "id")
+			return cd.ErrAt(fmt.Sprintf("unknown cause id %q", c.ID), "causes", i, "id")
 		case k.causeByID[c.ID] != nil:
-			return cd.errAt(fmt.Sprintf("cause %q defined twice", c.ID), "causes", i, "id")
+			return cd.ErrAt(fmt.Sprintf("cause %q defined twice", c.ID), "causes", i, "id")
 		case strings.TrimSpace(c.Title) == "":
-			return cd.errAt("missing title", "causes", i, "title")
+			return cd.ErrAt("missing title", "causes", i, "title")
 		case strings.TrimSpace(c.Explain) == "":
-			return cd.errAt("missing explanation", "causes", i, "explain")
+			return cd.ErrAt("missing explanation", "causes", i, "explain")
 		}
 		if err := checkP(cd, c.Prior, "causes", i, "prior"); err != nil {
 			return err
@@ -436,7 +336,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 	}
 	for _, id := range CauseIDs {
 		if k.causeByID[id] == nil {
-			return cd.errAt(fmt.Sprintf("cause %q is missing", id), "causes")
+			return cd.ErrAt(fmt.Sprintf("cause %q is missing", id), "causes")
 		}
 	}
 	if err := checkSum(cd, k.Priors(""), "causes"); err != nil {
@@ -446,39 +346,39 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 		f := &k.Fixes[i]
 		switch {
 		case !in(FixIDs, f.ID):
-			return fd.errAt(fmt.Sprintf("unknown fix id %q", f.ID), "fixes", i, "id")
+			return fd.ErrAt(fmt.Sprintf("unknown fix id %q", f.ID), "fixes", i, "id")
 		case k.fixByID[f.ID] != nil:
-			return fd.errAt(fmt.Sprintf("fix %q defined twice", f.ID), "fixes", i, "id")
+			return fd.ErrAt(fmt.Sprintf("fix %q defined twice", f.ID), "fixes", i, "id")
 		case strings.TrimSpace(f.Title) == "":
-			return fd.errAt("missing title", "fixes", i, "title")
+			return fd.ErrAt("missing title", "fixes", i, "title")
 		case strings.TrimSpace(f.Explain) == "":
-			return fd.errAt("missing explanation", "fixes", i, "explain")
+			return fd.ErrAt("missing explanation", "fixes", i, "explain")
 		case DifficultyFactor[f.Difficulty] == 0:
-			return fd.errAt(fmt.Sprintf("difficulty %q must be easy, moderate or hard", f.Difficulty), "fixes", i, "difficulty")
+			return fd.ErrAt(fmt.Sprintf("difficulty %q must be easy, moderate or hard", f.Difficulty), "fixes", i, "difficulty")
 		case !(f.Minutes > 0) || f.Minutes > 24*60:
-			return fd.errAt(fmt.Sprintf("minutes %v must be between 0 and 1440", f.Minutes), "fixes", i, "minutes")
+			return fd.ErrAt(fmt.Sprintf("minutes %v must be between 0 and 1440", f.Minutes), "fixes", i, "minutes")
 		}
 		for os := range f.Steps {
 			if os != "all" && !in(OSes, os) {
-				return fd.errAt(fmt.Sprintf("unknown OS %q (all, windows, macos, linux)", os), "fixes", i, "steps", os)
+				return fd.ErrAt(fmt.Sprintf("unknown OS %q (all, windows, macos, linux)", os), "fixes", i, "steps", os)
 			}
 		}
 		for _, os := range OSes {
 			if len(f.StepsFor(os)) == 0 {
-				return fd.errAt("missing steps for "+os, "fixes", i, "steps")
+				return fd.ErrAt("missing steps for "+os, "fixes", i, "steps")
 			}
 		}
 		for os := range f.Automated {
 			if !in(OSes, os) {
-				return fd.errAt(fmt.Sprintf("unknown OS %q", os), "fixes", i, "automated", os)
+				return fd.ErrAt(fmt.Sprintf("unknown OS %q", os), "fixes", i, "automated", os)
 			}
 		}
 		if len(f.Repairs) == 0 {
-			return fd.errAt("a fix must repair at least one cause", "fixes", i, "repairs")
+			return fd.ErrAt("a fix must repair at least one cause", "fixes", i, "repairs")
 		}
 		for _, c := range sortedKeys(f.Repairs) {
 			if k.causeByID[c] == nil {
-				return fd.errAt(fmt.Sprintf("unknown cause id %q", c), "fixes", i, "repairs", c)
+				return fd.ErrAt(fmt.Sprintf("unknown cause id %q", c), "fixes", i, "repairs", c)
 			}
 			if err := checkP(fd, f.Repairs[c], "fixes", i, "repairs", c); err != nil {
 				return err
@@ -488,27 +388,27 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 	}
 	for _, id := range FixIDs {
 		if k.fixByID[id] == nil {
-			return fd.errAt(fmt.Sprintf("fix %q is missing", id), "fixes")
+			return fd.ErrAt(fmt.Sprintf("fix %q is missing", id), "fixes")
 		}
 	}
 	for i := range k.Evidence {
 		e := &k.Evidence[i]
 		switch {
 		case e.ID == "":
-			return ed.errAt("missing id", "evidence", i)
+			return ed.ErrAt("missing id", "evidence", i)
 		case k.evByID[e.ID] != nil:
-			return ed.errAt(fmt.Sprintf("evidence %q defined twice", e.ID), "evidence", i, "id")
+			return ed.ErrAt(fmt.Sprintf("evidence %q defined twice", e.ID), "evidence", i, "id")
 		case strings.TrimSpace(e.Says) == "":
-			return ed.errAt("missing says", "evidence", i, "says")
+			return ed.ErrAt("missing says", "evidence", i, "says")
 		case e.Question != "" && !(e.Minutes > 0):
-			return ed.errAt("a question needs minutes > 0", "evidence", i, "minutes")
+			return ed.ErrAt("a question needs minutes > 0", "evidence", i, "minutes")
 		}
 		if err := checkP(ed, e.Base, "evidence", i, "base"); err != nil {
 			return err
 		}
 		for _, c := range sortedKeys(e.Given) {
 			if k.causeByID[c] == nil {
-				return ed.errAt(fmt.Sprintf("unknown cause id %q", c), "evidence", i, "given", c)
+				return ed.ErrAt(fmt.Sprintf("unknown cause id %q", c), "evidence", i, "given", c)
 			}
 			if err := checkP(ed, e.Given[c], "evidence", i, "given", c); err != nil {
 				return err
@@ -518,7 +418,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 	}
 	for _, id := range EvidenceIDs {
 		if k.evByID[id] == nil {
-			return ed.errAt(fmt.Sprintf("evidence %q, which the engine derives, is missing", id), "evidence")
+			return ed.ErrAt(fmt.Sprintf("evidence %q, which the engine derives, is missing", id), "evidence")
 		}
 	}
 	for i := range k.Codes {
@@ -526,21 +426,21 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 		code := strings.ToUpper(c.Code)
 		switch {
 		case code == "":
-			return kd.errAt("missing code", "codes", i)
+			return kd.ErrAt("missing code", "codes", i)
 		case k.codeByID[code] != nil:
-			return kd.errAt(fmt.Sprintf("code %q defined twice", c.Code), "codes", i, "code")
+			return kd.ErrAt(fmt.Sprintf("code %q defined twice", c.Code), "codes", i, "code")
 		case c.Title == "" || c.Meaning == "":
-			return kd.errAt("a code needs a title and a meaning", "codes", i)
+			return kd.ErrAt("a code needs a title and a meaning", "codes", i)
 		}
 		for j, id := range c.Causes {
 			if k.causeByID[id] == nil {
-				return kd.errAt(fmt.Sprintf("unknown cause id %q", id), "codes", i, "causes", j)
+				return kd.ErrAt(fmt.Sprintf("unknown cause id %q", id), "codes", i, "causes", j)
 			}
 		}
 		if len(c.Priors) > 0 {
 			for _, id := range sortedKeys(c.Priors) {
 				if k.causeByID[id] == nil {
-					return kd.errAt(fmt.Sprintf("unknown cause id %q", id), "codes", i, "priors", id)
+					return kd.ErrAt(fmt.Sprintf("unknown cause id %q", id), "codes", i, "priors", id)
 				}
 				if err := checkP(kd, c.Priors[id], "codes", i, "priors", id); err != nil {
 					return err
@@ -548,7 +448,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 			}
 			for _, id := range CauseIDs {
 				if _, ok := c.Priors[id]; !ok {
-					return kd.errAt(fmt.Sprintf("prior for cause %q is missing", id), "codes", i, "priors")
+					return kd.ErrAt(fmt.Sprintf("prior for cause %q is missing", id), "codes", i, "priors")
 				}
 			}
 			k.codeByID[code] = c
@@ -559,19 +459,19 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 		for j, m := range c.Methods {
 			for n, id := range m.Fixes {
 				if k.fixByID[id] == nil {
-					return kd.errAt(fmt.Sprintf("unknown fix id %q", id), "codes", i, "methods", j, "fixes", n)
+					return kd.ErrAt(fmt.Sprintf("unknown fix id %q", id), "codes", i, "methods", j, "fixes", n)
 				}
 			}
 			if len(m.Steps) == 0 {
-				return kd.errAt("missing steps", "codes", i, "methods", j, "steps")
+				return kd.ErrAt("missing steps", "codes", i, "methods", j, "steps")
 			}
 			if m.Success < 0 || m.Success > 1 {
-				return kd.errAt(fmt.Sprintf("probability %v is outside 0..1", m.Success), "codes", i, "methods", j, "success")
+				return kd.ErrAt(fmt.Sprintf("probability %v is outside 0..1", m.Success), "codes", i, "methods", j, "success")
 			}
 		}
 		for j, s := range c.Advanced {
 			if s.Fix != "" && k.fixByID[s.Fix] == nil {
-				return kd.errAt(fmt.Sprintf("unknown fix id %q", s.Fix), "codes", i, "advanced", j, "fix")
+				return kd.ErrAt(fmt.Sprintf("unknown fix id %q", s.Fix), "codes", i, "advanced", j, "fix")
 			}
 		}
 		k.codeByID[code] = c
@@ -585,7 +485,7 @@ func checkSum(d *doc, m map[string]float64, path ...any) error {
 		sum += v
 	}
 	if math.Abs(sum-1) > 0.011 {
-		return d.errAt(fmt.Sprintf("priors add up to %.3f, not 1", sum), path...)
+		return d.ErrAt(fmt.Sprintf("priors add up to %.3f, not 1", sum), path...)
 	}
 	return nil
 }

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamdoctor/streamdoctor/internal/check"
+	"github.com/streamdoctor/streamdoctor/internal/evidence"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/report"
+)
+
+type checkOptions struct {
+	service string
+	url     string
+	code    string
+	json    bool
+	report  string
+	timeout time.Duration
+	answers []string
+	verbose bool
+}
+
+func newCheckCmd(ios *IO) *cobra.Command {
+	o := &checkOptions{}
+	c := &cobra.Command{
+		Use:   "check",
+		Short: "Check this device and network and say what is wrong",
+		Example: "  streamdoctor check\n" +
+			"  streamdoctor check --code NSEZ-503\n" +
+			"  streamdoctor check --url https://www.example.com/ --json\n" +
+			"  streamdoctor check --answer private_window_works=yes --report report.html",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runCheck(cmd, ios, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.service, "service", "netflix", "service to check ("+strings.Join(profile.Names(), ", ")+")")
+	f.StringVar(&o.url, "url", "", "check any site instead of a built-in service")
+	f.StringVar(&o.code, "code", "", "the error code you saw, e.g. NSEZ-503")
+	f.BoolVar(&o.json, "json", false, "print the streamdoctor.report/v1 JSON document")
+	f.StringVar(&o.report, "report", "", "also write a shareable report (FILE.html or FILE.md)")
+	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "longest the whole check may take (1s to 60s)")
+	f.StringArrayVar(&o.answers, "answer", nil, "answer a question: private_window_works=yes|no, other_devices_work=yes|no")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every measurement")
+	return c
+}
+
+func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, evidence.Answers, error) {
+	var prof profile.Profile
+	var err error
+	if o.url != "" {
+		if cmd.Flags().Changed("service") {
+			return prof, nil, usageErr("give either --service or --url, not both")
+		}
+		prof, err = profile.FromURL(o.url)
+	} else {
+		prof, err = profile.Get(o.service)
+	}
+	if err != nil {
+		return prof, nil, usageErr("%s", err)
+	}
+	if o.code != "" {
+		c := k.Code(o.code)
+		if c == nil {
+			return prof, nil, usageErr("unknown error code %q%s (list them with 'streamdoctor codes')", o.code, suggestion(k, o.code))
+		}
+		if o.url == "" && c.Service != prof.Name {
+			return prof, nil, usageErr("code %s belongs to %s, not %s", c.Code, c.Service, prof.Name)
+		}
+		o.code = c.Code
+	}
+	if o.timeout < time.Second || o.timeout > time.Minute {
+		return prof, nil, usageErr("--timeout %s is out of range: use 1s to 60s", o.timeout)
+	}
+	if o.report != "" {
+		ext := strings.ToLower(filepath.Ext(o.report))
+		if ext != ".html" && ext != ".htm" && ext != ".md" {
+			return prof, nil, usageErr("--report %q: the file name must end in .html or .md", o.report)
+		}
+	}
+	ans := evidence.Answers{}
+	for _, a := range o.answers {
+		id, val, ok := strings.Cut(a, "=")
+		e := k.Ev(strings.TrimSpace(id))
+		if !ok || e == nil || e.Question == "" {
+			return prof, nil, usageErr("--answer %q: use private_window_works=yes|no or other_devices_work=yes|no", a)
+		}
+		v, err := evidence.ParseAnswer(val)
+		if err != nil {
+			return prof, nil, usageErr("--answer %s", err)
+		}
+		ans[e.ID] = v
+	}
+	return prof, ans, nil
+}
+
+func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
+	k, err := loadKB()
+	if err != nil {
+		return err
+	}
+	prof, ans, err := o.validate(cmd, k)
+	if err != nil {
+		return err
+	}
+	req := check.Request{Profile: prof, Code: o.code, Answers: ans, Timeout: o.timeout}
+	stopProgress := func() {}
+	if ios.ErrTTY {
+		req.Progress, stopProgress = progress(ios, o.timeout)
+	}
+	res, err := check.Run(cmd.Context(), k, ios.Env(), req)
+	stopProgress()
+	if err != nil {
+		return &exitError{code: ExitFailed, msg: err.Error()}
+	}
+	if o.report != "" {
+		if err := writeReport(o.report, k, res.Report); err != nil {
+			return &exitError{code: ExitFailed, msg: err.Error()}
+		}
+	}
+	if o.json {
+		err = report.JSON(ios.Out, res.Report)
+	} else {
+		err = report.Text(ios.Out, k, res.Report, report.TextOptions{TTY: ios.OutTTY, Color: ios.OutTTY && !ios.NoColor, Verbose: o.verbose})
+		if o.report != "" && err == nil {
+			fmt.Fprintf(ios.Out, "\nReport written to %s\n", o.report)
+		}
+	}
+	if err != nil {
+		return &exitError{code: ExitFailed, msg: err.Error()}
+	}
+	if res.Report.Problem() {
+		return &exitError{code: ExitProblem}
+	}
+	return nil
+}
+
+// writeReport writes the file atomically: a partial report never replaces a good one.
+func writeReport(path string, k *kb.KB, r *report.Report) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".streamdoctor-report-*")
+	if err != nil {
+		return fmt.Errorf("cannot write report: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if strings.EqualFold(filepath.Ext(path), ".md") {
+		err = report.Markdown(tmp, k, r)
+	} else {
+		err = report.HTML(tmp, k, r)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write report: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("cannot write report: %w", err)
+	}
+	return nil
+}
+
+// progress shows a one-line status on stderr while the probes run.
+func progress(ios *IO, timeout time.Duration) (func(done, total int, name string), func()) {
+	var mu sync.Mutex
+	done, total := 0, 0
+	start := time.Now()
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				fmt.Fprint(ios.ErrOut, "\r\x1b[K")
+				return
+			case <-t.C:
+				mu.Lock()
+				fmt.Fprintf(ios.ErrOut, "\r\x1b[K%s Checking… %d/%d probes done, %.1f s (at most %s)", frames[i%len(frames)], done, total, time.Since(start).Seconds(), timeout)
+				mu.Unlock()
+			}
+		}
+	}()
+	return func(d, t int, _ string) {
+			mu.Lock()
+			done, total = d, t
+			mu.Unlock()
+		}, func() {
+			close(stop)
+			<-finished
+		}
+}

@@ -1,0 +1,17 @@
+// Command streamdoctor finds out why a streaming service cannot be reached
+// and says what to do about it. This package only parses flags, wires the
+// internal packages together and prints; the diagnosis lives in internal/.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := Execute(ctx, SystemIO(), os.Args[1:])
+	stop()
+	os.Exit(code)
+}

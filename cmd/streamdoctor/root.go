@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+)
+
+// Exit codes (DESIGN.md).
+const (
+	ExitOK      = 0 // nothing wrong found
+	ExitProblem = 1 // a problem was found and diagnosed
+	ExitUsage   = 2 // bad usage or input
+	ExitFailed  = 3 // the check itself could not run
+)
+
+// IO are the streams a command uses, injected so commands run in tests.
+type IO struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// OutTTY and ErrTTY say whether stdout / stderr are terminals.
+	OutTTY, ErrTTY bool
+	// NoColor is set by NO_COLOR.
+	NoColor bool
+	// Env makes the probe environment (tests and the lab replace it).
+	Env func() *probe.Env
+}
+
+// SystemIO is the process's own streams.
+func SystemIO() *IO {
+	return &IO{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		OutTTY:  term.IsTerminal(int(os.Stdout.Fd())),
+		ErrTTY:  term.IsTerminal(int(os.Stderr.Fd())),
+		NoColor: os.Getenv("NO_COLOR") != "",
+		Env:     probe.DefaultEnv,
+	}
+}
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func usageErr(format string, a ...any) error {
+	return &exitError{code: ExitUsage, msg: fmt.Sprintf(format, a...)}
+}
+
+// Build-time values, set with -ldflags "-X main.version=...".
+var (
+	version = "dev"
+	commit  = "none"
+	date    = "unknown"
+)
+
+// NewRoot builds the command tree.
+func NewRoot(ctx context.Context, ios *IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "streamdoctor",
+		Short: "Find out why a streaming service can't be reached, and fix it",
+		Long: "StreamDoctor checks your device and network, tells you the most likely reason a\n" +
+			"streaming service fails (for example Netflix error NSEZ-503), how sure it is and why,\n" +
+			"and what to do first.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	root.SetIn(ios.In)
+	root.SetContext(ctx)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErr("%s (see '%s --help')", err, c.CommandPath())
+	})
+	root.AddCommand(newCheckCmd(ios), newExplainCmd(ios), newCodesCmd(ios), newVersionCmd(ios))
+	return root
+}
+
+// Execute runs the CLI and returns the exit code.
+func Execute(ctx context.Context, ios *IO, args []string) int {
+	root := NewRoot(ctx, ios)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(ios.ErrOut, "streamdoctor: "+ee.msg)
+		}
+		return ee.code
+	}
+	// cobra's own errors: unknown command, bad arguments.
+	msg := err.Error()
+	if strings.HasPrefix(msg, "unknown command") {
+		msg = strings.SplitN(msg, "\n", 2)[0] + " (commands: check, explain, codes, version; see 'streamdoctor --help')"
+	}
+	fmt.Fprintln(ios.ErrOut, "streamdoctor: "+msg)
+	return ExitUsage
+}
+
+func loadKB() (*kb.KB, error) {
+	k, err := kb.Default()
+	if err != nil {
+		return nil, &exitError{code: ExitFailed, msg: "knowledge base is broken: " + err.Error()}
+	}
+	return k, nil
+}

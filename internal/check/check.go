@@ -1,0 +1,63 @@
+// Package check is the one path from a request to a report: it runs the
+// probes, derives the evidence, asks the engine and builds the report. The
+// CLI and the fault lab both call Run, so the lab tests exactly what users run.
+package check
+
+import (
+	"context"
+	"runtime"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/engine"
+	"github.com/streamdoctor/streamdoctor/internal/evidence"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/report"
+	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
+)
+
+// Request is one check.
+type Request struct {
+	Profile  profile.Profile
+	Code     string
+	Answers  evidence.Answers
+	Timeout  time.Duration
+	Progress func(done, total int, name string)
+}
+
+// Result is a check's outcome.
+type Result struct {
+	Report    *report.Report
+	Diagnosis engine.Diagnosis
+	Evidence  engine.Evidence
+	Facts     *sysinfo.Facts
+}
+
+// OSName maps GOOS to the KB's OS names.
+func OSName(goos string) string {
+	if goos == "darwin" {
+		return "macos"
+	}
+	return goos
+}
+
+// Run performs the check.
+func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, error) {
+	start := time.Now()
+	obs, facts := probe.Run(ctx, env, req.Profile, probe.Options{Timeout: req.Timeout, Progress: req.Progress})
+	ev := evidence.Derive(obs, req.Answers)
+	diag, err := engine.Diagnose(k, engine.Input{Code: req.Code, Evidence: ev})
+	if err != nil {
+		return nil, err
+	}
+	goos := runtime.GOOS
+	if facts != nil && facts.OS != "" {
+		goos = facts.OS
+	}
+	rep := report.Build(k, report.Input{
+		Service: req.Profile.Name, ServiceTitle: req.Profile.Title, Code: req.Code, OS: OSName(goos),
+		StartedAt: start, Duration: time.Since(start), Observations: obs, Diagnosis: diag, Evidence: ev,
+	})
+	return &Result{Report: rep, Diagnosis: diag, Evidence: ev, Facts: facts}, nil
+}

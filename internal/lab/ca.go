@@ -1,0 +1,108 @@
+package lab
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"sync"
+	"time"
+)
+
+// ca is a lab certificate authority that issues leaf certificates on demand.
+type ca struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	mu   sync.Mutex
+	// leaves caches issued certificates by name.
+	leaves map[string]*tls.Certificate
+}
+
+func newCA(name string) (*ca, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(now.UnixNano()),
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"StreamDoctor lab"}},
+		NotBefore:             now.AddDate(-10, 0, 0),
+		NotAfter:              now.AddDate(10, 0, 0),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &ca{cert: cert, key: key, leaves: map[string]*tls.Certificate{}}, nil
+}
+
+func (c *ca) pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(c.cert)
+	return p
+}
+
+// leaf returns a certificate for name (a host name or an IP address), valid
+// like a typical 90-day web certificate a month into its life.
+func (c *ca) leaf(name string) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l, ok := c.leaves[name]; ok {
+		return l, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()),
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    now.AddDate(0, 0, -30),
+		NotAfter:     now.AddDate(0, 0, 60),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if ip := net.ParseIP(name); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{name}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
+	if err != nil {
+		return nil, err
+	}
+	l := &tls.Certificate{Certificate: [][]byte{der, c.cert.Raw}, PrivateKey: key}
+	c.leaves[name] = l
+	return l, nil
+}
+
+// serverConfig issues certificates by SNI; fallback names the certificate
+// for clients that send no SNI (those connecting by IP address).
+func (c *ca) serverConfig(fallback string) *tls.Config {
+	return &tls.Config{
+		NextProtos: []string{"h2", "http/1.1"},
+		GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			name := h.ServerName
+			if name == "" {
+				name = fallback
+				if la, ok := h.Conn.LocalAddr().(*net.TCPAddr); ok && fallback == "" {
+					name = la.IP.String()
+				}
+			}
+			return c.leaf(name)
+		},
+	}
+}

@@ -1,0 +1,56 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/check"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+)
+
+// Result is one scenario's outcome.
+type Result struct {
+	Scenario    string  `json:"scenario"`
+	File        string  `json:"file"`
+	Expected    string  `json:"expected"`
+	Diagnosed   string  `json:"diagnosed"`
+	Probability float64 `json:"probability"`
+	Pass        bool    `json:"pass"`
+	WallMS      int64   `json:"wall_ms"`
+	// Why explains a miss: the expected cause's rank, or a forbidden cause on top.
+	Why string `json:"why,omitempty"`
+
+	Check *check.Result `json:"-"`
+}
+
+// Run starts the scenario's world, runs the real check against it and
+// compares the verdict with the expectation.
+func Run(ctx context.Context, k *kb.KB, sc *Scenario, timeout time.Duration) (Result, error) {
+	start := time.Now()
+	w, err := Start(sc)
+	if err != nil {
+		return Result{}, err
+	}
+	defer w.Close()
+	res, err := check.Run(ctx, k, w.Env(), check.Request{Profile: w.Profile, Code: sc.Code, Answers: w.Answers(), Timeout: timeout})
+	if err != nil {
+		return Result{}, err
+	}
+	r := Result{Scenario: sc.Name, File: sc.File, Expected: sc.Expect.TopCause, Diagnosed: res.Diagnosis.Top,
+		Probability: res.Diagnosis.P, WallMS: time.Since(start).Milliseconds(), Check: res}
+	r.Pass = r.Diagnosed == r.Expected
+	for _, c := range sc.Expect.NotCauses {
+		if c == r.Diagnosed {
+			r.Pass = false
+		}
+	}
+	if !r.Pass {
+		for i, c := range res.Diagnosis.Causes {
+			if c.Cause == r.Expected {
+				r.Why = fmt.Sprintf("expected cause ranked %d at %.0f %%", i+1, c.P*100)
+			}
+		}
+	}
+	return r, nil
+}

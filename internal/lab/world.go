@@ -1,0 +1,735 @@
+package lab
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/streamdoctor/streamdoctor/internal/browsers/fixture"
+	"github.com/streamdoctor/streamdoctor/internal/evidence"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
+)
+
+// The world's fixed addresses (documentation ranges, and the real public
+// resolver address the probes use).
+const (
+	addrGateway   = "192.0.2.1"
+	addrSystemDNS = "192.0.2.53"
+	addrProxy     = "192.0.2.80"
+	addrPAC       = "192.0.2.81"
+	addrPublicDNS = "8.8.8.8"
+	addrSinkhole  = "10.10.10.10"
+	proxyPort     = "3128"
+)
+
+// BlockPage is the text of the service's proxy block page in the lab.
+const BlockPage = `<html><body><h1>Whoops, something went wrong...</h1>
+<p>You seem to be using an unblocker or proxy. Please turn off any of these services and try again.</p>
+<p>Error code: m7111-1331-5059</p></body></html>`
+
+// World is one running scenario.
+type World struct {
+	Scenario *Scenario
+	Profile  profile.Profile
+	Home     string
+
+	public, intercept, portal *ca
+	zone4, zone6              map[string]netip.Addr
+	serviceIPs, controlIPs    map[netip.Addr]bool
+	routes                    map[string]string // "ip:port/net" -> loopback address
+	viaProxyWeb               string            // loopback address of the web server as seen through the proxy
+	closers                   []func()
+	facts                     sysinfo.Facts
+	rnd                       *rand.Rand
+	rndMu                     sync.Mutex
+}
+
+// Start builds and starts the world of a scenario. Close it when done.
+func Start(sc *Scenario) (w *World, err error) {
+	prof, err := profile.Get(sc.Service)
+	if err != nil {
+		return nil, err
+	}
+	w = &World{Scenario: sc, Profile: prof, routes: map[string]string{},
+		zone4: map[string]netip.Addr{}, zone6: map[string]netip.Addr{},
+		serviceIPs: map[netip.Addr]bool{}, controlIPs: map[netip.Addr]bool{},
+		rnd: rand.New(rand.NewPCG(uint64(len(sc.Name)), 7))}
+	defer func() {
+		if err != nil {
+			w.Close()
+		}
+	}()
+	if w.public, err = newCA("Lab Public Root"); err != nil {
+		return nil, err
+	}
+	if w.intercept, err = newCA("Lab Inspection Root"); err != nil {
+		return nil, err
+	}
+	if w.portal, err = newCA("Captive Portal Self-Signed"); err != nil {
+		return nil, err
+	}
+	w.buildZone()
+	if w.Home, err = os.MkdirTemp("", "streamdoctor-lab-home-"); err != nil {
+		return nil, err
+	}
+	home := w.Home
+	w.closers = append(w.closers, func() { os.RemoveAll(home) })
+	if err = w.startServers(); err != nil {
+		return nil, err
+	}
+	if err = w.buildFacts(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Close stops every server and removes the fake home directory.
+func (w *World) Close() {
+	for i := len(w.closers) - 1; i >= 0; i-- {
+		w.closers[i]()
+	}
+	w.closers = nil
+}
+
+// Env is the probe environment that points the real probes at this world.
+func (w *World) Env() *probe.Env {
+	return &probe.Env{
+		Dialer:      &dialer{w: w},
+		Facts:       sysinfo.Fixture{F: w.facts},
+		PublicDNS:   addrPublicDNS + ":53",
+		DoHURL:      "https://" + addrPublicDNS + "/dns-query",
+		SystemRoots: w.systemRoots(),
+		PublicRoots: w.public.pool(),
+		RandomLabel: func() string { return fmt.Sprintf("nx-lab-%d", time.Now().UnixNano()) },
+	}
+}
+
+// systemRoots is the device's trust store: the public roots, plus the
+// inspection CA when the scenario's security software installed it.
+func (w *World) systemRoots() *x509.CertPool {
+	p := w.public.pool()
+	if w.Scenario.Network.TLS == "intercepted" {
+		p.AddCert(w.intercept.cert)
+	}
+	return p
+}
+
+// Answers are the scenario's answers to the questions.
+func (w *World) Answers() evidence.Answers {
+	a := evidence.Answers{}
+	for k, v := range w.Scenario.Answers {
+		a[k] = v
+	}
+	return a
+}
+
+func (w *World) buildZone() {
+	for i, h := range w.Profile.Hosts {
+		v4 := netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)})
+		v6 := netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", 0x10+i))
+		w.zone4[h.Name], w.zone6[h.Name] = v4, v6
+		w.serviceIPs[v4], w.serviceIPs[v6] = true, true
+	}
+	for i, u := range w.Profile.Controls {
+		h := hostOf(u)
+		v4 := netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + i)})
+		v6 := netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", 0x100+i))
+		w.zone4[h], w.zone6[h] = v4, v6
+		w.controlIPs[v4], w.controlIPs[v6] = true, true
+	}
+	w.zone4[hostOf(w.Profile.PortalURL)] = netip.AddrFrom4([4]byte{198, 51, 100, 200})
+}
+
+func hostOf(u string) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	if i := strings.IndexAny(s, "/:"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func (w *World) listen(network string) (net.Listener, error) {
+	l, err := net.Listen(network, "127.0.0.1:0")
+	if err == nil {
+		w.closers = append(w.closers, func() { l.Close() })
+	}
+	return l, err
+}
+
+// route records that ip:port over network reaches the loopback address to.
+func (w *World) route(ip, port, network, to string) {
+	w.routes[net.JoinHostPort(ip, port)+"/"+network] = to
+}
+
+func (w *World) serveHTTP(l net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: quietLog()}
+	go srv.Serve(l)
+	w.closers = append(w.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = srv.Close()
+	})
+}
+
+func (w *World) startServers() error {
+	sc := w.Scenario
+	// The device's resolver (the router's) and a public one.
+	sysDNS, err := w.startDNS(w.systemDNSHandler)
+	if err != nil {
+		return err
+	}
+	w.route(addrSystemDNS, "53", "udp", sysDNS[0])
+	w.route(addrSystemDNS, "53", "tcp", sysDNS[1])
+	pubDNS, err := w.startDNS(w.truthHandler)
+	if err != nil {
+		return err
+	}
+	w.route(addrPublicDNS, "53", "udp", pubDNS[0])
+	w.route(addrPublicDNS, "53", "tcp", pubDNS[1])
+
+	// The web: one HTTPS server for every public name, and the same seen
+	// through the proxy (the service can tell proxied requests by address).
+	webCA := w.public
+	if sc.Network.TLS == "intercepted" {
+		webCA = w.intercept
+	}
+	for _, viaProxy := range []bool{false, true} {
+		l, err := w.listen("tcp")
+		if err != nil {
+			return err
+		}
+		w.serveHTTP(tls.NewListener(l, webCA.serverConfig("")), w.webHandler(viaProxy))
+		if viaProxy {
+			w.viaProxyWeb = l.Addr().String()
+			continue
+		}
+		for _, ip := range w.zone4 {
+			w.route(ip.String(), "443", "tcp", l.Addr().String())
+		}
+		for _, ip := range w.zone6 {
+			w.route(ip.String(), "443", "tcp", l.Addr().String())
+		}
+		// DoH lives on the public resolver's address.
+		w.route(addrPublicDNS, "443", "tcp", l.Addr().String())
+	}
+	// Plain HTTP: the portal check answers 204; the PAC file.
+	lh, err := w.listen("tcp")
+	if err != nil {
+		return err
+	}
+	w.serveHTTP(lh, w.plainHandler())
+	for _, ip := range w.zone4 {
+		w.route(ip.String(), "80", "tcp", lh.Addr().String())
+	}
+	w.route(addrPAC, "80", "tcp", lh.Addr().String())
+
+	// The captive portal's own servers.
+	pl, err := w.listen("tcp")
+	if err != nil {
+		return err
+	}
+	w.serveHTTP(pl, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "http://portal.lab/login?continue="+r.Host, http.StatusFound)
+	}))
+	w.routes["portal/80"] = pl.Addr().String()
+	pls, err := w.listen("tcp")
+	if err != nil {
+		return err
+	}
+	w.serveHTTP(tls.NewListener(pls, w.portal.serverConfig("portal.lab")), http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "http://portal.lab/login", http.StatusFound)
+	}))
+	w.routes["portal/443"] = pls.Addr().String()
+
+	// A DNS sinkhole's web server presents its own certificate.
+	sl, err := w.listen("tcp")
+	if err != nil {
+		return err
+	}
+	w.serveHTTP(tls.NewListener(sl, w.portal.serverConfig("blocked.lab")), http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.WriteHeader(http.StatusForbidden)
+		io.WriteString(rw, "This site has been blocked by your network's DNS filter.")
+	}))
+	w.route(addrSinkhole, "443", "tcp", sl.Addr().String())
+
+	// The router answers on its DNS and admin ports.
+	gl, err := w.listen("tcp")
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			c, err := gl.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	for _, p := range []string{"53", "80", "443"} {
+		w.route(addrGateway, p, "tcp", gl.Addr().String())
+	}
+
+	// The proxy.
+	if sc.System.Proxy != "none" {
+		xl, err := w.listen("tcp")
+		if err != nil {
+			return err
+		}
+		w.serveHTTP(xl, w.proxyHandler())
+		w.route(addrProxy, proxyPort, "tcp", xl.Addr().String())
+	}
+	return nil
+}
+
+// startDNS runs a DNS server on UDP and TCP; it returns both addresses.
+func (w *World) startDNS(h func(dns.ResponseWriter, *dns.Msg)) ([2]string, error) {
+	var out [2]string
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return out, err
+	}
+	l, err := w.listen("tcp")
+	if err != nil {
+		pc.Close()
+		return out, err
+	}
+	us := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(h)}
+	ts := &dns.Server{Listener: l, Handler: dns.HandlerFunc(h)}
+	go us.ActivateAndServe()
+	go ts.ActivateAndServe()
+	w.closers = append(w.closers, func() { _ = us.Shutdown(); _ = ts.Shutdown(); pc.Close() })
+	out[0], out[1] = pc.LocalAddr().String(), l.Addr().String()
+	return out, nil
+}
+
+// truthHandler answers from the world's real zone, as a public resolver.
+func (w *World) truthHandler(rw dns.ResponseWriter, q *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetReply(q)
+	w.answer(m, q, nil)
+	_ = rw.WriteMsg(m)
+}
+
+// answer fills m from the zone; override, when set, replaces every A answer.
+func (w *World) answer(m, q *dns.Msg, override *netip.Addr) {
+	if len(q.Question) == 0 {
+		m.Rcode = dns.RcodeFormatError
+		return
+	}
+	qq := q.Question[0]
+	name := strings.TrimSuffix(strings.ToLower(qq.Name), ".")
+	v4, ok4 := w.zone4[name]
+	v6, ok6 := w.zone6[name]
+	if override != nil {
+		v4, ok4, ok6 = *override, true, false
+	}
+	if !ok4 && !ok6 {
+		m.Rcode = dns.RcodeNameError
+		return
+	}
+	hdr := dns.RR_Header{Name: qq.Name, Class: dns.ClassINET, Ttl: 60}
+	switch qq.Qtype {
+	case dns.TypeA:
+		if ok4 {
+			hdr.Rrtype = dns.TypeA
+			m.Answer = append(m.Answer, &dns.A{Hdr: hdr, A: v4.AsSlice()})
+		}
+	case dns.TypeAAAA:
+		if ok6 {
+			hdr.Rrtype = dns.TypeAAAA
+			m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr, AAAA: v6.AsSlice()})
+		}
+	}
+}
+
+// systemDNSHandler is the router's resolver, broken as the scenario says.
+func (w *World) systemDNSHandler(rw dns.ResponseWriter, q *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetReply(q)
+	switch w.Scenario.Network.DNS {
+	case "timeout":
+		return // queries vanish
+	case "servfail":
+		m.Rcode = dns.RcodeServerFailure
+	case "nxdomain":
+		m.Rcode = dns.RcodeNameError
+	case "hijack":
+		// Service names and names that do not exist go to a filter's sinkhole.
+		name := ""
+		if len(q.Question) > 0 {
+			name = strings.TrimSuffix(strings.ToLower(q.Question[0].Name), ".")
+		}
+		_, known := w.zone4[name]
+		if w.isServiceName(name) || !known {
+			sink := netip.MustParseAddr(addrSinkhole)
+			w.answer(m, q, &sink)
+			break
+		}
+		w.answer(m, q, nil)
+	default:
+		w.answer(m, q, nil)
+	}
+	_ = rw.WriteMsg(m)
+}
+
+func (w *World) isServiceName(name string) bool {
+	for _, h := range w.Profile.Hosts {
+		if h.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// webHandler serves every HTTPS name of the world.
+func (w *World) webHandler(viaProxy bool) http.Handler {
+	sc := w.Scenario
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		host := strings.ToLower(r.Host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if host == addrPublicDNS && r.URL.Path == "/dns-query" {
+			w.serveDoH(rw, r)
+			return
+		}
+		if !w.isServiceName(host) {
+			io.WriteString(rw, "<html><body>control site "+host+"</body></html>")
+			return
+		}
+		switch sc.Network.Service {
+		case "http_503":
+			rw.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(rw, "Service Unavailable")
+			return
+		case "slow":
+			select {
+			case <-time.After(3 * time.Second):
+			case <-r.Context().Done():
+				return
+			}
+		case "proxy_detected":
+			// The service blocks the addresses it sees: the proxy's when a
+			// proxy carries the request, the VPN's or Smart DNS's otherwise.
+			if viaProxy || sc.System.Proxy == "none" {
+				io.WriteString(rw, BlockPage)
+				return
+			}
+		}
+		io.WriteString(rw, "<html><body>"+w.Profile.Title+"</body></html>")
+	})
+}
+
+func (w *World) serveDoH(rw http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 65536))
+	q := new(dns.Msg)
+	if err != nil || q.Unpack(body) != nil {
+		http.Error(rw, "bad query", http.StatusBadRequest)
+		return
+	}
+	m := new(dns.Msg)
+	m.SetReply(q)
+	w.answer(m, q, nil)
+	out, _ := m.Pack()
+	rw.Header().Set("Content-Type", "application/dns-message")
+	rw.Write(out)
+}
+
+func (w *World) plainHandler() http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/proxy.pac"):
+			rw.Header().Set("Content-Type", "application/x-ns-proxy-autoconfig")
+			fmt.Fprintf(rw, "function FindProxyForURL(url, host) {\n  if (isPlainHostName(host)) return \"DIRECT\";\n  return \"PROXY %s:%s; DIRECT\";\n}\n", addrProxy, proxyPort)
+		case r.URL.Path == "/generate_204":
+			rw.WriteHeader(http.StatusNoContent)
+		default:
+			io.WriteString(rw, "ok")
+		}
+	})
+}
+
+// proxyHandler is an HTTP proxy supporting CONNECT, whose upstream
+// connections reach the service as "through a proxy".
+func (w *World) proxyHandler() http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(rw, "only CONNECT", http.StatusMethodNotAllowed)
+			return
+		}
+		host, port, _ := net.SplitHostPort(r.Host)
+		ip, ok := w.zone4[strings.ToLower(host)]
+		if !ok {
+			http.Error(rw, "no such host", http.StatusBadGateway)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		var up net.Conn
+		var err error
+		if port == "443" {
+			up, err = (&dialer{w: w, upstream: w.viaProxyWeb}).DialContext(ctx, "tcp4", net.JoinHostPort(ip.String(), port))
+		} else {
+			up, err = (&dialer{w: w}).DialContext(ctx, "tcp4", net.JoinHostPort(ip.String(), port))
+		}
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadGateway)
+			return
+		}
+		hj, ok := rw.(http.Hijacker)
+		if !ok {
+			up.Close()
+			http.Error(rw, "no hijack", http.StatusInternalServerError)
+			return
+		}
+		rw.WriteHeader(http.StatusOK)
+		c, buf, err := hj.Hijack()
+		if err != nil {
+			up.Close()
+			return
+		}
+		go pipe(c, buf, up)
+	})
+}
+
+func pipe(c net.Conn, buf *bufio.ReadWriter, up net.Conn) {
+	defer c.Close()
+	defer up.Close()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(up, buf); done <- struct{}{} }()
+	go func() { io.Copy(c, up); done <- struct{}{} }()
+	<-done
+}
+
+func (w *World) buildFacts() error {
+	sc := w.Scenario
+	f := sysinfo.Facts{
+		OS: "linux", Home: w.Home, DNSServers: []string{addrSystemDNS + ":53"}, DNSSource: "lab",
+		Uptime:      time.Duration(*sc.System.UptimeHours * float64(time.Hour)),
+		ClockOffset: time.Duration(sc.System.ClockOffsetS * float64(time.Second)),
+		Proxy:       sysinfo.Proxy{Mode: "none"},
+	}
+	iface := "wlan0"
+	switch sc.System.Link {
+	case "ethernet":
+		iface = "eth0"
+		f.Interfaces = []sysinfo.Interface{{Name: "eth0", Kind: sysinfo.KindEthernet, Up: true}}
+	case "wifi":
+		f.Interfaces = []sysinfo.Interface{{Name: "wlan0", Kind: sysinfo.KindWiFi, Up: true}}
+		f.WiFi = &sysinfo.WiFi{Interface: "wlan0", SignalDBM: *sc.System.WiFiSignalDBM}
+	case "none":
+		f.Interfaces = []sysinfo.Interface{{Name: "wlan0", Kind: sysinfo.KindWiFi, Up: false}}
+	}
+	f.Interfaces = append([]sysinfo.Interface{{Name: "lo", Kind: sysinfo.KindLoopback, Up: true}}, f.Interfaces...)
+	if sc.System.Link != "none" {
+		f.DefaultRoute = &sysinfo.Route{Interface: iface, Gateway: addrGateway}
+		if sc.Network.IPv6 != "none" {
+			f.DefaultRoute6 = &sysinfo.Route{Interface: iface, Gateway: "fe80::1"}
+		}
+	}
+	// VPN clients keep the main default route and steer traffic with policy
+	// routing (wg-quick) or two /1 routes (OpenVPN); the interface is up.
+	switch sc.System.VPN {
+	case "wireguard":
+		f.Interfaces = append(f.Interfaces, sysinfo.Interface{Name: "wg0", Kind: sysinfo.KindWireGuard, Up: true})
+	case "openvpn":
+		f.Interfaces = append(f.Interfaces, sysinfo.Interface{Name: "tun0", Kind: sysinfo.KindTun, Up: true})
+	case "other":
+		f.Interfaces = append(f.Interfaces, sysinfo.Interface{Name: "ppp0", Kind: sysinfo.KindPPP, Up: true})
+	}
+	switch sc.System.Proxy {
+	case "manual":
+		f.Proxy = sysinfo.Proxy{Mode: "manual", Source: "fixture", URL: "http://" + addrProxy + ":" + proxyPort}
+	case "pac":
+		f.Proxy = sysinfo.Proxy{Mode: "pac", Source: "fixture", URL: "http://" + addrPAC + "/proxy.pac"}
+	}
+	now := time.Now()
+	for _, b := range sc.System.Browsers {
+		f.Browsers = append(f.Browsers, sysinfo.Browser{Name: b.Name, Version: b.Version, Running: b.Running})
+		_, err := fixture.Write(w.Home, "linux", fixture.Profile{
+			Browser: b.Name, Version: b.Version, Domain: w.Profile.CookieDomains[0],
+			SiteCookies: b.SiteCookies, Expired: b.ExpiredSiteCookies, OtherCookies: 5, CacheMB: b.CacheMB,
+		}, now)
+		if err != nil {
+			return fmt.Errorf("writing %s profile: %w", b.Name, err)
+		}
+	}
+	w.facts = f
+	return nil
+}
+
+// dialer maps the world's addresses to loopback and fails the way the kernel
+// does where the scenario has no route.
+type dialer struct {
+	w *World
+	// upstream, when set, replaces the web server's address (the proxy's view).
+	upstream string
+}
+
+func sysErr(network, addr string, errno syscall.Errno) error {
+	return &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(addr), Err: os.NewSyscallError("connect", errno)}
+}
+
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "tcp" }
+func (a fakeAddr) String() string  { return string(a) }
+
+// blackhole waits for the caller to give up, as a connect to a silent
+// address does; it never waits more than 10 s.
+func blackhole(ctx context.Context, network, addr string) error {
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(addr), Err: ctx.Err()}
+	case <-t.C:
+		return sysErr(network, addr, syscall.ETIMEDOUT)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	w := d.w
+	sc := w.Scenario
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return nil, fmt.Errorf("lab dialer: %q is not an address (probes resolve names themselves)", host)
+	}
+	ip = ip.Unmap()
+	base := strings.TrimRight(network, "46")
+	switch {
+	case sc.System.Link == "none":
+		return nil, sysErr(network, addr, syscall.ENETUNREACH)
+	case ip.Is6() && sc.Network.IPv6 == "none":
+		return nil, sysErr(network, addr, syscall.ENETUNREACH)
+	case sc.System.Gateway == "unreachable":
+		// ARP for the router gets no answer: the kernel reports the host unreachable.
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(addr), Err: err}
+		}
+		return nil, sysErr(network, addr, syscall.EHOSTUNREACH)
+	}
+	local := ip.String() == addrGateway || ip.String() == addrSystemDNS
+	if !local {
+		n := sc.Network
+		// Each SYN is lost with the scenario's probability; the kernel
+		// retransmits after 1 s, then 2 s, then gives up on the caller's deadline.
+		w.rndMu.Lock()
+		var wait time.Duration
+		lost := w.rnd.Float64() < n.ConnectFailureRate
+		for try := 0; lost && try < 2; try++ {
+			wait += time.Second << try
+			lost = w.rnd.Float64() < n.ConnectFailureRate
+		}
+		delay := n.RTTms + (w.rnd.Float64()*2-1)*n.JitterMs
+		w.rndMu.Unlock()
+		if lost {
+			return nil, blackhole(ctx, network, addr)
+		}
+		wait += time.Duration(max(delay, 0) * float64(time.Millisecond))
+		if err := sleepCtx(ctx, wait); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(addr), Err: err}
+		}
+	}
+	to, ok := w.routes[addr+"/"+base]
+	switch {
+	case sc.Network.CaptivePortal && !local:
+		// Until sign-in, the portal answers web traffic itself and drops the rest.
+		switch {
+		case base == "tcp" && port == "80":
+			to, ok = w.routes["portal/80"], true
+		case base == "tcp" && port == "443":
+			to, ok = w.routes["portal/443"], true
+		default:
+			return nil, blackhole(ctx, network, addr)
+		}
+	case ip.Is6() && sc.Network.IPv6 == "broken":
+		return nil, blackhole(ctx, network, addr)
+	case w.serviceIPs[ip] && sc.Network.Service == "refused":
+		return nil, sysErr(network, addr, syscall.ECONNREFUSED)
+	case w.serviceIPs[ip] && sc.Network.Service == "blackhole":
+		return nil, blackhole(ctx, network, addr)
+	case w.controlIPs[ip] && sc.Network.Controls == "refused":
+		return nil, sysErr(network, addr, syscall.ECONNREFUSED)
+	case w.controlIPs[ip] && sc.Network.Controls == "blackhole":
+		return nil, blackhole(ctx, network, addr)
+	}
+	if !ok {
+		if ip.String() == addrGateway || ip.String() == addrProxy || ip.String() == addrSinkhole {
+			return nil, sysErr(network, addr, syscall.ECONNREFUSED)
+		}
+		return nil, blackhole(ctx, network, addr)
+	}
+	if d.upstream != "" && port == "443" && (w.serviceIPs[ip] || w.controlIPs[ip]) {
+		to = d.upstream
+	}
+	var nd net.Dialer
+	c, err := nd.DialContext(ctx, base, to)
+	if err != nil {
+		return nil, err
+	}
+	if bw := sc.Network.BandwidthMbps; bw != nil && !local {
+		c = &paced{Conn: c, bytesPerSec: *bw * 125000, start: time.Now()}
+	}
+	return c, nil
+}
+
+// paced limits how fast a connection's data arrives to the scenario's bandwidth.
+type paced struct {
+	net.Conn
+	bytesPerSec float64
+	start       time.Time
+	mu          sync.Mutex
+	read        float64
+}
+
+func (p *paced) Read(b []byte) (int, error) {
+	n, err := p.Conn.Read(b)
+	p.mu.Lock()
+	p.read += float64(n)
+	due := p.start.Add(time.Duration(p.read / p.bytesPerSec * float64(time.Second)))
+	p.mu.Unlock()
+	if wait := time.Until(due); wait > 0 {
+		time.Sleep(wait)
+	}
+	return n, err
+}
+
+func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }

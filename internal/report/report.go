@@ -1,0 +1,276 @@
+// Package report renders a diagnosis: a checklist for a terminal (with colour
+// on a TTY, plain otherwise), the streamdoctor.report/v1 JSON document, and a
+// self-contained Markdown or HTML file a person can send to a help desk.
+// It only reads; building the Report from a diagnosis is Build's job.
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/engine"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+)
+
+// Schema is the JSON document's schema id.
+const Schema = "streamdoctor.report/v1"
+
+// Cause is one ranked cause.
+type Cause struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Probability float64  `json:"probability"`
+	Evidence    []string `json:"evidence"`
+}
+
+// PlanStep is one fix of the plan.
+type PlanStep struct {
+	Fix        string   `json:"fix"`
+	Title      string   `json:"title"`
+	Difficulty string   `json:"difficulty"`
+	Minutes    float64  `json:"minutes"`
+	PSuccess   float64  `json:"p_success"`
+	Automated  bool     `json:"automated"`
+	Steps      []string `json:"steps"`
+}
+
+// Verdict is the one-line answer.
+type Verdict struct {
+	Summary    string  `json:"summary"`
+	TopCause   string  `json:"top_cause"`
+	Confidence float64 `json:"confidence"`
+}
+
+// Question is a question worth answering before the first fix.
+type Question struct {
+	ID           string  `json:"id"`
+	Ask          string  `json:"ask"`
+	SavesMinutes float64 `json:"saves_minutes"`
+}
+
+// Layer is one line of the checklist.
+type Layer struct {
+	Name    string       `json:"name"`
+	Status  probe.Status `json:"status"`
+	Summary string       `json:"summary"`
+}
+
+// Report is the streamdoctor.report/v1 document.
+type Report struct {
+	Schema       string              `json:"schema"`
+	Service      string              `json:"service"`
+	Code         string              `json:"code"`
+	StartedAt    time.Time           `json:"started_at"`
+	DurationMS   int64               `json:"duration_ms"`
+	Observations []probe.Observation `json:"observations"`
+	Causes       []Cause             `json:"causes"`
+	Plan         []PlanStep          `json:"plan"`
+	Verdict      Verdict             `json:"verdict"`
+	// Additions to v1 (additive, allowed by the schema's rules).
+	Question *Question `json:"question,omitempty"`
+	Layers   []Layer   `json:"layers"`
+	CodeInfo string    `json:"code_title,omitempty"`
+	Because  []string  `json:"because,omitempty"`
+}
+
+// Input is what Build needs.
+type Input struct {
+	Service      string
+	ServiceTitle string
+	Code         string
+	OS           string // windows | macos | linux
+	StartedAt    time.Time
+	Duration     time.Duration
+	Observations []probe.Observation
+	Diagnosis    engine.Diagnosis
+	Evidence     engine.Evidence
+}
+
+// Build assembles the Report.
+func Build(k *kb.KB, in Input) *Report {
+	r := &Report{
+		Schema: Schema, Service: in.Service, Code: in.Code,
+		StartedAt: in.StartedAt.UTC(), DurationMS: in.Duration.Milliseconds(),
+		Observations: in.Observations,
+	}
+	if r.Observations == nil {
+		r.Observations = []probe.Observation{}
+	}
+	if c := k.Code(in.Code); c != nil {
+		r.CodeInfo = c.Title
+	}
+	d := in.Diagnosis
+	dist := engine.Dist{}
+	for _, c := range d.Causes {
+		dist[c.Cause] = c.P
+	}
+	for _, c := range d.Causes {
+		rc := Cause{ID: c.Cause, Title: k.Cause(c.Cause).Title, Probability: round(c.P, 4), Evidence: []string{}}
+		if c.P >= 0.01 {
+			for i, rs := range engine.Reasons(k, dist, in.Evidence, c.Cause) {
+				if i == 3 {
+					break
+				}
+				rc.Evidence = append(rc.Evidence, rs.Text)
+			}
+		}
+		r.Causes = append(r.Causes, rc)
+	}
+	for i, rs := range d.Reasons {
+		if i == 3 {
+			break
+		}
+		r.Because = append(r.Because, rs.Text)
+	}
+	r.Plan = []PlanStep{}
+	for _, s := range d.Plan {
+		f := k.Fix(s.Fix)
+		r.Plan = append(r.Plan, PlanStep{
+			Fix: s.Fix, Title: f.Title, Difficulty: f.Difficulty, Minutes: f.Minutes,
+			PSuccess: round(s.PSuccess, 3), Automated: f.Automated[in.OS], Steps: f.StepsFor(in.OS),
+		})
+	}
+	if q := d.Question; q != nil {
+		ask := strings.ReplaceAll(q.Ask, "the service", in.ServiceTitle)
+		r.Question = &Question{ID: q.Evidence, Ask: ask, SavesMinutes: round(q.Saves, 1)}
+	}
+	top := k.Cause(d.Top)
+	r.Verdict = Verdict{TopCause: d.Top, Confidence: round(d.P, 4)}
+	if d.Top == "none" {
+		r.Verdict.Summary = fmt.Sprintf("No problem found: %s looks reachable from here (%s sure).", in.ServiceTitle, Pct(d.P))
+	} else {
+		r.Verdict.Summary = fmt.Sprintf("Most likely: %s (%s).", top.Title, Pct(d.P))
+	}
+	r.Layers = Layers(in.Observations)
+	return r
+}
+
+// Problem reports whether the verdict is that something is wrong.
+func (r *Report) Problem() bool { return r.Verdict.TopCause != "none" }
+
+func round(v float64, n int) float64 {
+	p := 1.0
+	for i := 0; i < n; i++ {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}
+
+// Pct formats a probability as a whole percentage.
+func Pct(p float64) string {
+	v := p * 100
+	switch {
+	case v > 99 && v < 100:
+		return ">99 %"
+	case v < 1 && v > 0:
+		return "<1 %"
+	}
+	return fmt.Sprintf("%.0f %%", v)
+}
+
+// layerProbes says which probes make up each checklist line.
+var layerProbes = []struct {
+	name   string
+	probes []string
+}{
+	{"Link", []string{probe.PLink, probe.PWiFi}},
+	{"Router", []string{probe.PGateway, probe.PConnectivity}},
+	{"DNS", []string{probe.PDNSSystem, probe.PDNSDoH, probe.PDNSPublic, probe.PDNSHijack}},
+	{"Internet", []string{probe.PHTTPSControl, probe.PPortal, probe.PProxy, probe.PVPN, probe.PClock, probe.PLatency, probe.PJitter, probe.PLoss}},
+	{"Service", []string{probe.PTCPService, probe.PTCP6Service, probe.PTLSService, probe.PHTTPSService, probe.PHTTPSProxy}},
+	{"Browser", []string{probe.PBrowserVer, probe.PBrowserData, probe.PBrowserCache, probe.PUptime}},
+}
+
+// Layers summarises the observations as one checklist line per layer.
+func Layers(obs []probe.Observation) []Layer {
+	var out []Layer
+	for _, l := range layerProbes {
+		in := map[string]bool{}
+		for _, p := range l.probes {
+			in[p] = true
+		}
+		var ok, bad, skipped []probe.Observation
+		for _, o := range obs {
+			if !in[o.Probe] {
+				continue
+			}
+			switch o.Status {
+			case probe.OK:
+				ok = append(ok, o)
+			case probe.Problem:
+				bad = append(bad, o)
+			default:
+				skipped = append(skipped, o)
+			}
+		}
+		ly := Layer{Name: l.name}
+		switch {
+		case len(bad) > 0:
+			ly.Status = probe.Problem
+			ly.Summary = problemSummary(bad)
+		case len(ok) > 0:
+			ly.Status = probe.OK
+			ly.Summary = fmt.Sprintf("%d checks passed", len(ok))
+			if len(ok) == 1 && ok[0].Detail != "" {
+				ly.Summary = ok[0].Detail
+			}
+		default:
+			ly.Status = probe.NotRun
+			ly.Summary = "not checked"
+			if len(skipped) > 0 && skipped[0].Detail != "" {
+				ly.Summary = "not checked: " + skipped[0].Detail
+			}
+		}
+		out = append(out, ly)
+	}
+	return out
+}
+
+// problemSummary describes the problems of a layer in one line: the failures
+// grouped, with one example detail.
+func problemSummary(bad []probe.Observation) string {
+	type grp struct {
+		probe, failure string
+		n              int
+		example        probe.Observation
+	}
+	var groups []*grp
+	idx := map[string]*grp{}
+	for _, o := range bad {
+		k := o.Probe + "|" + o.Failure
+		if g, ok := idx[k]; ok {
+			g.n++
+			continue
+		}
+		g := &grp{o.Probe, o.Failure, 1, o}
+		idx[k] = g
+		groups = append(groups, g)
+	}
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].n > groups[j].n })
+	var parts []string
+	for i, g := range groups {
+		if i == 2 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(groups)-2))
+			break
+		}
+		s := g.probe + ": " + g.failure
+		if g.n > 1 {
+			s += fmt.Sprintf(" (%d targets)", g.n)
+		} else if g.example.Detail != "" {
+			s += " — " + clip(g.example.Detail, 90)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func clip(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
