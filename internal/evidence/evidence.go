@@ -31,7 +31,9 @@ func ParseAnswer(s string) (string, error) {
 	return "", fmt.Errorf("answer %q must be yes, no or unknown", s)
 }
 
-type view struct{ by map[string][]probe.Observation }
+type view struct {
+	by map[string][]probe.Observation
+}
 
 func (v view) ran(p string) []probe.Observation {
 	var out []probe.Observation
@@ -145,6 +147,7 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	tcp := v.ran(probe.PTCPService)
 	tcpFail := func(o probe.Observation) bool { return problem(o) && connectFailures[o.Failure] }
 	set("service_tcp_fail", len(tcp) > 0, majority(tcp, tcpFail))
+	set("service_refused", len(tcp) > 0, majority(tcp, func(o probe.Observation) bool { return o.Failure == probe.FRefused }))
 	tcpOK := map[string]bool{}
 	for _, o := range tcp {
 		if o.Status == probe.OK {

@@ -504,7 +504,7 @@ func sortedKeys[V any](m map[string]V) []string {
 var EvidenceIDs = []string{
 	"link_down", "on_wifi", "wifi_weak", "gateway_fail",
 	"dns_system_fail", "dns_blocked_name", "dns_bogon", "dns_trusted_fail", "nx_hijack",
-	"service_tcp_fail", "service_5xx", "service_blockpage", "filter_blockpage", "service_slow",
+	"service_tcp_fail", "service_refused", "service_5xx", "service_blockpage", "filter_blockpage", "service_slow",
 	"service_exchange_fail", "tls_intercepted", "tls_untrusted", "tls_time", "clock_skewed",
 	"controls_fail", "portal", "proxy_set", "proxy_path_fail", "vpn_on", "ipv6_fail",
 	"high_latency", "high_jitter", "loss", "stale_data", "large_cache", "outdated", "long_uptime",

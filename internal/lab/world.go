@@ -227,9 +227,15 @@ func (w *World) startServers() error {
 		for _, ip := range w.zone6 {
 			w.route(ip.String(), "443", "tcp", l.Addr().String())
 		}
-		// DoH lives on the public resolver's address.
-		w.route(addrPublicDNS, "443", "tcp", l.Addr().String())
 	}
+	// DoH lives on the public resolver's address; clients send no SNI to an
+	// IP address, so it gets a listener whose certificate names 8.8.8.8.
+	dl, err := w.listen("tcp")
+	if err != nil {
+		return err
+	}
+	w.serveHTTP(tls.NewListener(dl, webCA.serverConfig(addrPublicDNS)), w.webHandler(false))
+	w.route(addrPublicDNS, "443", "tcp", dl.Addr().String())
 	// Plain HTTP: the portal check answers 204; the PAC file.
 	lh, err := w.listen("tcp")
 	if err != nil {

@@ -96,11 +96,13 @@ type Timeouts struct {
 }
 
 // DefaultTimeouts are short enough that a check of a dead network ends in
-// about four seconds, and long enough for a slow but working one.
+// about three seconds, and long enough for a slow but working one. Each
+// probe's deadline is its own timeout (bounded by the whole check's); DNS
+// answers are shared, so a probe that needs one rarely waits for it.
 var DefaultTimeouts = Timeouts{
-	DNS:     2 * time.Second,
-	Connect: 3 * time.Second,
-	TLS:     3500 * time.Millisecond,
-	HTTP:    4 * time.Second,
+	DNS:     1500 * time.Millisecond,
+	Connect: 2500 * time.Millisecond,
+	TLS:     3 * time.Second,
+	HTTP:    3500 * time.Millisecond,
 	Latency: 3500 * time.Millisecond,
 }

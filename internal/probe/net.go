@@ -476,28 +476,58 @@ func humanSeconds(s float64) string {
 	return fmt.Sprintf("%.0f seconds", s)
 }
 
-// probeLatency makes repeated TCP connects to the service: the connect time
-// is one round trip; a connect that fails or takes over a second (a
-// retransmitted SYN) counts as lost. Jitter is the mean difference between
-// consecutive round trips (as RFC 3550 defines it, without smoothing).
+// probeLatency makes repeated TCP connects: the connect time is one round
+// trip; a connect that fails or takes over a second (a retransmitted SYN)
+// counts as lost. Jitter is the mean difference between consecutive round
+// trips (as RFC 3550 defines it, without smoothing). It measures to the
+// service; if the service refuses or drops every connect, it measures the
+// line to the first control site instead, so that line quality is known
+// either way.
 func probeLatency(ctx context.Context, s *state) []Observation {
-	const samples, gap = 16, 25 * time.Millisecond
-	h := s.prof.Hosts[0].Name
-	ips, _, err := s.addrsFor(ctx, h, "tcp4", true)
-	if err != nil || len(ips) == 0 {
-		return []Observation{
-			{Probe: PLatency, Target: h, Status: NotRun, Detail: "no address to measure"},
-			{Probe: PJitter, Target: h, Status: NotRun, Detail: "no address to measure"},
-			{Probe: PLoss, Target: h, Status: NotRun, Detail: "no address to measure"},
-		}
+	targets := []string{s.prof.Hosts[0].Name}
+	if len(s.prof.Controls) > 0 {
+		targets = append(targets, hostOf(s.prof.Controls[0]))
 	}
-	addr := net.JoinHostPort(ips[0].String(), "443")
-	var rtts []float64
-	lost, tried := 0, 0
 	var lastErr error
+	addr := targets[0]
+	for i, h := range targets {
+		ips, _, err := s.addrsFor(ctx, h, "tcp4", true)
+		if err != nil || len(ips) == 0 {
+			lastErr = err
+			continue
+		}
+		addr = net.JoinHostPort(ips[0].String(), "443")
+		last := i == len(targets)-1
+		rtts, lost, tried, err := sampleConnects(ctx, s, addr, last)
+		lastErr = err
+		if len(rtts) == 0 {
+			continue
+		}
+		note := ""
+		if i > 0 {
+			note = fmt.Sprintf(" to %s (the service did not accept connections)", h)
+		}
+		return latencyObservations(addr, rtts, lost, tried, note)
+	}
+	o := Observation{Probe: PLatency, Target: addr, Status: Problem, Failure: FTimeout, Detail: "no connection succeeded"}
+	if lastErr != nil {
+		o.Failure = Classify(lastErr)
+	}
+	return []Observation{o,
+		{Probe: PJitter, Target: addr, Status: NotRun, Detail: "no round trip measured"},
+		{Probe: PLoss, Target: addr, Status: NotRun, Detail: "no connection succeeded, so loss cannot be told from an outage"}}
+}
+
+// sampleConnects connects to addr repeatedly. Unless it is the last target,
+// it gives up after two failures without a success, to leave time for the next.
+func sampleConnects(ctx context.Context, s *state, addr string, last bool) (rtts []float64, lost, tried int, lastErr error) {
+	const samples, gap = 16, 25 * time.Millisecond
 	for i := 0; i < samples && ctx.Err() == nil; i++ {
 		dl, _ := ctx.Deadline()
 		if tried >= 4 && time.Until(dl) < lostAfter+50*time.Millisecond {
+			break
+		}
+		if !last && len(rtts) == 0 && lost >= 2 {
 			break
 		}
 		cctx, cancel := context.WithTimeout(ctx, lostAfter)
@@ -518,15 +548,10 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 		}
 		time.Sleep(gap)
 	}
-	if len(rtts) == 0 {
-		o := Observation{Probe: PLatency, Target: addr, Status: Problem, Failure: FTimeout, Detail: "no connection succeeded"}
-		if lastErr != nil {
-			o.Failure = Classify(lastErr)
-		}
-		return []Observation{o,
-			{Probe: PJitter, Target: addr, Status: NotRun, Detail: "no round trip measured"},
-			{Probe: PLoss, Target: addr, Status: NotRun, Detail: "no connection succeeded, so loss cannot be told from an outage"}}
-	}
+	return rtts, lost, tried, lastErr
+}
+
+func latencyObservations(addr string, rtts []float64, lost, tried int, note string) []Observation {
 	med := median(rtts)
 	jit := 0.0
 	for i := 1; i < len(rtts); i++ {
@@ -536,17 +561,25 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 		jit /= float64(len(rtts) - 1)
 	}
 	lossPct := 100 * float64(lost) / float64(tried)
-	lat := Observation{Probe: PLatency, Target: addr, Value: med, Status: OK, Detail: fmt.Sprintf("median %.0f ms over %d connects", med, len(rtts))}
+	lat := Observation{Probe: PLatency, Target: addr, Value: med, Status: OK, Detail: fmt.Sprintf("median %.0f ms over %d connects%s", med, len(rtts), note)}
 	if med > HighLatencyMS {
 		lat.Status, lat.Failure = Problem, FHighLatency
 	}
-	jo := Observation{Probe: PJitter, Target: addr, Value: math.Round(jit*10) / 10, Status: OK, Detail: fmt.Sprintf("%.0f ms", jit)}
+	jo := Observation{Probe: PJitter, Target: addr, Value: math.Round(jit*10) / 10, Status: OK, Detail: fmt.Sprintf("%.0f ms%s", jit, note)}
 	if jit > HighJitterMS {
 		jo.Status, jo.Failure = Problem, FHighJitter
 	}
-	lo := Observation{Probe: PLoss, Target: addr, Value: math.Round(lossPct*10) / 10, Status: OK, Detail: fmt.Sprintf("%d of %d connects lost", lost, tried)}
+	lo := Observation{Probe: PLoss, Target: addr, Value: math.Round(lossPct*10) / 10, Status: OK, Detail: fmt.Sprintf("%d of %d connects lost%s", lost, tried, note)}
 	if lossPct >= LossPct {
 		lo.Status, lo.Failure = Problem, FLoss
 	}
 	return []Observation{lat, jo, lo}
+}
+
+func hostOf(u string) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	if i := strings.IndexAny(s, "/:"); i >= 0 {
+		s = s[:i]
+	}
+	return s
 }

@@ -48,9 +48,9 @@ type probeDef struct {
 
 func probes() []probeDef {
 	dnsT := func(t Timeouts) time.Duration { return t.DNS + 200*time.Millisecond }
-	conn := func(t Timeouts) time.Duration { return t.DNS + t.Connect }
-	tlsT := func(t Timeouts) time.Duration { return t.DNS + t.TLS }
-	httpT := func(t Timeouts) time.Duration { return t.DNS + t.HTTP }
+	conn := func(t Timeouts) time.Duration { return t.Connect + 200*time.Millisecond }
+	tlsT := func(t Timeouts) time.Duration { return t.TLS + 200*time.Millisecond }
+	httpT := func(t Timeouts) time.Duration { return t.HTTP + 200*time.Millisecond }
 	quick := func(Timeouts) time.Duration { return 500 * time.Millisecond }
 	return []probeDef{
 		{PLink, quick, probeLink},
@@ -74,7 +74,7 @@ func probes() []probeDef {
 		{PHTTPSControl, httpT, probeControls},
 		{PPortal, httpT, probePortal},
 		{PClock, httpT, probeClock},
-		{PLatency, func(t Timeouts) time.Duration { return t.DNS + t.Latency }, probeLatency},
+		{PLatency, func(t Timeouts) time.Duration { return t.Latency }, probeLatency},
 	}
 }
 
@@ -228,6 +228,9 @@ func (s *state) dialHost(ctx context.Context, family, host string, port int, tru
 	if len(ips) > 2 {
 		ips = ips[:2]
 	}
+	// A connect gets the connect timeout, however long the probe may run.
+	ctx, cancel := context.WithTimeout(ctx, s.timeouts.Connect)
+	defer cancel()
 	var lastErr error
 	for i, ip := range ips {
 		dctx := ctx
