@@ -40,14 +40,14 @@ func explainText(k *kb.KB, c *kb.Code) string {
 		b.WriteString("\nUsual causes:\n")
 		for _, id := range c.Causes {
 			cs := k.Cause(id)
-			fmt.Fprintf(b, "  - %s: %s\n", cs.Title, wrap(cs.Explain, 74, "    "))
+			fmt.Fprintf(b, "  - %s\n    %s\n", cs.Title, wrap(cs.Explain, 74, "    "))
 		}
 	}
 	if len(c.Methods) > 0 {
-		b.WriteString("\nFixes, easiest and most effective first:\n")
+		b.WriteString("\nThe usual fixes, in the order people try them:\n")
 		for i, m := range c.Methods {
 			fmt.Fprintf(b, "\n  %d. %s\n     %s · %s · success %s (%.0f %%) · best for %s\n", i+1, m.Name,
-				m.Difficulty, m.Time, strings.ToLower(m.SuccessText), m.Success*100, m.BestFor)
+				m.Difficulty, m.Time, m.SuccessText, m.Success*100, m.BestFor)
 			for _, s := range m.Steps {
 				fmt.Fprintf(b, "       - %s\n", wrap(s, 70, "         "))
 			}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/streamdoctor/streamdoctor/internal/lab"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+)
+
+type run struct {
+	code        int
+	out, errOut string
+}
+
+func cli(t *testing.T, env func() *probe.Env, args ...string) run {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	ios := &IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Env: env}
+	if env == nil {
+		ios.Env = func() *probe.Env { t.Fatal("this command must not touch the network"); return nil }
+	}
+	code := Execute(context.Background(), ios, args)
+	return run{code, out.String(), errOut.String()}
+}
+
+func world(t *testing.T, file string) *lab.World {
+	t.Helper()
+	sc, err := lab.LoadFile(filepath.Join("../../scenarios", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := lab.Start(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	return w
+}
+
+func TestExplainOffline(t *testing.T) {
+	r := cli(t, nil, "explain", "nsez-503")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	for _, want := range []string{"NSEZ-503", "Very High", "5–10 minutes", "8.8.8.8", "Downdetector", "Stay away from unreliable free VPNs", "Medium to High"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("explain output lacks %q", want)
+		}
+	}
+}
+
+func TestBadInputExits2WithOneLine(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"explain", "NSEZ-530"}, "did you mean NSEZ-503"},
+		{[]string{"explain"}, "explain takes one error code"},
+		{[]string{"check", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"check", "--service", "hulu"}, "unknown service \"hulu\" (known: netflix"},
+		{[]string{"check", "--url", "ftp://example.com"}, "invalid URL"},
+		{[]string{"check", "--url", "not a url"}, "invalid URL"},
+		{[]string{"check", "--url", "https://localhost/"}, "not a public host name"},
+		{[]string{"check", "--service", "netflix", "--url", "https://example.com/"}, "either --service or --url"},
+		{[]string{"check", "--code", "NSEZ503"}, "did you mean NSEZ-503"},
+		{[]string{"check", "--timeout", "0s"}, "--timeout 0s is out of range"},
+		{[]string{"check", "--timeout", "soon"}, "invalid argument \"soon\""},
+		{[]string{"check", "--report", "out.pdf"}, "must end in .html or .md"},
+		{[]string{"check", "--answer", "vpn=yes"}, "use private_window_works=yes|no"},
+		{[]string{"check", "--answer", "private_window_works=perhaps"}, "must be yes, no or unknown"},
+		{[]string{"check", "extra"}, "unknown command \"extra\""},
+		{[]string{"frobnicate"}, "unknown command \"frobnicate\""},
+	}
+	for _, c := range cases {
+		r := cli(t, nil, c.args...)
+		lines := strings.Split(strings.TrimSpace(r.errOut), "\n")
+		if r.code != ExitUsage || len(lines) != 1 || !strings.Contains(r.errOut, c.want) || r.out != "" {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 and one line with %q", c.args, r.code, r.errOut, r.out, c.want)
+		}
+	}
+}
+
+func TestCodesAndVersion(t *testing.T) {
+	if r := cli(t, nil, "codes"); r.code != 0 || !strings.Contains(r.out, "NSEZ-503") || !strings.Contains(r.out, "M7111-1331-5059") {
+		t.Errorf("codes: %+v", r)
+	}
+	if r := cli(t, nil, "version"); r.code != 0 || !strings.HasPrefix(r.out, "streamdoctor dev") {
+		t.Errorf("version: %+v", r)
+	}
+}
+
+func TestCheckJSONProblem(t *testing.T) {
+	w := world(t, "vpn-blocked.yaml")
+	r := cli(t, w.Env, "check", "--code", "NSEZ-503", "--json", "--answer", "other_devices_work=yes")
+	if r.code != ExitProblem {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	var doc struct {
+		Schema       string `json:"schema"`
+		Service      string `json:"service"`
+		Code         string `json:"code"`
+		StartedAt    string `json:"started_at"`
+		DurationMS   *int64 `json:"duration_ms"`
+		Observations []map[string]any
+		Causes       []struct {
+			ID          string
+			Title       string
+			Probability float64
+			Evidence    []string
+		}
+		Plan []struct {
+			Fix, Title, Difficulty string
+			Minutes                float64
+			PSuccess               float64 `json:"p_success"`
+			Automated              *bool
+			Steps                  []string
+		}
+		Verdict struct {
+			Summary    string
+			TopCause   string `json:"top_cause"`
+			Confidence float64
+		}
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Schema != "streamdoctor.report/v1" || doc.Service != "netflix" || doc.Code != "NSEZ-503" || doc.StartedAt == "" || doc.DurationMS == nil {
+		t.Errorf("header %+v", doc)
+	}
+	if len(doc.Observations) < 10 {
+		t.Errorf("%d observations", len(doc.Observations))
+	}
+	for _, o := range doc.Observations {
+		for _, k := range []string{"probe", "target", "status", "failure", "value", "detail", "duration_ms"} {
+			if _, ok := o[k]; !ok {
+				t.Fatalf("observation lacks %s: %v", k, o)
+			}
+		}
+	}
+	if doc.Verdict.TopCause != "vpn" || doc.Causes[0].ID != "vpn" || len(doc.Causes[0].Evidence) == 0 || doc.Verdict.Confidence < 0.5 {
+		t.Errorf("verdict %+v causes[0] %+v", doc.Verdict, doc.Causes[0])
+	}
+	if len(doc.Plan) == 0 || doc.Plan[0].Fix != "disable_vpn" || len(doc.Plan[0].Steps) == 0 || doc.Plan[0].Automated == nil {
+		t.Errorf("plan %+v", doc.Plan)
+	}
+}
+
+func TestCheckHealthyTextAndReports(t *testing.T) {
+	w := world(t, "healthy.yaml")
+	dir := t.TempDir()
+	html, md := filepath.Join(dir, "r.html"), filepath.Join(dir, "r.md")
+	r := cli(t, w.Env, "check", "--report", html)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s %s", r.code, r.out, r.errOut)
+	}
+	for _, want := range []string{"[ok] Link", "[ok] DNS", "[ok] Service", "No problem found", "Report written to"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("text lacks %q:\n%s", want, r.out)
+		}
+	}
+	if strings.Contains(r.out, "\x1b[") {
+		t.Error("colour codes on a non-terminal")
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	if !strings.Contains(page, "<!DOCTYPE html>") || !strings.Contains(page, "No problem found") ||
+		strings.Contains(page, "<link") || strings.Contains(page, "src=") {
+		t.Errorf("HTML report not self-contained or incomplete")
+	}
+	if r := cli(t, w.Env, "check", "--report", md, "--json"); r.code != ExitOK {
+		t.Fatalf("exit %d", r.code)
+	}
+	b, _ = os.ReadFile(md)
+	if !strings.HasPrefix(string(b), "# StreamDoctor report: Netflix") || !strings.Contains(string(b), "| ✓ | DNS |") {
+		t.Errorf("markdown report:\n%s", b)
+	}
+}
+
+func TestCheckReportUnwritable(t *testing.T) {
+	w := world(t, "healthy.yaml")
+	r := cli(t, w.Env, "check", "--report", "/nonexistent-dir/r.html")
+	if r.code != ExitFailed || !strings.Contains(r.errOut, "cannot write report") {
+		t.Errorf("exit %d %q", r.code, r.errOut)
+	}
+}
+
+func TestCheckNoLinkIsADiagnosis(t *testing.T) {
+	w := world(t, "no-link.yaml")
+	r := cli(t, w.Env, "check", "--json")
+	if r.code != ExitProblem || !strings.Contains(r.out, `"top_cause": "no_link"`) {
+		t.Errorf("exit %d\n%s", r.code, r.out)
+	}
+}

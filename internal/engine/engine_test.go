@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"math"
+	"sort"
+	"testing"
+
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+)
+
+func near(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if math.Abs(got-want) > 1e-6 {
+		t.Errorf("%s = %.7f, want %.7f", what, got, want)
+	}
+}
+
+// need pins the KB numbers a hand computation relies on, so that a KB edit
+// fails here with a clear message instead of a wrong-looking posterior.
+func need(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("hand computation assumes %s = %v, KB has %v", what, want, got)
+	}
+}
+
+func TestPosteriorPortalHandComputed(t *testing.T) {
+	k := kb.MustDefault()
+	e := k.Ev("portal")
+	need(t, "plain prior of captive_portal", k.Cause("captive_portal").Prior.P, 0.01)
+	need(t, "P(portal|captive_portal)", e.Likelihood("captive_portal"), 0.95)
+	need(t, "portal base", e.Base.P, 0.003)
+	d := Posterior(k, k.Priors(""), Evidence{"portal": true})
+	// 0.01·0.95 / (0.01·0.95 + 0.99·0.003) = 0.0095 / 0.01247
+	near(t, "P(captive_portal)", d["captive_portal"], 0.0095/0.01247)
+	near(t, "P(none)", d["none"], 0.40*0.003/0.01247)
+}
+
+func TestPosteriorVPNBlockPageHandComputed(t *testing.T) {
+	k := kb.MustDefault()
+	pr := k.Priors("NSEZ-503")
+	need(t, "prior vpn", pr["vpn"], 0.12)
+	need(t, "prior dns_hijack", pr["dns_hijack"], 0.03)
+	need(t, "prior proxy", pr["proxy"], 0.04)
+	need(t, "P(vpn_on|vpn)", k.Ev("vpn_on").Likelihood("vpn"), 0.98)
+	need(t, "P(vpn_on|dns_hijack)", k.Ev("vpn_on").Likelihood("dns_hijack"), 0.05)
+	need(t, "vpn_on base", k.Ev("vpn_on").Base.P, 0.05)
+	need(t, "P(blockpage|vpn)", k.Ev("service_blockpage").Likelihood("vpn"), 0.75)
+	need(t, "P(blockpage|proxy)", k.Ev("service_blockpage").Likelihood("proxy"), 0.3)
+	need(t, "P(blockpage|dns_hijack)", k.Ev("service_blockpage").Likelihood("dns_hijack"), 0.3)
+	need(t, "blockpage base", k.Ev("service_blockpage").Base.P, 0.003)
+	d := Posterior(k, pr, Evidence{"vpn_on": true, "service_blockpage": true})
+	// vpn 0.12·0.98·0.75 = 0.0882; dns_hijack 0.03·0.05·0.3 = 0.00045;
+	// proxy 0.04·0.05·0.3 = 0.0006; the other 0.81 of prior ·0.05·0.003 = 0.0001215.
+	total := 0.0882 + 0.00045 + 0.0006 + 0.0001215
+	near(t, "P(vpn)", d["vpn"], 0.0882/total)
+	near(t, "P(proxy)", d["proxy"], 0.0006/total)
+}
+
+func TestPosteriorAbsentEvidenceHandComputed(t *testing.T) {
+	k := kb.MustDefault()
+	d := Posterior(k, k.Priors("NSEZ-503"), Evidence{"vpn_on": false})
+	// vpn 0.12·(1−0.98) = 0.0024; dns_hijack 0.03·0.95 = 0.0285; the rest 0.85·0.95 = 0.8075.
+	total := 0.0024 + 0.0285 + 0.8075
+	near(t, "P(vpn)", d["vpn"], 0.0024/total)
+	near(t, "P(dns_hijack)", d["dns_hijack"], 0.0285/total)
+	sum := 0.0
+	for _, p := range d {
+		sum += p
+	}
+	near(t, "sum", sum, 1)
+}
+
+// TestRatioOrderBeatsSimplestFirst: with a VPN 80 % likely and stale
+// browser data 20 %, "simplest first" opens a private window (1 min) before
+// turning the VPN off (2 min). The p/c rule turns the VPN off first
+// (0.76/2 = 0.38 per minute against 0.17/1) and saves time on average.
+func TestRatioOrderBeatsSimplestFirst(t *testing.T) {
+	k := kb.MustDefault()
+	need(t, "r(disable_vpn, vpn)", k.Fix("disable_vpn").Repairs["vpn"].P, 0.95)
+	need(t, "r(try_private_window, stale)", k.Fix("try_private_window").Repairs["stale_browser_data"].P, 0.85)
+	need(t, "cost disable_vpn", k.Fix("disable_vpn").Cost(), 2)
+	need(t, "cost try_private_window", k.Fix("try_private_window").Cost(), 1)
+	d := Dist{"vpn": 0.8, "stale_browser_data": 0.2}
+	pc := []string{"disable_vpn", "try_private_window"}
+	simplest := []string{"try_private_window", "disable_vpn"}
+	// Both fail: vpn 0.8·0.05 + stale 0.2·0.15 = 0.07, then 60 min of support.
+	// p/c:      2 + (1−0.76)·1 + 0.07·60 = 6.44
+	// simplest: 1 + (1−0.17)·2 + 0.07·60 = 6.86
+	near(t, "ECR(p/c)", ExpectedCost(k, d, pc), 6.44)
+	near(t, "ECR(simplest first)", ExpectedCost(k, d, simplest), 6.86)
+	if got := Fixes(Plan(k, d, nil))[0]; got != "disable_vpn" {
+		t.Errorf("plan starts with %s, want disable_vpn", got)
+	}
+
+	// The same holds for whole plans: the engine's order against the same
+	// fixes sorted by cost.
+	plan := Fixes(Plan(k, d, nil))
+	byCost := append([]string(nil), plan...)
+	sort.SliceStable(byCost, func(i, j int) bool { return k.Fix(byCost[i]).Cost() < k.Fix(byCost[j]).Cost() })
+	if a, b := ExpectedCost(k, d, plan), ExpectedCost(k, d, byCost); !(a < b) {
+		t.Errorf("p/c plan %v costs %.3f, simplest-first %v costs %.3f", plan, a, byCost, b)
+	}
+}
+
+func TestAfterFailureReplans(t *testing.T) {
+	k := kb.MustDefault()
+	d := AfterFailure(k.Fix("disable_vpn"), Dist{"vpn": 0.8, "stale_browser_data": 0.2})
+	// vpn 0.8·0.05 = 0.04, stale 0.2 → normalised over 0.24.
+	near(t, "P(vpn) after disable_vpn failed", d["vpn"], 0.04/0.24)
+	near(t, "P(stale) after disable_vpn failed", d["stale_browser_data"], 0.2/0.24)
+
+	ev := Evidence{"vpn_on": true, "service_blockpage": true}
+	before, _ := Diagnose(k, Input{Code: "NSEZ-503", Evidence: ev})
+	after, _ := Diagnose(k, Input{Code: "NSEZ-503", Evidence: ev, Failed: map[string]bool{"disable_vpn": true}})
+	if before.Plan[0].Fix != "disable_vpn" {
+		t.Fatalf("first fix %s, want disable_vpn", before.Plan[0].Fix)
+	}
+	for _, s := range after.Plan {
+		if s.Fix == "disable_vpn" {
+			t.Errorf("a failed fix is planned again")
+		}
+	}
+	pv := func(dg Diagnosis) float64 {
+		for _, c := range dg.Causes {
+			if c.Cause == "vpn" {
+				return c.P
+			}
+		}
+		return -1
+	}
+	if !(pv(after) < pv(before)) {
+		t.Errorf("P(vpn) did not drop after the VPN fix failed: %.3f -> %.3f", pv(before), pv(after))
+	}
+}
+
+func TestQuestionAskedWhenWorthIt(t *testing.T) {
+	k := kb.MustDefault()
+	// A healthy network but an error code: the network evidence is all
+	// absent, so browser-side causes remain and the private-window question
+	// separates them cheaply.
+	ev := Evidence{}
+	for _, id := range []string{"link_down", "gateway_fail", "dns_system_fail", "dns_trusted_fail", "service_tcp_fail",
+		"service_5xx", "service_blockpage", "controls_fail", "portal", "vpn_on", "proxy_set", "clock_skewed",
+		"tls_intercepted", "high_jitter", "loss"} {
+		ev[id] = false
+	}
+	q := BestQuestion(k, k.Priors("NSEZ-503"), ev, nil)
+	if q == nil || q.Saves <= 0 {
+		t.Fatalf("no question worth asking: %+v", q)
+	}
+	ev[q.Evidence] = true
+	if q2 := BestQuestion(k, k.Priors("NSEZ-503"), ev, nil); q2 != nil && q2.Evidence == q.Evidence {
+		t.Errorf("an answered question is asked again")
+	}
+	// Once the VPN is certain, no question beats turning it off.
+	if q := BestQuestion(k, k.Priors("NSEZ-503"), Evidence{"vpn_on": true, "service_blockpage": true}, nil); q != nil {
+		t.Errorf("asked %q although the fix is near-certain", q.Ask)
+	}
+}
+
+func TestDiagnoseUnknownCode(t *testing.T) {
+	if _, err := Diagnose(kb.MustDefault(), Input{Code: "XYZ-1"}); err == nil {
+		t.Error("unknown code accepted")
+	}
+}
+
+func TestReasonsExplainTopCause(t *testing.T) {
+	k := kb.MustDefault()
+	ev := Evidence{"vpn_on": true, "service_blockpage": true, "controls_fail": false}
+	d, _ := Diagnose(k, Input{Code: "NSEZ-503", Evidence: ev})
+	if d.Top != "vpn" || len(d.Reasons) == 0 || d.Reasons[0].Evidence != "vpn_on" {
+		t.Fatalf("top %s reasons %+v", d.Top, d.Reasons)
+	}
+}

@@ -1,0 +1,150 @@
+package kb
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+)
+
+func files(t testing.TB) map[string]string {
+	t.Helper()
+	sub, _ := fs.Sub(embedded, "data")
+	out := map[string]string{}
+	for _, n := range []string{FileCauses, FileFixes, FileEvidence, FileCodes} {
+		b, err := fs.ReadFile(sub, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = string(b)
+	}
+	return out
+}
+
+func load(m map[string]string) (*KB, error) {
+	return Load([]byte(m[FileCauses]), []byte(m[FileFixes]), []byte(m[FileEvidence]), []byte(m[FileCodes]))
+}
+
+func lineOf(src, sub string) int {
+	i := strings.Index(src, sub)
+	if i < 0 {
+		return -1
+	}
+	return strings.Count(src[:i], "\n") + 1
+}
+
+func TestDefaultKB(t *testing.T) {
+	k, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k.Causes) != len(CauseIDs) || len(k.Fixes) != len(FixIDs) {
+		t.Fatalf("causes %d fixes %d", len(k.Causes), len(k.Fixes))
+	}
+	c := k.Code("nsez-503")
+	if c == nil || len(c.Methods) != 4 || len(c.Outage) == 0 || len(c.Advanced) != 4 || len(c.Prevention) != 5 {
+		t.Fatalf("NSEZ-503 incomplete: %+v", c)
+	}
+	// The chart: success words to numbers, time to minutes.
+	want := []struct {
+		text    string
+		success float64
+		minutes float64
+	}{{"Very High", 0.9, 5}, {"High", 0.8, 2}, {"High", 0.8, 5}, {"Medium to High", 0.65, 7.5}}
+	for i, w := range want {
+		m := c.Methods[i]
+		if m.SuccessText != w.text || m.Success != w.success || m.Minutes != w.minutes {
+			t.Errorf("method %d: %s %v %v", i, m.SuccessText, m.Success, m.Minutes)
+		}
+	}
+	for _, f := range k.Fixes {
+		for _, os := range OSes {
+			if len(f.StepsFor(os)) == 0 {
+				t.Errorf("%s has no steps for %s", f.ID, os)
+			}
+		}
+	}
+}
+
+func TestLoadErrorsNameFileLineKey(t *testing.T) {
+	cases := []struct {
+		name, file, old, new, mark, want string
+	}{
+		{"unknown cause in repairs", FileFixes, "      vpn: {p: 0.95, why: \"chart: disabling", "      vpnn: {p: 0.95, why: \"chart: disabling",
+			"vpnn: {p: 0.95", "fixes[2].repairs.vpnn: unknown cause id \"vpnn\""},
+		{"probability out of range", FileEvidence, "weak_wifi: {p: 0.9, why: \"the signal reading", "weak_wifi: {p: 1.9, why: \"the signal reading",
+			"weak_wifi: {p: 1.9", "evidence[2].given.weak_wifi.p: probability 1.9 is outside 0..1"},
+		{"unknown key", FileCauses, "  - id: vpn\n", "  - id: vpn\n    colour: red\n",
+			"colour: red", "colour: unknown key"},
+		{"missing why", FileEvidence, "base: {p: 0.003, why: \"a device that is online almost never reports no link\"}", "base: {p: 0.003}",
+			"base: {p: 0.003}", "evidence[0].base.why: a probability needs a one-line reason"},
+		{"unknown fix in a method", FileCodes, "fixes: [restart_router, use_ethernet]", "fixes: [restart_router, use_cable]",
+			"fixes: [restart_router, use_cable]", "codes[0].methods[0].fixes[1]: unknown fix id \"use_cable\""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := files(t)
+			if !strings.Contains(m[c.file], c.old) {
+				t.Fatalf("fixture text not found in %s", c.file)
+			}
+			m[c.file] = strings.Replace(m[c.file], c.old, c.new, 1)
+			_, err := load(m)
+			var ke *Error
+			if !errors.As(err, &ke) {
+				t.Fatalf("got %v, want a located error", err)
+			}
+			if ke.File != c.file || ke.Line != lineOf(m[c.file], c.mark) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %q (line %d), want %s:%d: …%s", err, ke.Line, c.file, lineOf(m[c.file], c.mark), c.want)
+			}
+		})
+	}
+}
+
+func TestLoadRejectsMissingSteps(t *testing.T) {
+	m := files(t)
+	old := "    steps:\n      all:\n        - Connect the device to the router with an Ethernet cable.\n        - Turn Wi-Fi off on the device so it uses the cable.\n        - Try again.\n"
+	if !strings.Contains(m[FileFixes], old) {
+		t.Fatal("fixture text not found")
+	}
+	m[FileFixes] = strings.Replace(m[FileFixes], old, "", 1)
+	_, err := load(m)
+	if err == nil || !strings.Contains(err.Error(), "fixes.yaml:") || !strings.Contains(err.Error(), "fixes[1]") || !strings.Contains(err.Error(), "missing steps for windows") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLoadRejectsPriorsNotSummingToOne(t *testing.T) {
+	m := files(t)
+	m[FileCodes] = strings.Replace(m[FileCodes], "vpn: {p: 0.12,", "vpn: {p: 0.52,", 1)
+	_, err := load(m)
+	if err == nil || !strings.Contains(err.Error(), "priors add up to 1.400") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	m := files(f)
+	f.Add([]byte(m[FileCauses]), []byte(m[FileFixes]), []byte(m[FileEvidence]), []byte(m[FileCodes]))
+	f.Fuzz(func(t *testing.T, c, fx, e, k []byte) {
+		kb, err := Load(c, fx, e, k)
+		if err != nil {
+			var ke *Error
+			if !errors.As(err, &ke) || ke.File == "" || ke.Line < 1 {
+				t.Fatalf("error without location: %v", err)
+			}
+			return
+		}
+		for _, cs := range kb.Causes {
+			if cs.Prior.P < 0 || cs.Prior.P > 1 {
+				t.Fatalf("accepted prior %v", cs.Prior.P)
+			}
+		}
+		for _, ev := range kb.Evidence {
+			for _, p := range ev.Given {
+				if p.P < 0 || p.P > 1 {
+					t.Fatalf("accepted likelihood %v", p.P)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,218 @@
+package probe
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
+)
+
+func TestClassify(t *testing.T) {
+	op := func(e error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", e)}
+	}
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{op(syscall.ECONNREFUSED), FRefused},
+		{op(syscall.ECONNRESET), FReset},
+		{op(syscall.ENETUNREACH), FNetUnreachable},
+		{op(syscall.EHOSTUNREACH), FHostUnreachable},
+		{context.DeadlineExceeded, FTimeout},
+		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), FTimeout},
+		{&DNSError{FServFail}, FServFail},
+		{fmt.Errorf("get: %w", x509.UnknownAuthorityError{}), FUnknownCA},
+		{x509.CertificateInvalidError{Reason: x509.Expired}, FCertTime},
+		{x509.HostnameError{Host: "x"}, FHostname},
+		{io.ErrUnexpectedEOF, FEOF},
+		{errors.New("read tcp: connection reset by peer"), FReset},
+		{errors.New("something odd"), FUnknown},
+	}
+	for _, c := range cases {
+		if got := Classify(c.err); got != c.want {
+			t.Errorf("Classify(%v) = %q, want %q", c.err, got, c.want)
+		}
+	}
+	if windowsErrno(10061) != FRefused || windowsErrno(10060) != FTimeout || windowsErrno(1) != "" {
+		t.Error("Winsock codes")
+	}
+}
+
+func addrs(s ...string) []netip.Addr {
+	var out []netip.Addr
+	for _, x := range s {
+		out = append(out, netip.MustParseAddr(x))
+	}
+	return out
+}
+
+func TestClassifyAnswer(t *testing.T) {
+	cases := []struct {
+		ips  []netip.Addr
+		want string
+	}{
+		{nil, ""},
+		{addrs("52.1.2.3"), ""},
+		{addrs("0.0.0.0"), FBogonAnswer},
+		{addrs("10.10.10.10", "192.168.1.1"), FBogonAnswer},
+		{addrs("10.0.0.1", "52.1.2.3"), ""}, // one public address is enough to be plausible
+		{addrs("::"), FBogonAnswer},
+		{addrs("::ffff:127.0.0.1"), FBogonAnswer},
+		{addrs("2a00:86c0::1"), ""},
+	}
+	for _, c := range cases {
+		if got := ClassifyAnswer(c.ips); got != c.want {
+			t.Errorf("ClassifyAnswer(%v) = %q, want %q", c.ips, got, c.want)
+		}
+	}
+}
+
+func TestClassifyPage(t *testing.T) {
+	m := profile.Netflix().BlockMarkers
+	cases := []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{200, "<html>Netflix</html>", ""},
+		{200, "You seem to be using an UNBLOCKER or proxy.", FBlockProxy},
+		{200, "Error Code: M7111-1331-5059", FBlockProxy},
+		{451, "", FBlockFilter},
+		{403, "This site has been blocked by your administrator", FBlockFilter},
+		{403, "Forbidden", ""},
+		{404, "not found", ""},
+	}
+	for _, c := range cases {
+		if got := ClassifyPage(c.status, []byte(c.body), m); got != c.want {
+			t.Errorf("ClassifyPage(%d, %q) = %q, want %q", c.status, c.body, got, c.want)
+		}
+	}
+}
+
+func TestPACProxy(t *testing.T) {
+	cases := map[string]string{
+		`function FindProxyForURL(u,h){ return "PROXY 10.0.0.5:3128; DIRECT"; }`:                                            "http://10.0.0.5:3128",
+		"function FindProxyForURL(u,h) {\n if (isPlainHostName(h)) return \"DIRECT\";\n return 'PROXY proxy.corp:8080';\n}": "http://proxy.corp:8080",
+		`function FindProxyForURL(u,h){ return "DIRECT"; }`:                                                                 "",
+	}
+	for in, want := range cases {
+		if got := pacProxy(in); got != want {
+			t.Errorf("pacProxy(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func testState() *state {
+	return &state{ctx: context.Background(), env: DefaultEnv(), prof: profile.Netflix(),
+		facts: &sysinfo.Facts{}, timeouts: DefaultTimeouts, lookups: map[lookupKey]*lookupResult{}}
+}
+
+func TestRunOnePanicBecomesNotRun(t *testing.T) {
+	obs := runOne(context.Background(), testState(), probeDef{name: "boom",
+		timeout: func(Timeouts) time.Duration { return time.Second },
+		run:     func(context.Context, *state) []Observation { panic("kaboom") }})
+	if len(obs) != 1 || obs[0].Status != NotRun || obs[0].Failure != FPanic || obs[0].Probe != "boom" {
+		t.Fatalf("got %+v", obs)
+	}
+}
+
+func TestRunOneOverrunBecomesNotRun(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	start := time.Now()
+	obs := runOne(context.Background(), testState(), probeDef{name: "stuck",
+		timeout: func(Timeouts) time.Duration { return 50 * time.Millisecond },
+		run: func(context.Context, *state) []Observation {
+			<-release // ignores its context, as a buggy probe might
+			return nil
+		}})
+	if len(obs) != 1 || obs[0].Status != NotRun || obs[0].Failure != FTimeout {
+		t.Fatalf("got %+v", obs)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("runOne waited %s for a stuck probe", time.Since(start))
+	}
+}
+
+func TestParseAnswer(t *testing.T) {
+	m := new(dns.Msg)
+	m.SetQuestion("www.netflix.com.", dns.TypeA)
+	r := new(dns.Msg)
+	r.SetReply(m)
+	rr, _ := dns.NewRR("www.netflix.com. 60 IN A 52.1.2.3")
+	r.Answer = append(r.Answer, rr)
+	a, err := ParseAnswer(r, dns.TypeA)
+	if err != nil || len(a.IPs) != 1 || a.IPs[0].String() != "52.1.2.3" {
+		t.Fatalf("%+v %v", a, err)
+	}
+	r.Answer = nil
+	if _, err := ParseAnswer(r, dns.TypeA); Classify(err) != FNoAnswer {
+		t.Errorf("empty NOERROR: %v", err)
+	}
+	r.Rcode = dns.RcodeNameError
+	if _, err := ParseAnswer(r, dns.TypeA); Classify(err) != FNXDomain {
+		t.Errorf("NXDOMAIN: %v", err)
+	}
+	r.Rcode = dns.RcodeServerFailure
+	if _, err := ParseAnswer(r, dns.TypeA); Classify(err) != FServFail {
+		t.Errorf("SERVFAIL: %v", err)
+	}
+}
+
+// FuzzDNSAnswer feeds arbitrary DNS wire messages through the answer parser
+// and classifier.
+func FuzzDNSAnswer(f *testing.F) {
+	for _, rr := range []string{"x. 60 IN A 10.10.10.10", "x. 60 IN A 52.1.2.3", "x. 60 IN AAAA ::1", "x. 60 IN CNAME y."} {
+		m := new(dns.Msg)
+		m.SetQuestion("x.", dns.TypeA)
+		r, _ := dns.NewRR(rr)
+		m.Answer = append(m.Answer, r)
+		b, _ := m.Pack()
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := new(dns.Msg)
+		if m.Unpack(b) != nil {
+			return
+		}
+		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			a, _ := ParseAnswer(m, qt)
+			if ClassifyAnswer(a.IPs) == FBogonAnswer {
+				for _, ip := range a.IPs {
+					if !isBogon(ip) {
+						t.Fatalf("bogon verdict with public address %s", ip)
+					}
+				}
+			}
+		}
+	})
+}
+
+func FuzzClassifyPage(f *testing.F) {
+	f.Add(200, []byte("You seem to be using an unblocker or proxy."))
+	f.Add(403, []byte("Access denied: this site is blocked by policy"))
+	f.Add(451, []byte(""))
+	f.Add(200, []byte("<html>ok</html>"))
+	markers := profile.Netflix().BlockMarkers
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		switch ClassifyPage(status, body, markers) {
+		case "", FBlockProxy, FBlockFilter:
+		default:
+			t.Fatal("unknown verdict")
+		}
+	})
+}
