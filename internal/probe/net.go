@@ -421,11 +421,7 @@ func probeClock(ctx context.Context, s *state) []Observation {
 	cl.Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	defer cl.CloseIdleConnections()
 	urls := append(append([]string{}, s.prof.Controls...), "https://"+s.prof.Hosts[0].Name+"/")
-	type res struct {
-		off float64
-		src string
-	}
-	ch := make(chan *res, len(urls))
+	ch := make(chan *float64, len(urls))
 	for _, u := range urls {
 		go func() {
 			resp, _, ttfb, err := fetch(ctx, cl, u)
@@ -439,16 +435,14 @@ func probeClock(ctx context.Context, s *state) []Observation {
 				return
 			}
 			// The server stamped its Date about half the round trip ago.
-			local := s.facts.Now().Add(-ttfb / 2)
-			ch <- &res{local.Sub(d).Seconds(), u}
+			off := s.facts.Now().Add(-ttfb / 2).Sub(d).Seconds()
+			ch <- &off
 		}()
 	}
 	var offs []float64
-	var src []string
 	for range urls {
 		if r := <-ch; r != nil {
-			offs = append(offs, r.off)
-			src = append(src, r.src)
+			offs = append(offs, *r)
 		}
 	}
 	if len(offs) == 0 {

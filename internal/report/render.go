@@ -129,7 +129,10 @@ var templates embed.FS
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"pct":   Pct,
 	"num":   trimFloat,
-	"lower": strings.ToLower,
+	// md makes text safe inside a Markdown table cell.
+	"md": func(s string) string {
+		return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ").Replace(s)
+	},
 	"plus1": func(i int) int { return i + 1 },
 	"icon": func(s probe.Status) string {
 		return map[probe.Status]string{probe.OK: "✓", probe.Problem: "✗", probe.NotRun: "–"}[s]
