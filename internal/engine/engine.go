@@ -248,7 +248,7 @@ func Reasons(k *kb.KB, d Dist, ev Evidence, cause string) []Reason {
 			continue
 		}
 		ratio := num / (den / w)
-		if ratio <= 1.5 {
+		if ratio <= 1.2 {
 			continue
 		}
 		text := e.Says

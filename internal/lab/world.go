@@ -711,7 +711,9 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	if err != nil {
 		return nil, err
 	}
-	if bw := sc.Network.BandwidthMbps; bw != nil && !local {
+	// Pace TCP streams only: a wrapped UDP socket would hide net.PacketConn,
+	// which DNS clients use to choose datagram framing.
+	if bw := sc.Network.BandwidthMbps; bw != nil && !local && base == "tcp" {
 		c = &paced{Conn: c, bytesPerSec: *bw * 125000, start: time.Now()}
 	}
 	return c, nil

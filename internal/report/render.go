@@ -127,8 +127,8 @@ func JSON(w io.Writer, r *Report) error {
 var templates embed.FS
 
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
-	"pct":   Pct,
-	"num":   trimFloat,
+	"pct": Pct,
+	"num": trimFloat,
 	// md makes text safe inside a Markdown table cell.
 	"md": func(s string) string {
 		return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ").Replace(s)

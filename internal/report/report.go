@@ -214,8 +214,16 @@ func Layers(obs []probe.Observation) []Layer {
 		case len(ok) > 0:
 			ly.Status = probe.OK
 			ly.Summary = fmt.Sprintf("%d checks passed", len(ok))
-			if len(ok) == 1 && ok[0].Detail != "" {
-				ly.Summary = ok[0].Detail
+			if len(ok) <= 2 {
+				var ds []string
+				for _, o := range ok {
+					if o.Detail != "" {
+						ds = append(ds, o.Detail)
+					}
+				}
+				if len(ds) > 0 {
+					ly.Summary = strings.Join(ds, "; ")
+				}
 			}
 		default:
 			ly.Status = probe.NotRun
