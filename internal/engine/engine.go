@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/streamdoctor/streamdoctor/internal/kb"
@@ -31,7 +33,7 @@ func Posterior(k *kb.KB, priors Dist, ev Evidence) Dist {
 	maxLog := math.Inf(-1)
 	for _, c := range kb.CauseIDs {
 		lp := math.Log(math.Max(priors[c], 1e-12))
-		for _, id := range sortedKeys(ev) {
+		for _, id := range slices.Sorted(maps.Keys(ev)) {
 			e := k.Ev(id)
 			if e == nil {
 				continue
@@ -208,7 +210,7 @@ func BestQuestion(k *kb.KB, priors Dist, ev Evidence, skip map[string]bool) *Que
 }
 
 func conditionOnFailures(k *kb.KB, d Dist, failed map[string]bool) Dist {
-	for _, id := range sortedKeys(failed) {
+	for _, id := range slices.Sorted(maps.Keys(failed)) {
 		if f := k.Fix(id); f != nil {
 			d = AfterFailure(f, d)
 		}
@@ -229,7 +231,7 @@ type Reason struct {
 // strongest first.
 func Reasons(k *kb.KB, d Dist, ev Evidence, cause string) []Reason {
 	var out []Reason
-	for _, id := range sortedKeys(ev) {
+	for _, id := range slices.Sorted(maps.Keys(ev)) {
 		e := k.Ev(id)
 		if e == nil {
 			continue
@@ -323,13 +325,4 @@ func Diagnose(k *kb.KB, in Input) (Diagnosis, error) {
 		diag.Question = BestQuestion(k, priors, in.Evidence, in.Failed)
 	}
 	return diag, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

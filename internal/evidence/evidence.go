@@ -13,6 +13,7 @@ import (
 
 	"github.com/streamdoctor/streamdoctor/internal/engine"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
 )
 
 // Answers are a person's answers to the questions: evidence id -> yes|no|unknown.
@@ -175,7 +176,7 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	}
 	if len(https) > 0 && len(tcpOK) > 0 {
 		if count(https, func(o probe.Observation) bool {
-			h := hostOf(o.Target)
+			h := profile.HostOf(o.Target)
 			return problem(o) && tcpOK[h] && (o.Failure == probe.FTimeout || o.Failure == probe.FReset || o.Failure == probe.FEOF)
 		}) > 0 {
 			ev["service_exchange_fail"] = true
@@ -233,12 +234,4 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 		}
 	}
 	return ev
-}
-
-func hostOf(u string) string {
-	s := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
-	if i := strings.IndexAny(s, "/:"); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }

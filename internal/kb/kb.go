@@ -4,7 +4,9 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -376,7 +378,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 		if len(f.Repairs) == 0 {
 			return fd.ErrAt("a fix must repair at least one cause", "fixes", i, "repairs")
 		}
-		for _, c := range sortedKeys(f.Repairs) {
+		for _, c := range slices.Sorted(maps.Keys(f.Repairs)) {
 			if k.causeByID[c] == nil {
 				return fd.ErrAt(fmt.Sprintf("unknown cause id %q", c), "fixes", i, "repairs", c)
 			}
@@ -406,7 +408,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 		if err := checkP(ed, e.Base, "evidence", i, "base"); err != nil {
 			return err
 		}
-		for _, c := range sortedKeys(e.Given) {
+		for _, c := range slices.Sorted(maps.Keys(e.Given)) {
 			if k.causeByID[c] == nil {
 				return ed.ErrAt(fmt.Sprintf("unknown cause id %q", c), "evidence", i, "given", c)
 			}
@@ -438,7 +440,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 			}
 		}
 		if len(c.Priors) > 0 {
-			for _, id := range sortedKeys(c.Priors) {
+			for _, id := range slices.Sorted(maps.Keys(c.Priors)) {
 				if k.causeByID[id] == nil {
 					return kd.ErrAt(fmt.Sprintf("unknown cause id %q", id), "codes", i, "priors", id)
 				}
@@ -488,15 +490,6 @@ func checkSum(d *doc, m map[string]float64, path ...any) error {
 		return d.ErrAt(fmt.Sprintf("priors add up to %.3f, not 1", sum), path...)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // EvidenceIDs are the symbols the engine derives from observations and

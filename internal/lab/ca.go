@@ -22,14 +22,24 @@ type ca struct {
 	leaves map[string]*tls.Certificate
 }
 
-func newCA(name string) (*ca, error) {
+// issue signs tmpl with parent's key (itself when parent is nil) and
+// returns the certificate's DER and its new key.
+func issue(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) ([]byte, *ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	return der, key, err
+}
+
+func newCA(name string) (*ca, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(now.UnixNano()),
 		Subject:               pkix.Name{CommonName: name, Organization: []string{"StreamDoctor lab"}},
 		NotBefore:             now.AddDate(-10, 0, 0),
 		NotAfter:              now.AddDate(10, 0, 0),
@@ -37,7 +47,7 @@ func newCA(name string) (*ca, error) {
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, key, err := issue(tmpl, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -62,25 +72,20 @@ func (c *ca) leaf(name string) (*tls.Certificate, error) {
 	if l, ok := c.leaves[name]; ok {
 		return l, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(now.UnixNano()),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    now.AddDate(0, 0, -30),
-		NotAfter:     now.AddDate(0, 0, 60),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		Subject:     pkix.Name{CommonName: name},
+		NotBefore:   now.AddDate(0, 0, -30),
+		NotAfter:    now.AddDate(0, 0, 60),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	if ip := net.ParseIP(name); ip != nil {
 		tmpl.IPAddresses = []net.IP{ip}
 	} else {
 		tmpl.DNSNames = []string{name}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
+	der, key, err := issue(tmpl, c.cert, c.key)
 	if err != nil {
 		return nil, err
 	}

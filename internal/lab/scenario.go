@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -160,7 +161,7 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		return d.ErrAt("must be between 0 and 1", "network", "connect_failure_rate")
 	}
 	k := kb.MustDefault()
-	for _, q := range sortedKeys(s.Answers) {
+	for _, q := range slices.Sorted(maps.Keys(s.Answers)) {
 		e := k.Ev(q)
 		if e == nil || e.Question == "" {
 			return d.ErrAt("unknown question (private_window_works, other_devices_work)", "answers", q)
@@ -229,13 +230,4 @@ func Glob(args []string) ([]string, error) {
 		out = append(out, a)
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -148,21 +148,13 @@ func (w *World) buildZone() {
 		w.serviceIPs[v4], w.serviceIPs[v6] = true, true
 	}
 	for i, u := range w.Profile.Controls {
-		h := hostOf(u)
+		h := profile.HostOf(u)
 		v4 := netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + i)})
 		v6 := netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", 0x100+i))
 		w.zone4[h], w.zone6[h] = v4, v6
 		w.controlIPs[v4], w.controlIPs[v6] = true, true
 	}
-	w.zone4[hostOf(w.Profile.PortalURL)] = netip.AddrFrom4([4]byte{198, 51, 100, 200})
-}
-
-func hostOf(u string) string {
-	s := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
-	if i := strings.IndexAny(s, "/:"); i >= 0 {
-		s = s[:i]
-	}
-	return s
+	w.zone4[profile.HostOf(w.Profile.PortalURL)] = netip.AddrFrom4([4]byte{198, 51, 100, 200})
 }
 
 func (w *World) listen(network string) (net.Listener, error) {

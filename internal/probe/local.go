@@ -137,7 +137,7 @@ func probeUptime(_ context.Context, s *state) []Observation {
 		return notRun(PUptime, why)
 	}
 	h := s.facts.Uptime.Hours()
-	o := Observation{Value: h, Status: OK, Detail: fmt.Sprintf("up %.0f hours", h)}
+	o := Observation{Value: h, Status: OK, Detail: "up " + humanSeconds(s.facts.Uptime.Seconds())}
 	if h > LongUptimeHours {
 		o.Status, o.Failure = Problem, FLongUptime
 		o.Detail = fmt.Sprintf("not restarted for %.0f days", h/24)

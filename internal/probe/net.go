@@ -480,7 +480,7 @@ func humanSeconds(s float64) string {
 func probeLatency(ctx context.Context, s *state) []Observation {
 	targets := []string{s.prof.Hosts[0].Name}
 	if len(s.prof.Controls) > 0 {
-		targets = append(targets, hostOf(s.prof.Controls[0]))
+		targets = append(targets, profile.HostOf(s.prof.Controls[0]))
 	}
 	var lastErr error
 	addr := targets[0]
@@ -568,12 +568,4 @@ func latencyObservations(addr string, rtts []float64, lost, tried int, note stri
 		lo.Status, lo.Failure = Problem, FLoss
 	}
 	return []Observation{lat, jo, lo}
-}
-
-func hostOf(u string) string {
-	s := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
-	if i := strings.IndexAny(s, "/:"); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }

@@ -132,3 +132,13 @@ func FromURL(raw string) (Profile, error) {
 		SDMbps:        3, HDMbps: 5, UHDMbps: 15,
 	}, nil
 }
+
+// HostOf returns the host name of a URL ("https://www.google.com/" ->
+// "www.google.com"), or "" when it has none.
+func HostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
