@@ -249,7 +249,7 @@ func (s *state) goLookup(ctx context.Context, host string, qtype uint16) (Answer
 	if qtype == dns.TypeAAAA {
 		network = "ip6"
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	ips, err := s.env.osResolver().LookupNetIP(ctx, network, host)
 	a := Answer{Rcode: "NOERROR", IPs: ips, RTT: time.Since(start)}
 	var de *net.DNSError
 	if errors.As(err, &de) {

@@ -37,6 +37,10 @@ type Env struct {
 	PublicRoots *x509.CertPool
 	// RandomLabel makes the random name of the NXDOMAIN-hijack check.
 	RandomLabel func() string
+	// Resolver is the OS resolver, used where the DNS servers could not be
+	// read. Nil means Go's own resolver dialing through Dialer, so an Env
+	// built for tests never reaches the real network.
+	Resolver *net.Resolver
 }
 
 // DefaultEnv is the real network and the real OS.
@@ -46,7 +50,15 @@ func DefaultEnv() *Env {
 		Facts:     sysinfo.Live{},
 		PublicDNS: "8.8.8.8:53",
 		DoHURL:    "https://8.8.8.8/dns-query",
+		Resolver:  net.DefaultResolver,
 	}
+}
+
+func (e *Env) osResolver() *net.Resolver {
+	if e.Resolver != nil {
+		return e.Resolver
+	}
+	return &net.Resolver{PreferGo: true, Dial: e.Dialer.DialContext}
 }
 
 var (

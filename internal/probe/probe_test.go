@@ -216,3 +216,41 @@ func FuzzClassifyPage(f *testing.F) {
 		}
 	})
 }
+
+type panicky struct{}
+
+func (panicky) Facts(context.Context) (*sysinfo.Facts, error) { panic("broken reader") }
+
+type stuckFacts struct{ release chan struct{} }
+
+func (s stuckFacts) Facts(context.Context) (*sysinfo.Facts, error) { <-s.release; return nil, nil }
+
+// A facts source that crashes or hangs still gives a full, bounded run in
+// which the OS-fact probes say "not run".
+func TestRunSurvivesBrokenFacts(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	for _, src := range []sysinfo.Source{panicky{}, stuckFacts{release}} {
+		env := &Env{Dialer: refuseAll{}, Facts: src, PublicDNS: "192.0.2.1:53", DoHURL: "https://192.0.2.1/dns-query"}
+		start := time.Now()
+		obs, facts := Run(context.Background(), env, profile.Netflix(), Options{Timeout: 3 * time.Second})
+		if facts == nil || len(obs) < 10 {
+			t.Fatalf("%T: facts %v, %d observations", src, facts, len(obs))
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%T: run took %s", src, d)
+		}
+		for _, o := range obs {
+			if o.Probe == PLink && o.Status != NotRun {
+				t.Errorf("%T: link probe %s without facts", src, o.Status)
+			}
+		}
+	}
+}
+
+// refuseAll is a network where every connection is refused.
+type refuseAll struct{}
+
+func (refuseAll) DialContext(_ context.Context, network, addr string) (net.Conn, error) {
+	return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+}

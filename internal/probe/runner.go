@@ -91,9 +91,7 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
 
-	factsCtx, fcancel := context.WithTimeout(ctx, 2*time.Second)
-	facts, err := env.Facts.Facts(factsCtx)
-	fcancel()
+	facts, err := readFacts(ctx, env.Facts)
 	if facts == nil {
 		facts = &sysinfo.Facts{Proxy: sysinfo.Proxy{Mode: "none"}}
 	}
@@ -131,6 +129,33 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 		out = append(out, r...)
 	}
 	return out, facts
+}
+
+// readFacts reads the OS facts with the same guarantees as a probe: at most
+// two seconds, and a panic becomes an error.
+func readFacts(ctx context.Context, src sysinfo.Source) (*sysinfo.Facts, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	type res struct {
+		f   *sysinfo.Facts
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				ch <- res{nil, fmt.Errorf("reading OS facts crashed: %v", r)}
+			}
+		}()
+		f, err := src.Facts(ctx)
+		ch <- res{f, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.f, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("reading OS facts took too long")
+	}
 }
 
 // runOne runs a probe under its deadline. A probe that panics or overruns its
@@ -200,13 +225,14 @@ func (s *state) addrsFor(ctx context.Context, host, family string, trustedFallba
 		return a.IPs, "system", nil
 	}
 	if !trustedFallback {
-		if err == nil {
+		// As a browser does: whatever the system resolver said, sinkholes included.
+		if err == nil && len(a.IPs) == 0 {
 			err = &DNSError{FNoAnswer}
-			if ClassifyAnswer(a.IPs) != "" {
-				return a.IPs, "system", nil // a browser would use the sinkhole address too
-			}
 		}
-		return nil, "system", err
+		if err != nil {
+			return nil, "system", err
+		}
+		return a.IPs, "system", nil
 	}
 	for _, via := range []string{"doh", "public"} {
 		if t, terr := s.lookup(ctx, via, host, qt); terr == nil && len(t.IPs) > 0 {
