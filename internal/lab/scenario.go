@@ -121,7 +121,7 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		{s.System.Proxy, []string{"", "none", "manual", "pac"}, []any{"system", "proxy"}},
 		{s.Network.DNS, []string{"", "ok", "servfail", "timeout", "nxdomain", "hijack"}, []any{"network", "dns"}},
 		{s.Network.Service, []string{"", "ok", "http_503", "refused", "blackhole", "proxy_detected", "slow"}, []any{"network", "service"}},
-		{s.Network.Controls, []string{"", "ok", "refused", "blackhole"}, []any{"network", "controls"}},
+		{s.Network.Controls, []string{"", "ok", "refused", "blackhole", "timeout", "down"}, []any{"network", "controls"}},
 		{s.Network.TLS, []string{"", "ok", "intercepted"}, []any{"network", "tls"}},
 		{s.Network.IPv6, []string{"", "none", "ok", "broken"}, []any{"network", "ipv6"}},
 	}

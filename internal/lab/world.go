@@ -8,20 +8,21 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/Shopify/toxiproxy/v2"
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/streamdoctor/streamdoctor/internal/browsers/fixture"
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
+	"github.com/streamdoctor/streamdoctor/internal/netmap"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
@@ -53,12 +54,13 @@ type World struct {
 	public, intercept, portal *ca
 	zone4, zone6              map[string]netip.Addr
 	serviceIPs, controlIPs    map[netip.Addr]bool
-	routes                    map[string]string // "ip:port/net" -> loopback address
-	viaProxyWeb               string            // loopback address of the web server as seen through the proxy
+	routes                    []netmap.Rule // explicit routes to the servers, in the order added
+	special                   map[string]string
+	viaProxy                  string // the web server as the proxy's upstream reaches it
+	toxi                      *toxiproxy.ApiServer
 	closers                   []func()
 	facts                     sysinfo.Facts
-	rnd                       *rand.Rand
-	rndMu                     sync.Mutex
+	net                       netmap.World
 }
 
 // Start builds and starts the world of a scenario. Close it when done.
@@ -67,10 +69,10 @@ func Start(sc *Scenario) (w *World, err error) {
 	if err != nil {
 		return nil, err
 	}
-	w = &World{Scenario: sc, Profile: prof, routes: map[string]string{},
+	w = &World{Scenario: sc, Profile: prof, special: map[string]string{},
 		zone4: map[string]netip.Addr{}, zone6: map[string]netip.Addr{},
 		serviceIPs: map[netip.Addr]bool{}, controlIPs: map[netip.Addr]bool{},
-		rnd: rand.New(rand.NewPCG(uint64(len(sc.Name)), 7))}
+		toxi: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())}
 	defer func() {
 		if err != nil {
 			w.Close()
@@ -97,6 +99,7 @@ func Start(sc *Scenario) (w *World, err error) {
 	if err = w.buildFacts(); err != nil {
 		return nil, err
 	}
+	w.net = w.buildNet(false)
 	return w, nil
 }
 
@@ -111,7 +114,7 @@ func (w *World) Close() {
 // Env is the probe environment that points the real probes at this world.
 func (w *World) Env() *probe.Env {
 	return &probe.Env{
-		Dialer:      &dialer{w: w},
+		Dialer:      netmap.New(w.net),
 		Facts:       sysinfo.Fixture{F: w.facts},
 		PublicDNS:   addrPublicDNS + ":53",
 		DoHURL:      "https://" + addrPublicDNS + "/dns-query",
@@ -167,7 +170,43 @@ func (w *World) listen(network string) (net.Listener, error) {
 
 // route records that ip:port over network reaches the loopback address to.
 func (w *World) route(ip, port, network, to string) {
-	w.routes[net.JoinHostPort(ip, port)+"/"+network] = to
+	w.routes = append(w.routes, netmap.Rule{Match: net.JoinHostPort(ip, port) + "/" + network, Action: netmap.Route, To: to})
+}
+
+// expose puts a toxiproxy proxy in front of a listener and returns the
+// proxy's address. Remote servers get the scenario's network conditions:
+// latency and jitter on every chunk (half the round trip each way), the
+// bandwidth cap, and connect_failure_rate as connections reset by the peer.
+func (w *World) expose(name string, l net.Listener, remote bool) (string, error) {
+	p := toxiproxy.NewProxy(w.toxi, name, "127.0.0.1:0", l.Addr().String())
+	if err := p.Start(); err != nil {
+		return "", err
+	}
+	w.closers = append(w.closers, p.Stop)
+	if !remote {
+		return p.Listen, nil
+	}
+	n := w.Scenario.Network
+	var toxics []string
+	for _, stream := range []string{"upstream", "downstream"} {
+		if n.RTTms > 0 || n.JitterMs > 0 {
+			toxics = append(toxics, fmt.Sprintf(`{"name":"latency_%s","type":"latency","stream":%q,"toxicity":1,"attributes":{"latency":%d,"jitter":%d}}`,
+				stream, stream, int64(n.RTTms/2), int64(n.JitterMs/2)))
+		}
+		if n.BandwidthMbps != nil {
+			toxics = append(toxics, fmt.Sprintf(`{"name":"bandwidth_%s","type":"bandwidth","stream":%q,"toxicity":1,"attributes":{"rate":%d}}`,
+				stream, stream, max(1, int64(*n.BandwidthMbps*125))))
+		}
+	}
+	if n.ConnectFailureRate > 0 {
+		toxics = append(toxics, fmt.Sprintf(`{"name":"reset","type":"reset_peer","stream":"downstream","toxicity":%g,"attributes":{"timeout":0}}`, n.ConnectFailureRate))
+	}
+	for _, t := range toxics {
+		if _, err := p.Toxics.AddToxicJson(strings.NewReader(t)); err != nil {
+			return "", fmt.Errorf("toxic %s: %w", t, err)
+		}
+	}
+	return p.Listen, nil
 }
 
 func (w *World) serveHTTP(l net.Listener, h http.Handler) {
@@ -197,8 +236,10 @@ func (w *World) startServers() error {
 	w.route(addrPublicDNS, "53", "udp", pubDNS[0])
 	w.route(addrPublicDNS, "53", "tcp", pubDNS[1])
 
-	// The web: one HTTPS server for every public name, and the same seen
-	// through the proxy (the service can tell proxied requests by address).
+	// The web: one HTTPS server for every public name, reached through a
+	// service proxy and a controls proxy (so conditions can differ per path),
+	// and the same server as the proxy's upstream reaches it (the service can
+	// tell proxied requests by their address).
 	webCA := w.public
 	if sc.Network.TLS == "intercepted" {
 		webCA = w.intercept
@@ -210,14 +251,28 @@ func (w *World) startServers() error {
 		}
 		w.serveHTTP(tls.NewListener(l, webCA.serverConfig("")), w.webHandler(viaProxy))
 		if viaProxy {
-			w.viaProxyWeb = l.Addr().String()
+			if w.viaProxy, err = w.expose("via-proxy", l, true); err != nil {
+				return err
+			}
 			continue
 		}
-		for _, ip := range w.zone4 {
-			w.route(ip.String(), "443", "tcp", l.Addr().String())
+		svc, err := w.expose("service", l, true)
+		if err != nil {
+			return err
 		}
-		for _, ip := range w.zone6 {
-			w.route(ip.String(), "443", "tcp", l.Addr().String())
+		ctl, err := w.expose("controls", l, true)
+		if err != nil {
+			return err
+		}
+		for name, ip := range w.zone4 {
+			to := ctl
+			if w.isServiceName(name) {
+				to = svc
+			}
+			w.route(ip.String(), "443", "tcp", to)
+			if v6, ok := w.zone6[name]; ok {
+				w.route(v6.String(), "443", "tcp", to)
+			}
 		}
 	}
 	// DoH lives on the public resolver's address; clients send no SNI to an
@@ -227,17 +282,25 @@ func (w *World) startServers() error {
 		return err
 	}
 	w.serveHTTP(tls.NewListener(dl, webCA.serverConfig(addrPublicDNS)), w.webHandler(false))
-	w.route(addrPublicDNS, "443", "tcp", dl.Addr().String())
+	doh, err := w.expose("doh", dl, true)
+	if err != nil {
+		return err
+	}
+	w.route(addrPublicDNS, "443", "tcp", doh)
 	// Plain HTTP: the portal check answers 204; the PAC file.
 	lh, err := w.listen("tcp")
 	if err != nil {
 		return err
 	}
 	w.serveHTTP(lh, w.plainHandler())
-	for _, ip := range w.zone4 {
-		w.route(ip.String(), "80", "tcp", lh.Addr().String())
+	plain, err := w.expose("plain", lh, true)
+	if err != nil {
+		return err
 	}
-	w.route(addrPAC, "80", "tcp", lh.Addr().String())
+	for _, ip := range w.zone4 {
+		w.route(ip.String(), "80", "tcp", plain)
+	}
+	w.route(addrPAC, "80", "tcp", plain)
 
 	// The captive portal's own servers.
 	pl, err := w.listen("tcp")
@@ -247,7 +310,9 @@ func (w *World) startServers() error {
 	w.serveHTTP(pl, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, "http://portal.lab/login?continue="+r.Host, http.StatusFound)
 	}))
-	w.routes["portal/80"] = pl.Addr().String()
+	if w.special["portal80"], err = w.expose("portal-http", pl, false); err != nil {
+		return err
+	}
 	pls, err := w.listen("tcp")
 	if err != nil {
 		return err
@@ -255,7 +320,9 @@ func (w *World) startServers() error {
 	w.serveHTTP(tls.NewListener(pls, w.portal.serverConfig("portal.lab")), http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, "http://portal.lab/login", http.StatusFound)
 	}))
-	w.routes["portal/443"] = pls.Addr().String()
+	if w.special["portal443"], err = w.expose("portal-https", pls, false); err != nil {
+		return err
+	}
 
 	// A DNS sinkhole's web server presents its own certificate.
 	sl, err := w.listen("tcp")
@@ -266,7 +333,11 @@ func (w *World) startServers() error {
 		rw.WriteHeader(http.StatusForbidden)
 		io.WriteString(rw, "This site has been blocked by your network's DNS filter.")
 	}))
-	w.route(addrSinkhole, "443", "tcp", sl.Addr().String())
+	sink, err := w.expose("sinkhole", sl, true)
+	if err != nil {
+		return err
+	}
+	w.route(addrSinkhole, "443", "tcp", sink)
 
 	// The router answers on its DNS and admin ports.
 	gl, err := w.listen("tcp")
@@ -282,8 +353,12 @@ func (w *World) startServers() error {
 			c.Close()
 		}
 	}()
+	gw, err := w.expose("router", gl, false)
+	if err != nil {
+		return err
+	}
 	for _, p := range []string{"53", "80", "443"} {
-		w.route(addrGateway, p, "tcp", gl.Addr().String())
+		w.route(addrGateway, p, "tcp", gw)
 	}
 
 	// The proxy.
@@ -293,7 +368,11 @@ func (w *World) startServers() error {
 			return err
 		}
 		w.serveHTTP(xl, w.proxyHandler())
-		w.route(addrProxy, proxyPort, "tcp", xl.Addr().String())
+		px, err := w.expose("proxy", xl, false)
+		if err != nil {
+			return err
+		}
+		w.route(addrProxy, proxyPort, "tcp", px)
 	}
 	return nil
 }
@@ -482,13 +561,7 @@ func (w *World) proxyHandler() http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		var up net.Conn
-		var err error
-		if port == "443" {
-			up, err = (&dialer{w: w, upstream: w.viaProxyWeb}).DialContext(ctx, "tcp4", net.JoinHostPort(ip.String(), port))
-		} else {
-			up, err = (&dialer{w: w}).DialContext(ctx, "tcp4", net.JoinHostPort(ip.String(), port))
-		}
+		up, err := netmap.New(w.buildNet(true)).DialContext(ctx, "tcp4", net.JoinHostPort(ip.String(), port))
 		if err != nil {
 			http.Error(rw, err.Error(), http.StatusBadGateway)
 			return
@@ -575,161 +648,83 @@ func (w *World) buildFacts() error {
 	return nil
 }
 
-// dialer maps the world's addresses to loopback and fails the way the kernel
-// does where the scenario has no route.
-type dialer struct {
-	w *World
-	// upstream, when set, replaces the web server's address (the proxy's view).
-	upstream string
-}
-
-func sysErr(network, addr string, errno syscall.Errno) error {
-	return &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(addr), Err: os.NewSyscallError("connect", errno)}
-}
-
-type fakeAddr string
-
-func (a fakeAddr) Network() string { return "tcp" }
-func (a fakeAddr) String() string  { return string(a) }
-
-// blackhole waits for the caller to give up, as a connect to a silent
-// address does; it never waits more than 10 s.
-func blackhole(ctx context.Context, network, addr string) error {
-	t := time.NewTimer(10 * time.Second)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(addr), Err: ctx.Err()}
-	case <-t.C:
-		return sysErr(network, addr, syscall.ETIMEDOUT)
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	w := d.w
+// buildNet turns the scenario into dialing rules. asProxy builds the view
+// of the proxy's upstream connections, which reach the web server's
+// "via proxy" face.
+func (w *World) buildNet(asProxy bool) netmap.World {
 	sc := w.Scenario
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
+	var rules []netmap.Rule
+	add := func(match, action, to string, delay int) {
+		rules = append(rules, netmap.Rule{Match: match, Action: action, To: to, DelayMS: delay})
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return nil, fmt.Errorf("lab dialer: %q is not an address (probes resolve names themselves)", host)
+	if sc.System.Link == "none" {
+		add("*", netmap.NetUnreachable, "", 0)
 	}
-	ip = ip.Unmap()
-	base := strings.TrimRight(network, "46")
-	switch {
-	case sc.System.Link == "none":
-		return nil, sysErr(network, addr, syscall.ENETUNREACH)
-	case ip.Is6() && sc.Network.IPv6 == "none":
-		return nil, sysErr(network, addr, syscall.ENETUNREACH)
-	case sc.System.Gateway == "unreachable":
+	if sc.Network.IPv6 == "none" {
+		add("*/6", netmap.NetUnreachable, "", 0)
+	}
+	if sc.System.Gateway == "unreachable" {
 		// ARP for the router gets no answer: the kernel reports the host unreachable.
-		if err := sleepCtx(ctx, time.Second); err != nil {
-			return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(addr), Err: err}
-		}
-		return nil, sysErr(network, addr, syscall.EHOSTUNREACH)
+		add("*", netmap.HostUnreachable, "", 1000)
 	}
-	local := ip.String() == addrGateway || ip.String() == addrSystemDNS
-	if !local {
-		n := sc.Network
-		// Each SYN is lost with the scenario's probability; the kernel
-		// retransmits after 1 s, then 2 s, then gives up on the caller's deadline.
-		w.rndMu.Lock()
-		var wait time.Duration
-		lost := w.rnd.Float64() < n.ConnectFailureRate
-		for try := 0; lost && try < 2; try++ {
-			wait += time.Second << try
-			lost = w.rnd.Float64() < n.ConnectFailureRate
-		}
-		delay := n.RTTms + (w.rnd.Float64()*2-1)*n.JitterMs
-		w.rndMu.Unlock()
-		if lost {
-			return nil, blackhole(ctx, network, addr)
-		}
-		wait += time.Duration(max(delay, 0) * float64(time.Millisecond))
-		if err := sleepCtx(ctx, wait); err != nil {
-			return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(addr), Err: err}
+	if asProxy {
+		for ip := range w.serviceIPs {
+			add(net.JoinHostPort(ip.String(), "443")+"/tcp", netmap.Route, w.viaProxy, 0)
 		}
 	}
-	to, ok := w.routes[addr+"/"+base]
-	switch {
-	case sc.Network.CaptivePortal && !local:
+	// The router and its resolver are always one hop away.
+	for _, r := range w.routes {
+		if strings.HasPrefix(r.Match, addrGateway+":") || strings.HasPrefix(r.Match, addrSystemDNS+":") || strings.HasPrefix(r.Match, addrProxy+":") {
+			rules = append(rules, r)
+		}
+	}
+	if sc.Network.CaptivePortal {
 		// Until sign-in, the portal answers web traffic itself and drops the rest.
-		switch {
-		case base == "tcp" && port == "80":
-			to, ok = w.routes["portal/80"], true
-		case base == "tcp" && port == "443":
-			to, ok = w.routes["portal/443"], true
-		default:
-			return nil, blackhole(ctx, network, addr)
+		add("*:80/tcp", netmap.Route, w.special["portal80"], 0)
+		add("*:443/tcp", netmap.Route, w.special["portal443"], 0)
+		add("*", netmap.Blackhole, "", 0)
+	}
+	if sc.Network.IPv6 == "broken" {
+		add("*/6", netmap.Blackhole, "", 0)
+	}
+	for _, set := range []struct {
+		ips  map[netip.Addr]bool
+		mode string
+	}{{w.serviceIPs, sc.Network.Service}, {w.controlIPs, sc.Network.Controls}} {
+		for ip := range set.ips {
+			switch set.mode {
+			case "refused":
+				add(ip.String(), netmap.Refuse, "", 0)
+			case "blackhole", "timeout", "down":
+				add(ip.String(), netmap.Blackhole, "", 0)
+			}
 		}
-	case ip.Is6() && sc.Network.IPv6 == "broken":
-		return nil, blackhole(ctx, network, addr)
-	case w.serviceIPs[ip] && sc.Network.Service == "refused":
-		return nil, sysErr(network, addr, syscall.ECONNREFUSED)
-	case w.serviceIPs[ip] && sc.Network.Service == "blackhole":
-		return nil, blackhole(ctx, network, addr)
-	case w.controlIPs[ip] && sc.Network.Controls == "refused":
-		return nil, sysErr(network, addr, syscall.ECONNREFUSED)
-	case w.controlIPs[ip] && sc.Network.Controls == "blackhole":
-		return nil, blackhole(ctx, network, addr)
 	}
-	if !ok {
-		if ip.String() == addrGateway || ip.String() == addrProxy || ip.String() == addrSinkhole {
-			return nil, sysErr(network, addr, syscall.ECONNREFUSED)
-		}
-		return nil, blackhole(ctx, network, addr)
+	rules = append(rules, w.routes...)
+	for _, ip := range []string{addrGateway, addrProxy, addrSinkhole} {
+		add(ip, netmap.Refuse, "", 0)
 	}
-	if d.upstream != "" && port == "443" && (w.serviceIPs[ip] || w.controlIPs[ip]) {
-		to = d.upstream
-	}
-	var nd net.Dialer
-	c, err := nd.DialContext(ctx, base, to)
-	if err != nil {
-		return nil, err
-	}
-	// Pace TCP streams only: a wrapped UDP socket would hide net.PacketConn,
-	// which DNS clients use to choose datagram framing.
-	if bw := sc.Network.BandwidthMbps; bw != nil && !local && base == "tcp" {
-		c = &paced{Conn: c, bytesPerSec: *bw * 125000, start: time.Now()}
-	}
-	return c, nil
+	add("*", netmap.Blackhole, "", 0)
+	n := sc.Network
+	return netmap.World{Rules: rules, Local: []string{addrGateway, addrSystemDNS, addrProxy},
+		RTTMS: n.RTTms, JitterMS: n.JitterMs, LossRate: n.ConnectFailureRate, Seed: uint64(len(sc.Name))}
 }
 
-// paced limits how fast a connection's data arrives to the scenario's bandwidth.
-type paced struct {
-	net.Conn
-	bytesPerSec float64
-	start       time.Time
-	mu          sync.Mutex
-	read        float64
-}
-
-func (p *paced) Read(b []byte) (int, error) {
-	n, err := p.Conn.Read(b)
-	p.mu.Lock()
-	p.read += float64(n)
-	due := p.start.Add(time.Duration(p.read / p.bytesPerSec * float64(time.Second)))
-	p.mu.Unlock()
-	if wait := time.Until(due); wait > 0 {
-		time.Sleep(wait)
+// EnvFile describes this world for another process (streamdoctor check --env-file).
+func (w *World) EnvFile() *netmap.EnvFile {
+	pem := func(cs ...*ca) string {
+		var b strings.Builder
+		for _, c := range cs {
+			b.WriteString(string(encodePEM(c.cert.Raw)))
+		}
+		return b.String()
 	}
-	return n, err
+	sys := pem(w.public)
+	if w.Scenario.Network.TLS == "intercepted" {
+		sys = pem(w.public, w.intercept)
+	}
+	return &netmap.EnvFile{Schema: netmap.EnvSchema, World: w.net, PublicDNS: addrPublicDNS + ":53",
+		DoHURL: "https://" + addrPublicDNS + "/dns-query", SystemRoots: sys, PublicRoots: pem(w.public), Facts: w.facts}
 }
 
 func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }

@@ -71,7 +71,7 @@ type Facts struct {
 	Uptime        time.Duration     `json:"uptime_ns"`
 	Browsers      []Browser         `json:"browsers"`
 	Home          string            `json:"home"`
-	ClockOffset   time.Duration     `json:"-"` // only fixtures set this: how far the local clock is off
+	ClockOffset   time.Duration     `json:"clock_offset_ns,omitempty"` // only fixtures set this: how far the local clock is off
 	NotRun        map[string]string `json:"not_run,omitempty"`
 }
 
