@@ -13,6 +13,8 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/netmap"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/report"
 )
@@ -26,6 +28,7 @@ type checkOptions struct {
 	timeout time.Duration
 	answers []string
 	verbose bool
+	envFile string
 }
 
 func newCheckCmd(ios *IO) *cobra.Command {
@@ -49,6 +52,10 @@ func newCheckCmd(ios *IO) *cobra.Command {
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "longest the whole check may take (1s to 60s)")
 	f.StringArrayVar(&o.answers, "answer", nil, "answer a question: private_window_works=yes|no, other_devices_work=yes|no")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every measurement")
+	// --env-file points the probes at a described world instead of the real
+	// network and OS (streamdoctor-lab serve writes one); hidden from --help.
+	f.StringVar(&o.envFile, "env-file", "", "probe a described world (streamdoctor.env/v1) instead of this machine")
+	_ = f.MarkHidden("env-file")
 	return c
 }
 
@@ -115,7 +122,15 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	if ios.ErrTTY {
 		req.Progress, stopProgress = progress(ios, o.timeout)
 	}
-	res, err := check.Run(cmd.Context(), k, ios.Env(), req)
+	env := ios.Env
+	if o.envFile != "" {
+		e, err := netmap.LoadEnv(o.envFile)
+		if err != nil {
+			return usageErr("--env-file: %s", err)
+		}
+		env = func() *probe.Env { return e }
+	}
+	res, err := check.Run(cmd.Context(), k, env(), req)
 	stopProgress()
 	if err != nil {
 		return &exitError{code: ExitFailed, msg: err.Error()}

@@ -200,3 +200,18 @@ func TestCheckNoLinkIsADiagnosis(t *testing.T) {
 		t.Errorf("exit %d\n%s", r.code, r.out)
 	}
 }
+
+func TestCheckEnvFile(t *testing.T) {
+	w := world(t, "dns-servfail.yaml")
+	f := filepath.Join(t.TempDir(), "env.json")
+	b, _ := json.Marshal(w.EnvFile())
+	os.WriteFile(f, b, 0o600)
+	r := cli(t, nil, "check", "--env-file", f, "--json")
+	if r.code != ExitProblem || !strings.Contains(r.out, `"top_cause": "dns_failure"`) {
+		t.Errorf("exit %d %s\n%s", r.code, r.errOut, r.out)
+	}
+	os.WriteFile(f, []byte(`{"schema":"other"}`), 0o600)
+	if r := cli(t, nil, "check", "--env-file", f); r.code != ExitUsage || !strings.Contains(r.errOut, "schema") {
+		t.Errorf("bad env file: exit %d %q", r.code, r.errOut)
+	}
+}

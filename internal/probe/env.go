@@ -116,5 +116,5 @@ var DefaultTimeouts = Timeouts{
 	Connect: 2500 * time.Millisecond,
 	TLS:     3 * time.Second,
 	HTTP:    3500 * time.Millisecond,
-	Latency: 3500 * time.Millisecond,
+	Latency: 2800 * time.Millisecond,
 }

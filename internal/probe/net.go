@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -478,50 +479,75 @@ func humanSeconds(s float64) string {
 // line to the first control site instead, so that line quality is known
 // either way.
 func probeLatency(ctx context.Context, s *state) []Observation {
-	targets := []string{s.prof.Hosts[0].Name}
+	hosts := []string{s.prof.Hosts[0].Name}
 	if len(s.prof.Controls) > 0 {
-		targets = append(targets, profile.HostOf(s.prof.Controls[0]))
+		hosts = append(hosts, profile.HostOf(s.prof.Controls[0]))
 	}
-	var lastErr error
-	addr := targets[0]
-	for i, h := range targets {
-		ips, _, err := s.addrsFor(ctx, h, "tcp4", true)
-		if err != nil || len(ips) == 0 {
-			lastErr = err
-			continue
-		}
-		addr = net.JoinHostPort(ips[0].String(), "443")
-		last := i == len(targets)-1
-		rtts, lost, tried, err := sampleConnects(ctx, s, addr, last)
-		lastErr = err
-		if len(rtts) == 0 {
+	// Resolve and make a first connect to every candidate at once, so that a
+	// dead service costs one connect timeout, not one per candidate.
+	type cand struct {
+		addr string
+		ok   bool
+		err  error
+	}
+	cands := make([]cand, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ips, _, err := s.addrsFor(ctx, h, "tcp4", true)
+			if err != nil || len(ips) == 0 {
+				cands[i].err = err
+				return
+			}
+			cands[i].addr = net.JoinHostPort(ips[0].String(), "443")
+			for try := 0; try < 2 && !cands[i].ok && ctx.Err() == nil; try++ {
+				cctx, cancel := context.WithTimeout(ctx, lostAfter)
+				c, err := s.env.Dialer.DialContext(cctx, "tcp4", cands[i].addr)
+				cancel()
+				if err == nil {
+					c.Close()
+					cands[i].ok = true
+				} else {
+					cands[i].err = err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, c := range cands {
+		if !c.ok {
 			continue
 		}
 		note := ""
 		if i > 0 {
-			note = fmt.Sprintf(" to %s (the service did not accept connections)", h)
+			note = fmt.Sprintf(" to %s (the service did not accept connections)", hosts[i])
 		}
-		return latencyObservations(addr, rtts, lost, tried, note)
+		rtts, lost, tried := sampleConnects(ctx, s, c.addr)
+		if len(rtts) > 0 {
+			return latencyObservations(c.addr, rtts, lost, tried, note)
+		}
 	}
-	o := Observation{Probe: PLatency, Target: addr, Status: Problem, Failure: FTimeout, Detail: "no connection succeeded"}
-	if lastErr != nil {
-		o.Failure = Classify(lastErr)
+	o := Observation{Probe: PLatency, Target: hosts[0], Status: Problem, Failure: FTimeout, Detail: "no connection succeeded"}
+	if cands[0].addr != "" {
+		o.Target = cands[0].addr
+	}
+	if cands[0].err != nil {
+		o.Failure = Classify(cands[0].err)
 	}
 	return []Observation{o,
-		{Probe: PJitter, Target: addr, Status: NotRun, Detail: "no round trip measured"},
-		{Probe: PLoss, Target: addr, Status: NotRun, Detail: "no connection succeeded, so loss cannot be told from an outage"}}
+		{Probe: PJitter, Target: o.Target, Status: NotRun, Detail: "no round trip measured"},
+		{Probe: PLoss, Target: o.Target, Status: NotRun, Detail: "no connection succeeded, so loss cannot be told from an outage"}}
 }
 
-// sampleConnects connects to addr repeatedly. Unless it is the last target,
-// it gives up after two failures without a success, to leave time for the next.
-func sampleConnects(ctx context.Context, s *state, addr string, last bool) (rtts []float64, lost, tried int, lastErr error) {
+// sampleConnects connects to addr repeatedly until it has its samples or the
+// probe's deadline is near.
+func sampleConnects(ctx context.Context, s *state, addr string) (rtts []float64, lost, tried int) {
 	const samples, gap = 16, 25 * time.Millisecond
 	for i := 0; i < samples && ctx.Err() == nil; i++ {
 		dl, _ := ctx.Deadline()
 		if tried >= 4 && time.Until(dl) < lostAfter+50*time.Millisecond {
-			break
-		}
-		if !last && len(rtts) == 0 && lost >= 2 {
 			break
 		}
 		cctx, cancel := context.WithTimeout(ctx, lostAfter)
@@ -535,14 +561,13 @@ func sampleConnects(ctx context.Context, s *state, addr string, last bool) (rtts
 		tried++
 		if err != nil {
 			lost++
-			lastErr = err
 		} else {
 			c.Close()
 			rtts = append(rtts, ms(d))
 		}
 		time.Sleep(gap)
 	}
-	return rtts, lost, tried, lastErr
+	return rtts, lost, tried
 }
 
 func latencyObservations(addr string, rtts []float64, lost, tried int, note string) []Observation {

@@ -234,9 +234,22 @@ func (s *state) addrsFor(ctx context.Context, host, family string, trustedFallba
 		}
 		return a.IPs, "system", nil
 	}
-	for _, via := range []string{"doh", "public"} {
-		if t, terr := s.lookup(ctx, via, host, qt); terr == nil && len(t.IPs) > 0 {
-			return t.IPs, via, nil
+	// Ask both trusted resolvers at once; prefer DoH's answer.
+	vias := []string{"doh", "public"}
+	answers := make([]Answer, len(vias))
+	errs := make([]error, len(vias))
+	var wg sync.WaitGroup
+	for i, via := range vias {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i], errs[i] = s.lookup(ctx, via, host, qt)
+		}()
+	}
+	wg.Wait()
+	for i, via := range vias {
+		if errs[i] == nil && len(answers[i].IPs) > 0 {
+			return answers[i].IPs, via, nil
 		}
 	}
 	if err == nil {

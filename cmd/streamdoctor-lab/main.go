@@ -1,0 +1,246 @@
+// Command streamdoctor-lab runs StreamDoctor's fault-lab scenarios through
+// the real check path (`run`), or starts one scenario's servers and prints
+// the streamdoctor command that points the real binary at them (`serve`).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lab"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := execute(ctx, os.Stdout, os.Stderr, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func execute(ctx context.Context, out, errOut io.Writer, args []string) int {
+	root := &cobra.Command{
+		Use:           "streamdoctor-lab",
+		Short:         "StreamDoctor's fault lab: scenarios played on loopback servers",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(out)
+	root.SetErr(errOut)
+	root.SetArgs(args)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{2, fmt.Sprintf("%s (see '%s --help')", err, c.CommandPath())}
+	})
+	root.AddCommand(runCmd(out), serveCmd(out, errOut))
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(errOut, "streamdoctor-lab: "+ee.msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(errOut, "streamdoctor-lab: "+strings.SplitN(err.Error(), "\n", 2)[0])
+	return 2
+}
+
+// RunDoc is the streamdoctor.labrun/v1 document.
+type RunDoc struct {
+	Schema  string       `json:"schema"`
+	Total   int          `json:"total"`
+	Passed  int          `json:"passed"`
+	Results []lab.Result `json:"results"`
+}
+
+func runCmd(out io.Writer) *cobra.Command {
+	var asJSON bool
+	var parallel int
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "run [--json] FILES...",
+		Short: "Run scenarios through the real check path and compare the verdicts",
+		Example: "  streamdoctor-lab run scenarios/*.yaml\n" +
+			"  streamdoctor-lab run --json scenarios/",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &exitError{2, "name scenario files or directories, e.g. 'streamdoctor-lab run scenarios/*.yaml'"}
+			}
+			if parallel < 1 || parallel > 32 {
+				return &exitError{2, "--parallel must be between 1 and 32"}
+			}
+			files, err := lab.Glob(args)
+			if err != nil {
+				return &exitError{2, err.Error()}
+			}
+			var scs []*lab.Scenario
+			for _, f := range files {
+				sc, err := lab.LoadFile(f)
+				if err != nil {
+					return &exitError{2, err.Error()}
+				}
+				scs = append(scs, sc)
+			}
+			doc, err := runAll(cmd.Context(), scs, parallel, timeout)
+			if err != nil {
+				return &exitError{3, err.Error()}
+			}
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(doc); err != nil {
+					return err
+				}
+			} else {
+				printTable(out, doc)
+			}
+			if doc.Passed != doc.Total {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the streamdoctor.labrun/v1 document")
+	c.Flags().IntVar(&parallel, "parallel", 4, "scenarios run at once")
+	c.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "each check's --timeout")
+	return c
+}
+
+func runAll(ctx context.Context, scs []*lab.Scenario, parallel int, timeout time.Duration) (*RunDoc, error) {
+	k, err := kb.Default()
+	if err != nil {
+		return nil, err
+	}
+	doc := &RunDoc{Schema: "streamdoctor.labrun/v1", Total: len(scs), Results: make([]lab.Result, len(scs))}
+	sem := make(chan struct{}, parallel)
+	errs := make([]error, len(scs))
+	var wg sync.WaitGroup
+	for i, sc := range scs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			doc.Results[i], errs[i] = lab.Run(ctx, k, sc, timeout)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, r := range doc.Results {
+		if r.Pass {
+			doc.Passed++
+		}
+	}
+	return doc, nil
+}
+
+func printTable(w io.Writer, doc *RunDoc) {
+	fmt.Fprintf(w, "%-4s %-26s %-20s %-20s %6s %8s\n", "", "scenario", "expected", "diagnosed", "p", "wall_ms")
+	slowest := lab.Result{}
+	for _, r := range doc.Results {
+		mark := "ok"
+		if !r.Pass {
+			mark = "MISS"
+		}
+		fmt.Fprintf(w, "%-4s %-26s %-20s %-20s %5.0f%% %8d", mark, r.Scenario, r.Expected, r.Diagnosed, r.Probability*100, r.WallMS)
+		if r.Why != "" {
+			fmt.Fprintf(w, "  (%s)", r.Why)
+		}
+		fmt.Fprintln(w)
+		if r.WallMS > slowest.WallMS {
+			slowest = r
+		}
+	}
+	fmt.Fprintf(w, "\n%d/%d passed; slowest %s (%d ms)\n", doc.Passed, doc.Total, slowest.Scenario, slowest.WallMS)
+}
+
+func serveCmd(out, errOut io.Writer) *cobra.Command {
+	var envPath string
+	var forDur time.Duration
+	c := &cobra.Command{
+		Use:   "serve FILE",
+		Short: "Start one scenario's servers and print the streamdoctor command that checks them",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sc, err := lab.LoadFile(args[0])
+			if err != nil {
+				return &exitError{2, err.Error()}
+			}
+			w, err := lab.Start(sc)
+			if err != nil {
+				return &exitError{3, err.Error()}
+			}
+			defer w.Close()
+			if envPath == "" {
+				envPath = filepath.Join(os.TempDir(), "streamdoctor-lab-"+sc.Name+".env.json")
+			}
+			b, err := json.MarshalIndent(w.EnvFile(), "", "  ")
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(envPath, b, 0o600); err != nil {
+				return &exitError{3, err.Error()}
+			}
+			defer os.Remove(envPath)
+			fmt.Fprintf(out, "Serving scenario %q (%s)\n%s\n\nCheck it with:\n\n  %s\n\n", sc.Name, sc.File, sc.About, checkCommand(sc, envPath))
+			fmt.Fprintln(errOut, "Press Ctrl-C to stop.")
+			ctx := cmd.Context()
+			if forDur > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, forDur)
+				defer cancel()
+			}
+			<-ctx.Done()
+			return nil
+		},
+	}
+	c.Flags().StringVar(&envPath, "env-file", "", "where to write the environment file (default: a temporary file)")
+	c.Flags().DurationVar(&forDur, "for", 0, "stop after this long (default: until Ctrl-C)")
+	return c
+}
+
+// checkCommand is the streamdoctor invocation for a served scenario.
+func checkCommand(sc *lab.Scenario, envPath string) string {
+	parts := []string{"streamdoctor", "check", "--env-file", envPath}
+	if sc.Service != "netflix" {
+		parts = append(parts, "--service", sc.Service)
+	}
+	if sc.Code != "" {
+		parts = append(parts, "--code", sc.Code)
+	}
+	keys := make([]string, 0, len(sc.Answers))
+	for k := range sc.Answers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v := sc.Answers[k]; v != "unknown" {
+			parts = append(parts, "--answer", k+"="+v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
