@@ -75,7 +75,9 @@ func TestServeEnvFile(t *testing.T) {
 	env := filepath.Join(t.TempDir(), "env.json")
 	done := make(chan int)
 	var out bytes.Buffer
-	go func() { done <- execute(context.Background(), &out, &bytes.Buffer{}, []string{"serve", "--for", "8s", "--env-file", env, "../../scenarios/vpn-blocked.yaml"}) }()
+	go func() {
+		done <- execute(context.Background(), &out, &bytes.Buffer{}, []string{"serve", "--for", "8s", "--env-file", env, "../../scenarios/vpn-blocked.yaml"})
+	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if _, err := os.Stat(env); err == nil {

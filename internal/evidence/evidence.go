@@ -94,7 +94,9 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	}
 
 	link := v.ran(probe.PLink)
-	set("link_down", len(link) > 0, has(link, probe.FNoLink, probe.FNoRoute))
+	// An interface that is up with no route out (DHCP got no answer) is the
+	// router's failure as the user sees it; it counts under gateway_fail.
+	set("link_down", len(link) > 0, has(link, probe.FNoLink))
 
 	// Wi-Fi: wired is a known "no"; a not-run Wi-Fi probe for another reason is unknown.
 	wifi := v.by[probe.PWiFi]
@@ -110,7 +112,7 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	}
 
 	gw := v.ran(probe.PGateway)
-	set("gateway_fail", len(gw) > 0, count(gw, func(o probe.Observation) bool { return problem(o) && o.Failure != probe.FNoRoute }) > 0)
+	set("gateway_fail", len(gw) > 0, count(gw, problem) > 0 || has(link, probe.FNoRoute))
 
 	sys := v.ran(probe.PDNSSystem)
 	sysFail := func(o probe.Observation) bool { return problem(o) && o.Failure != probe.FBogonAnswer }
