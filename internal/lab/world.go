@@ -175,8 +175,10 @@ func (w *World) route(ip, port, network, to string) {
 
 // expose puts a toxiproxy proxy in front of a listener and returns the
 // proxy's address. Remote servers get the scenario's network conditions:
-// latency and jitter on every chunk (half the round trip each way), the
-// bandwidth cap, and connect_failure_rate as connections reset by the peer.
+// latency and jitter on every chunk (half the round trip each way) and
+// connect_failure_rate as connections reset by the peer. The bandwidth cap
+// is the line's, shared by all connections, so netmap applies it (toxiproxy's
+// bandwidth toxic limits each connection on its own).
 func (w *World) expose(name string, l net.Listener, remote bool) (string, error) {
 	p := toxiproxy.NewProxy(w.toxi, name, "127.0.0.1:0", l.Addr().String())
 	if err := p.Start(); err != nil {
@@ -192,10 +194,6 @@ func (w *World) expose(name string, l net.Listener, remote bool) (string, error)
 		if n.RTTms > 0 || n.JitterMs > 0 {
 			toxics = append(toxics, fmt.Sprintf(`{"name":"latency_%s","type":"latency","stream":%q,"toxicity":1,"attributes":{"latency":%d,"jitter":%d}}`,
 				stream, stream, int64(n.RTTms/2), int64(n.JitterMs/2)))
-		}
-		if n.BandwidthMbps != nil {
-			toxics = append(toxics, fmt.Sprintf(`{"name":"bandwidth_%s","type":"bandwidth","stream":%q,"toxicity":1,"attributes":{"rate":%d}}`,
-				stream, stream, max(1, int64(*n.BandwidthMbps*125))))
 		}
 	}
 	if n.ConnectFailureRate > 0 {
@@ -706,8 +704,12 @@ func (w *World) buildNet(asProxy bool) netmap.World {
 	}
 	add("*", netmap.Blackhole, "", 0)
 	n := sc.Network
-	return netmap.World{Rules: rules, Local: []string{addrGateway, addrSystemDNS, addrProxy},
+	nw := netmap.World{Rules: rules, Local: []string{addrGateway, addrSystemDNS, addrProxy},
 		RTTMS: n.RTTms, JitterMS: n.JitterMs, LossRate: n.ConnectFailureRate, Seed: uint64(len(sc.Name))}
+	if n.BandwidthMbps != nil {
+		nw.BandwidthMbps = *n.BandwidthMbps
+	}
+	return nw
 }
 
 // EnvFile describes this world for another process (streamdoctor check --env-file).

@@ -52,15 +52,19 @@ type World struct {
 	// and 2 s, then the connect waits for the caller's deadline.
 	LossRate float64 `json:"loss_rate,omitempty"`
 	Seed     uint64  `json:"seed,omitempty"`
+	// BandwidthMbps caps the line: all TCP connections to non-local
+	// addresses share it, in each direction, as they share an access link.
+	BandwidthMbps float64 `json:"bandwidth_mbps,omitempty"`
 }
 
 // Dialer dials in a World.
 type Dialer struct {
-	W     World
-	mu    sync.Mutex
-	rnd   *rand.Rand
-	local map[string]bool
-	once  sync.Once
+	W        World
+	mu       sync.Mutex
+	rnd      *rand.Rand
+	local    map[string]bool
+	once     sync.Once
+	down, up *pacer
 }
 
 // New returns a Dialer for w.
@@ -72,6 +76,10 @@ func (d *Dialer) init() {
 		d.local = map[string]bool{}
 		for _, l := range d.W.Local {
 			d.local[l] = true
+		}
+		if d.W.BandwidthMbps > 0 {
+			d.down = &pacer{bytesPerSec: d.W.BandwidthMbps * 125000}
+			d.up = &pacer{bytesPerSec: d.W.BandwidthMbps * 125000}
 		}
 	})
 }
@@ -184,7 +192,11 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	switch r.Action {
 	case Route:
 		var nd net.Dialer
-		return nd.DialContext(ctx, base, r.To)
+		c, err := nd.DialContext(ctx, base, r.To)
+		if err == nil && d.down != nil && base == "tcp" && !d.local[ip.String()] {
+			c = &pacedConn{Conn: c, down: d.down, up: d.up}
+		}
+		return c, err
 	case Refuse:
 		return nil, errno(network, addr, syscall.ECONNREFUSED)
 	case Blackhole:
@@ -210,4 +222,61 @@ func (w World) Validate() error {
 		return fmt.Errorf("loss_rate %v outside 0..1", w.LossRate)
 	}
 	return nil
+}
+
+// pacer is a shared token bucket: every byte through it waits its turn at
+// the line rate, with a 64 KB burst.
+type pacer struct {
+	mu          sync.Mutex
+	bytesPerSec float64
+	next        time.Time
+}
+
+func (p *pacer) wait(n int) {
+	p.mu.Lock()
+	now := time.Now()
+	burst := time.Duration(65536 / p.bytesPerSec * float64(time.Second))
+	if p.next.Before(now.Add(-burst)) {
+		p.next = now.Add(-burst)
+	}
+	p.next = p.next.Add(time.Duration(float64(n) / p.bytesPerSec * float64(time.Second)))
+	wait := time.Until(p.next)
+	p.mu.Unlock()
+	if wait > 0 {
+		time.Sleep(wait)
+	}
+}
+
+// pacedConn moves its data at the line's shared rate. It stays a TCP-style
+// stream; UDP is never paced (a wrapped datagram socket would hide
+// net.PacketConn from DNS clients).
+type pacedConn struct {
+	net.Conn
+	down, up *pacer
+}
+
+func (c *pacedConn) Read(b []byte) (int, error) {
+	if len(b) > 16384 {
+		b = b[:16384]
+	}
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.down.wait(n)
+	}
+	return n, err
+}
+
+func (c *pacedConn) Write(b []byte) (int, error) {
+	total := 0
+	for len(b) > 0 {
+		k := min(len(b), 16384)
+		c.up.wait(k)
+		n, err := c.Conn.Write(b[:k])
+		total += n
+		if err != nil {
+			return total, err
+		}
+		b = b[k:]
+	}
+	return total, nil
 }

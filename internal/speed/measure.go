@@ -1,0 +1,509 @@
+package speed
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Target is one server a backend hands out: an HTTP URL that serves byte
+// ranges at URL + "/range/0-N" (the Open Connect convention, which Serve
+// follows too) and accepts uploads by POST to the same address.
+type Target struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// RangeURL inserts "/range/0-(n-1)" after the target's path, keeping its query.
+func RangeURL(base string, n int64) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("bad target URL %q", base)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + fmt.Sprintf("/range/0-%d", n-1)
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+// Options tune a measurement.
+type Options struct {
+	Client     *http.Client
+	Max        time.Duration // hard cap for the whole test (default 10 s)
+	MaxStreams int           // default 8
+	Upload     bool          // also measure upload
+	// Progress receives live samples (Mbps, "download" or "upload").
+	Progress func(direction string, mbps float64)
+}
+
+// Result is one measurement.
+type Result struct {
+	Backend     string  `json:"backend"`
+	Server      string  `json:"server"`
+	DownMbps    float64 `json:"download_mbps"`
+	UpMbps      float64 `json:"upload_mbps,omitempty"`
+	IdleRTTms   float64 `json:"idle_latency_ms"`
+	LoadedRTTms float64 `json:"loaded_latency_ms"`
+	RPM         float64 `json:"rpm"`
+	JitterMs    float64 `json:"jitter_ms"`
+	LossPct     float64 `json:"loss_pct"` // -1: not measured
+	Streams     int     `json:"streams"`
+	Stable      bool    `json:"stable"`
+	Seconds     float64 `json:"seconds"`
+}
+
+// Errors a backend reports in one clear line.
+var (
+	ErrNoTargets = errors.New("no test servers were handed out")
+	ErrStalled   = errors.New("the server stopped sending data")
+)
+
+const chunk = 25 << 20 // bytes per range request, as fast.com clients ask
+
+// Measure runs the test against targets.
+func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
+	if len(targets) == 0 {
+		return Result{LossPct: -1}, ErrNoTargets
+	}
+	if o.Max <= 0 {
+		o.Max = 10 * time.Second
+	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = 8
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{}
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, o.Max)
+	defer cancel()
+	res := Result{Server: targets[0].Name, LossPct: -1}
+	if res.Server == "" {
+		res.Server = hostOf(targets[0].URL)
+	}
+
+	idle, err := pings(ctx, o.Client, targets[0].URL, 5, 0)
+	if err != nil {
+		return res, fmt.Errorf("cannot reach %s: %w", res.Server, err)
+	}
+	res.IdleRTTms = median(idle)
+	res.JitterMs = meanAbsDiff(idle)
+
+	budget := time.Until(deadline(ctx))
+	if o.Upload {
+		budget = budget * 6 / 10
+	}
+	down, err := transfer(ctx, o, targets, false, budget)
+	res.DownMbps, res.Streams, res.Stable, res.LoadedRTTms = down.mbps, down.streams, down.stable, down.loadedRTT
+	if err != nil {
+		return res, err
+	}
+	if res.LoadedRTTms > 0 {
+		res.RPM = math.Round(60000 / res.LoadedRTTms)
+	}
+	if o.Upload && ctx.Err() == nil {
+		up, err := transfer(ctx, o, targets, true, time.Until(deadline(ctx)))
+		res.UpMbps, res.LossPct = up.mbps, up.lossPct
+		res.Stable = res.Stable && up.stable
+		if err != nil {
+			return res, err
+		}
+	}
+	res.Seconds = math.Round(time.Since(start).Seconds()*100) / 100
+	return res, nil
+}
+
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}
+
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return raw
+}
+
+// pings makes n one-byte range requests and returns their round trips in ms,
+// spaced by gap.
+func pings(ctx context.Context, c *http.Client, base string, n int, gap time.Duration) ([]float64, error) {
+	u, err := RangeURL(base, 1)
+	if err != nil {
+		return nil, err
+	}
+	var out []float64
+	var lastErr error
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		t := time.Now()
+		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode/100 != 2 {
+				err = fmt.Errorf("HTTP %d", resp.StatusCode)
+			}
+		}
+		cancel()
+		if err != nil {
+			lastErr = err
+			if i == 0 {
+				return nil, err
+			}
+			continue
+		}
+		out = append(out, float64(time.Since(t).Microseconds())/1000)
+		if gap > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(gap):
+			}
+		}
+	}
+	if len(out) == 0 {
+		if lastErr == nil {
+			lastErr = ctx.Err()
+		}
+		return nil, lastErr
+	}
+	return out, nil
+}
+
+type transferResult struct {
+	mbps      float64
+	streams   int
+	stable    bool
+	loadedRTT float64
+	lossPct   float64
+}
+
+// transfer moves data in one direction until the estimate is stable or the
+// budget runs out.
+func transfer(parent context.Context, o Options, targets []Target, upload bool, budget time.Duration) (transferResult, error) {
+	r := transferResult{lossPct: -1}
+	ctx, cancel := context.WithTimeout(parent, budget)
+	defer cancel()
+	var moved atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	conns := newConnTracker()
+	client := conns.wrap(o.Client)
+	startStream := func(i int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := targets[i%len(targets)]
+			for ctx.Err() == nil {
+				err := oneRequest(ctx, client, t.URL, upload, &moved)
+				if err != nil && ctx.Err() == nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	// Latency under load: one-byte requests on their own connection.
+	var loaded []float64
+	var lmu sync.Mutex
+	probeDone := make(chan struct{})
+	go func() {
+		defer close(probeDone)
+		pc := &http.Client{Transport: cloneTransport(o.Client), Timeout: 2 * time.Second}
+		time.Sleep(300 * time.Millisecond)
+		for ctx.Err() == nil {
+			p, err := pings(ctx, pc, targets[0].URL, 1, 0)
+			if err == nil {
+				lmu.Lock()
+				loaded = append(loaded, p...)
+				lmu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+
+	start := time.Now()
+	streams := 1
+	startStream(0)
+	lastAdd, rateAtAdd := start, 0.0
+	type point struct {
+		t time.Time
+		b int64
+	}
+	var hist []point
+	var samples []float64
+	dir := "download"
+	if upload {
+		dir = "upload"
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case now := <-tick.C:
+			if e := firstErr.Load(); e != nil && moved.Load() == 0 {
+				cancel()
+				wg.Wait()
+				return r, e.(error)
+			}
+			hist = append(hist, point{now, moved.Load()})
+			// Rate over the last second (or since the start).
+			j := 0
+			for j < len(hist)-1 && now.Sub(hist[j].t) > time.Second {
+				j++
+			}
+			base := point{start, 0}
+			if now.Sub(start) > time.Second {
+				base = hist[max(j-1, 0)]
+			}
+			dt := now.Sub(base.t).Seconds()
+			if dt <= 0 {
+				continue
+			}
+			rate := float64(hist[len(hist)-1].b-base.b) * 8 / dt / 1e6
+			samples = append(samples, rate)
+			if o.Progress != nil {
+				o.Progress(dir, rate)
+			}
+			el := now.Sub(start)
+			if el > 1500*time.Millisecond && now.Sub(lastAdd) > time.Second && len(samples) >= 10 {
+				last := samples[len(samples)-10:]
+				m := mean(last)
+				if m > 0 && spread(last, m) <= 0.025 {
+					r.mbps, r.stable = m, true
+					break loop
+				}
+			}
+			if streams < o.MaxStreams && now.Sub(lastAdd) >= 300*time.Millisecond && rate > rateAtAdd*1.10 {
+				startStream(streams)
+				streams++
+				lastAdd, rateAtAdd = now, rate
+			}
+			if el > 1500*time.Millisecond && moved.Load() == 0 {
+				cancel()
+				wg.Wait()
+				return r, ErrStalled
+			}
+		}
+	}
+	if !r.stable && len(samples) > 0 {
+		r.mbps = samples[len(samples)-1]
+	}
+	r.streams = streams
+	if upload {
+		r.lossPct = conns.retransPct()
+	}
+	cancel()
+	wg.Wait()
+	<-probeDone
+	lmu.Lock()
+	r.loadedRTT = median(loaded)
+	lmu.Unlock()
+	if r.mbps == 0 {
+		if e := firstErr.Load(); e != nil {
+			return r, e.(error)
+		}
+		return r, ErrStalled
+	}
+	return r, nil
+}
+
+// oneRequest downloads (or uploads) one range, counting bytes as they move.
+// A body that stops arriving for two seconds is an error, never a hang.
+func oneRequest(ctx context.Context, c *http.Client, base string, upload bool, moved *atomic.Int64) error {
+	u, err := RangeURL(base, chunk)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watch := newWatchdog(rctx, cancel, 2*time.Second)
+	defer watch.stop()
+	var req *http.Request
+	if upload {
+		req, _ = http.NewRequestWithContext(rctx, http.MethodPost, u, &countingReader{r: io.LimitReader(rand.Reader, chunk), n: moved, w: watch})
+		req.ContentLength = chunk
+		req.Header.Set("Content-Type", "application/octet-stream")
+	} else {
+		req, _ = http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		if watch.fired() {
+			return ErrStalled
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("server answered HTTP %d", resp.StatusCode)
+	}
+	if upload {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	want := resp.ContentLength
+	n, err := io.Copy(io.Discard, &countingReader{r: resp.Body, n: moved, w: watch})
+	if watch.fired() {
+		return ErrStalled
+	}
+	if err == nil && want > 0 && n < want {
+		return fmt.Errorf("body truncated after %d of %d bytes", n, want)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("body truncated after %d bytes", n)
+	}
+	return err
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+	w *watchdog
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.n.Add(int64(n))
+		c.w.kick()
+	}
+	return n, err
+}
+
+// watchdog cancels a request whose data stops flowing.
+type watchdog struct {
+	mu     sync.Mutex
+	t      *time.Timer
+	d      time.Duration
+	fire   atomic.Bool
+	cancel context.CancelFunc
+}
+
+func newWatchdog(ctx context.Context, cancel context.CancelFunc, d time.Duration) *watchdog {
+	w := &watchdog{d: d, cancel: cancel}
+	w.t = time.AfterFunc(d, func() {
+		if ctx.Err() == nil {
+			w.fire.Store(true)
+		}
+		cancel()
+	})
+	return w
+}
+
+func (w *watchdog) kick()       { w.t.Reset(w.d) }
+func (w *watchdog) stop()       { w.t.Stop() }
+func (w *watchdog) fired() bool { return w.fire.Load() }
+
+func cloneTransport(c *http.Client) http.RoundTripper {
+	if t, ok := c.Transport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return http.DefaultTransport.(*http.Transport).Clone()
+}
+
+// connTracker remembers the TCP connections a transfer opened, for TCP_INFO.
+type connTracker struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newConnTracker() *connTracker { return &connTracker{} }
+
+func (t *connTracker) wrap(c *http.Client) *http.Client {
+	tr := cloneTransport(c).(*http.Transport)
+	dial := tr.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err == nil {
+			t.mu.Lock()
+			t.conns = append(t.conns, conn)
+			t.mu.Unlock()
+		}
+		return conn, err
+	}
+	tr.MaxConnsPerHost = 0
+	tr.MaxIdleConnsPerHost = 16
+	return &http.Client{Transport: tr}
+}
+
+func (t *connTracker) retransPct() float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var retrans, sent uint64
+	ok := false
+	for _, c := range t.conns {
+		r, s, good := tcpRetrans(c)
+		if good {
+			ok = true
+			retrans += r
+			sent += s
+		}
+	}
+	if !ok || sent == 0 {
+		return -1
+	}
+	return math.Round(float64(retrans)/float64(sent)*10000) / 100
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+func spread(xs []float64, m float64) float64 {
+	w := 0.0
+	for _, x := range xs {
+		w = math.Max(w, math.Abs(x-m)/m)
+	}
+	return w
+}
+
+func meanAbsDiff(xs []float64) float64 {
+	if len(xs) < 2 {
+		return 0
+	}
+	s := 0.0
+	for i := 1; i < len(xs); i++ {
+		s += math.Abs(xs[i] - xs[i-1])
+	}
+	return math.Round(s/float64(len(xs)-1)*10) / 10
+}
