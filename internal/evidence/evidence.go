@@ -218,6 +218,10 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	set("high_jitter", len(jit) > 0, has(jit, probe.FHighJitter))
 	set("loss", len(loss) > 0, has(loss, probe.FLoss))
 
+	tp, lr := v.ran(probe.PThroughput), v.ran(probe.PLoadedRTT)
+	set("low_throughput", len(tp) > 0, has(tp, probe.FLowThroughput))
+	set("bufferbloat", len(lr) > 0, has(lr, probe.FBufferbloat))
+
 	bd := v.ran(probe.PBrowserData)
 	set("stale_data", len(bd) > 0, has(bd, probe.FStaleData))
 	bc := v.ran(probe.PBrowserCache)

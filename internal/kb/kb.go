@@ -500,6 +500,6 @@ var EvidenceIDs = []string{
 	"service_tcp_fail", "service_refused", "service_5xx", "service_blockpage", "filter_blockpage", "service_slow",
 	"service_exchange_fail", "tls_intercepted", "tls_untrusted", "tls_time", "clock_skewed",
 	"controls_fail", "portal", "proxy_set", "proxy_path_fail", "vpn_on", "ipv6_fail",
-	"high_latency", "high_jitter", "loss", "stale_data", "large_cache", "outdated", "long_uptime",
+	"high_latency", "high_jitter", "loss", "low_throughput", "bufferbloat", "stale_data", "large_cache", "outdated", "long_uptime",
 	"private_window_works", "other_devices_work",
 }

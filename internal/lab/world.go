@@ -25,6 +25,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/netmap"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/speed"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
 
@@ -61,6 +62,7 @@ type World struct {
 	closers                   []func()
 	facts                     sysinfo.Facts
 	net                       netmap.World
+	speed                     http.Handler
 }
 
 // Start builds and starts the world of a scenario. Close it when done.
@@ -72,7 +74,8 @@ func Start(sc *Scenario) (w *World, err error) {
 	w = &World{Scenario: sc, Profile: prof, special: map[string]string{},
 		zone4: map[string]netip.Addr{}, zone6: map[string]netip.Addr{},
 		serviceIPs: map[netip.Addr]bool{}, controlIPs: map[netip.Addr]bool{},
-		toxi: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())}
+		toxi:  toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop()),
+		speed: speed.Handler()}
 	defer func() {
 		if err != nil {
 			w.Close()
@@ -158,7 +161,13 @@ func (w *World) buildZone() {
 		w.controlIPs[v4], w.controlIPs[v6] = true, true
 	}
 	w.zone4[profile.HostOf(w.Profile.PortalURL)] = netip.AddrFrom4([4]byte{198, 51, 100, 200})
+	// fast.com, its API and one Open Connect appliance for the speed test.
+	for i, h := range []string{"fast.com", "api.fast.com", ocaHost} {
+		w.zone4[h] = netip.AddrFrom4([4]byte{198, 51, 100, byte(150 + i)})
+	}
 }
+
+const ocaHost = "ipv4-c001-lab001-ix.1.oca.nflxvideo.net"
 
 func (w *World) listen(network string) (net.Listener, error) {
 	l, err := net.Listen(network, "127.0.0.1:0")
@@ -483,8 +492,21 @@ func (w *World) webHandler(viaProxy bool) http.Handler {
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		if host == addrPublicDNS && r.URL.Path == "/dns-query" {
+		switch {
+		case host == addrPublicDNS && r.URL.Path == "/dns-query":
 			w.serveDoH(rw, r)
+			return
+		case host == "fast.com" && r.URL.Path == "/":
+			io.WriteString(rw, `<html><body><script src="/app-lab01.js"></script></body></html>`)
+			return
+		case host == "fast.com":
+			io.WriteString(rw, `var c={apiEndpoint:"api.fast.com/netflix/speedtest/v2",token:"labtoken",urlCount:1};`)
+			return
+		case host == "api.fast.com":
+			fmt.Fprintf(rw, `{"client":{"location":{"city":"Lab","country":"XX"}},"targets":[{"name":"lab","url":"https://%s/speedtest?c=xx","location":{"city":"Lab","country":"XX"}}]}`, ocaHost)
+			return
+		case host == ocaHost:
+			w.speed.ServeHTTP(rw, r)
 			return
 		}
 		if !w.isServiceName(host) {

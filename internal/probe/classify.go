@@ -52,6 +52,8 @@ const (
 	FHighLatency     = "high_latency"
 	FHighJitter      = "high_jitter"
 	FLoss            = "packet_loss"
+	FLowThroughput   = "low_throughput"
+	FBufferbloat     = "bufferbloat"
 	FNoAddress       = "no_address"
 	FPanic           = "panic"
 	FUnknown         = "unknown_error"

@@ -62,4 +62,6 @@ const (
 	PBrowserVer   = "browser.version"
 	PBrowserCache = "browser.cache"
 	PUptime       = "uptime"
+	PThroughput   = "throughput"
+	PLoadedRTT    = "throughput.loaded_latency"
 )

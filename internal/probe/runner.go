@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/speed"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
 
@@ -24,6 +25,21 @@ type Options struct {
 	Timeouts Timeouts
 	// Progress, if set, is called as each probe finishes (from any goroutine).
 	Progress func(done, total int, name string)
+	// Speed configures the throughput probe.
+	Speed SpeedOptions
+}
+
+// SpeedOptions configure the throughput probe.
+type SpeedOptions struct {
+	// Deep runs the full test (download and upload, up to 10 s) instead of
+	// the quick sample (download, about 1.5 s).
+	Deep bool
+	// Server is a self-hosted speed server's URL; empty uses the service's
+	// own servers where the profile names them (Netflix: fast.com).
+	Server string
+	// OnResult receives the measurement and the notes about backends that
+	// could not be used.
+	OnResult func(speed.Result, []string)
 }
 
 // state is what the probes of one run share.
@@ -36,6 +52,7 @@ type state struct {
 
 	mu      sync.Mutex
 	lookups map[lookupKey]*lookupResult
+	speed   SpeedOptions
 }
 
 type probeFunc func(ctx context.Context, s *state) []Observation
@@ -75,6 +92,7 @@ func probes() []probeDef {
 		{PPortal, httpT, probePortal},
 		{PClock, httpT, probeClock},
 		{PLatency, func(t Timeouts) time.Duration { return t.Latency }, probeLatency},
+		{PThroughput, throughputTimeout, probeThroughput},
 	}
 }
 
@@ -102,7 +120,7 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 			facts.NotRun[k] = why
 		}
 	}
-	s := &state{ctx: ctx, env: env, prof: prof, facts: facts, timeouts: opt.Timeouts, lookups: map[lookupKey]*lookupResult{}}
+	s := &state{ctx: ctx, env: env, prof: prof, facts: facts, timeouts: opt.Timeouts, lookups: map[lookupKey]*lookupResult{}, speed: opt.Speed}
 
 	defs := probes()
 	results := make([][]Observation, len(defs))

@@ -88,6 +88,9 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Max)
 	defer cancel()
 	res := Result{Server: targets[0].Name, LossPct: -1}
+	if time.Until(deadline(ctx)) < 400*time.Millisecond {
+		return res, errors.New("not enough time left to measure")
+	}
 	if res.Server == "" {
 		res.Server = hostOf(targets[0].URL)
 	}

@@ -1,0 +1,83 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/speed"
+	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
+)
+
+// throughputTimeout bounds the quick sample (finding the servers and about a
+// second of measuring) so that a check stays near three seconds; --deep
+// gives the full test its ten seconds and some.
+func throughputTimeout(Timeouts) time.Duration { return 2800 * time.Millisecond }
+
+// BufferbloatMS: latency that grows this much under load means queues in
+// the line fill up, which stalls a stream's requests while it buffers.
+const BufferbloatMS = 100.0
+
+// HTTPClient returns a client that reaches the world as the probes do: names
+// through the system resolver, TLS verified with the system roots at the
+// local clock.
+func HTTPClient(ctx context.Context, env *Env) *http.Client {
+	facts, _ := readFacts(ctx, env.Facts)
+	if facts == nil {
+		facts = &sysinfo.Facts{}
+	}
+	s := &state{ctx: context.Background(), env: env, facts: facts, timeouts: DefaultTimeouts, lookups: map[lookupKey]*lookupResult{}}
+	return s.httpClient(nil, true)
+}
+
+// speedBackends picks where to measure: a given server, or the service's
+// own servers where the profile names them.
+func (s *state) speedBackends(c *http.Client) []speed.Backend {
+	if s.speed.Server != "" {
+		return []speed.Backend{speed.Server{URL: s.speed.Server}}
+	}
+	if s.prof.Name == "netflix" {
+		return []speed.Backend{speed.Fast{Client: c}}
+	}
+	return nil
+}
+
+func probeThroughput(ctx context.Context, s *state) []Observation {
+	c := s.httpClient(nil, true)
+	defer c.CloseIdleConnections()
+	backends := s.speedBackends(c)
+	if len(backends) == 0 {
+		return []Observation{{Status: NotRun, Detail: "no speed-test server for this site (use --speed-server)"},
+			{Probe: PLoadedRTT, Status: NotRun, Detail: "no speed-test server"}}
+	}
+	// The quick sample measures for about a second.
+	o := speed.Options{Client: c, Max: time.Second}
+	if s.speed.Deep {
+		o.Max, o.Upload = 10*time.Second, true
+	}
+	res, notes, err := speed.Run(ctx, backends, o)
+	if s.speed.OnResult != nil {
+		s.speed.OnResult(res, notes)
+	}
+	if err != nil {
+		why := strings.Join(notes, "; ")
+		return []Observation{{Status: NotRun, Detail: "throughput not measured: " + why},
+			{Probe: PLoadedRTT, Status: NotRun, Detail: "throughput not measured"}}
+	}
+	tp := Observation{Target: res.Server, Value: res.DownMbps, Status: OK,
+		Detail: fmt.Sprintf("%.1f Mbps down from %s (%s, %d streams, %.1f s)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds)}
+	if res.DownMbps < s.prof.HDMbps {
+		tp.Status, tp.Failure = Problem, FLowThroughput
+		tp.Detail += fmt.Sprintf("; HD needs %.0f Mbps", s.prof.HDMbps)
+	}
+	lr := Observation{Probe: PLoadedRTT, Target: res.Server, Value: res.LoadedRTTms, Status: OK,
+		Detail: fmt.Sprintf("%.0f ms under load, %.0f ms idle (%.0f RPM)", res.LoadedRTTms, res.IdleRTTms, res.RPM)}
+	if res.LoadedRTTms == 0 {
+		lr.Status, lr.Detail = NotRun, "no round trip measured under load"
+	} else if res.LoadedRTTms-res.IdleRTTms > BufferbloatMS {
+		lr.Status, lr.Failure = Problem, FBufferbloat
+	}
+	return []Observation{tp, lr}
+}
