@@ -17,6 +17,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/report"
+	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
 
 type checkOptions struct {
@@ -29,6 +30,8 @@ type checkOptions struct {
 	answers []string
 	verbose bool
 	envFile string
+	deep    bool
+	speedTo string
 }
 
 func newCheckCmd(ios *IO) *cobra.Command {
@@ -52,6 +55,8 @@ func newCheckCmd(ios *IO) *cobra.Command {
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "longest the whole check may take (1s to 60s)")
 	f.StringArrayVar(&o.answers, "answer", nil, "answer a question: private_window_works=yes|no, other_devices_work=yes|no")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every measurement")
+	f.BoolVar(&o.deep, "deep", false, "run the full speed test (download and upload, up to 10 s) instead of the quick sample")
+	f.StringVar(&o.speedTo, "speed-server", "", "measure speed against this server (e.g. one run with 'streamdoctor speed serve')")
 	// --env-file points the probes at a described world instead of the real
 	// network and OS (streamdoctor-lab serve writes one); hidden from --help.
 	f.StringVar(&o.envFile, "env-file", "", "probe a described world (streamdoctor.env/v1) instead of this machine")
@@ -82,6 +87,14 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 			return prof, nil, usageErr("code %s belongs to %s, not %s", c.Code, c.Service, prof.Name)
 		}
 		o.code = c.Code
+	}
+	if o.deep && !cmd.Flags().Changed("timeout") {
+		o.timeout = 20 * time.Second
+	}
+	if o.speedTo != "" {
+		if _, err := (speed.Server{URL: o.speedTo}).Targets(cmd.Context()); err != nil {
+			return prof, nil, usageErr("--speed-server: %s", err)
+		}
 	}
 	if o.timeout < time.Second || o.timeout > time.Minute {
 		return prof, nil, usageErr("--timeout %s is out of range: use 1s to 60s", o.timeout)
@@ -117,7 +130,7 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	req := check.Request{Profile: prof, Code: o.code, Answers: ans, Timeout: o.timeout}
+	req := check.Request{Profile: prof, Code: o.code, Answers: ans, Timeout: o.timeout, Deep: o.deep, SpeedServer: o.speedTo}
 	stopProgress := func() {}
 	if ios.ErrTTY {
 		req.Progress, stopProgress = progress(ios, o.timeout)

@@ -14,6 +14,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/report"
+	"github.com/streamdoctor/streamdoctor/internal/speed"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
 
@@ -24,6 +25,9 @@ type Request struct {
 	Answers  evidence.Answers
 	Timeout  time.Duration
 	Progress func(done, total int, name string)
+	// Deep runs the full speed test; SpeedServer measures against a given server.
+	Deep        bool
+	SpeedServer string
 }
 
 // Result is a check's outcome.
@@ -45,7 +49,19 @@ func OSName(goos string) string {
 // Run performs the check.
 func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, error) {
 	start := time.Now()
-	obs, facts := probe.Run(ctx, env, req.Profile, probe.Options{Timeout: req.Timeout, Progress: req.Progress})
+	var sp *report.Speed
+	onSpeed := func(r speed.Result, notes []string) {
+		mode := "quick"
+		if req.Deep {
+			mode = "deep"
+		}
+		sp = &report.Speed{Result: r, Mode: mode, Notes: notes}
+		if r.DownMbps > 0 {
+			sp.Verdicts = speed.Judge(r.DownMbps, req.Profile.SDMbps, req.Profile.HDMbps, req.Profile.UHDMbps)
+		}
+	}
+	obs, facts := probe.Run(ctx, env, req.Profile, probe.Options{Timeout: req.Timeout, Progress: req.Progress,
+		Speed: probe.SpeedOptions{Deep: req.Deep, Server: req.SpeedServer, OnResult: onSpeed}})
 	ev := evidence.Derive(obs, req.Answers)
 	diag, err := engine.Diagnose(k, engine.Input{Code: req.Code, Evidence: ev})
 	if err != nil {
@@ -57,7 +73,7 @@ func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, e
 	}
 	rep := report.Build(k, report.Input{
 		Service: req.Profile.Name, ServiceTitle: req.Profile.Title, Code: req.Code, OS: OSName(goos),
-		StartedAt: start, Duration: time.Since(start), Observations: obs, Diagnosis: diag, Evidence: ev,
+		StartedAt: start, Duration: time.Since(start), Observations: obs, Diagnosis: diag, Evidence: ev, Speed: sp,
 	})
 	return &Result{Report: rep, Diagnosis: diag, Evidence: ev, Facts: facts}, nil
 }

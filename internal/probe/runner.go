@@ -123,6 +123,13 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 	s := &state{ctx: ctx, env: env, prof: prof, facts: facts, timeouts: opt.Timeouts, lookups: map[lookupKey]*lookupResult{}, speed: opt.Speed}
 
 	defs := probes()
+	if opt.Speed.Deep {
+		for i := range defs {
+			if defs[i].name == PThroughput {
+				defs[i].timeout = func(Timeouts) time.Duration { return DeepTimeout }
+			}
+		}
+	}
 	results := make([][]Observation, len(defs))
 	var wg sync.WaitGroup
 	var doneMu sync.Mutex

@@ -16,6 +16,9 @@ import (
 // gives the full test its ten seconds and some.
 func throughputTimeout(Timeouts) time.Duration { return 2800 * time.Millisecond }
 
+// DeepTimeout is the throughput probe's bound with --deep.
+const DeepTimeout = 14 * time.Second
+
 // BufferbloatMS: latency that grows this much under load means queues in
 // the line fill up, which stalls a stream's requests while it buffers.
 const BufferbloatMS = 100.0

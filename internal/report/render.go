@@ -10,6 +10,7 @@ import (
 
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
 
 // TextOptions choose how Text looks.
@@ -76,6 +77,10 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 	}
 	if len(also) > 0 {
 		fmt.Fprintf(b, "  Also possible: %s.\n", strings.Join(also, ", "))
+	}
+	if sp := r.Speed; sp != nil && sp.DownMbps > 0 {
+		b.WriteString("\n")
+		SpeedTable(b, sp, o.TTY)
 	}
 	if q := r.Question; q != nil {
 		fmt.Fprintf(b, "\nWorth answering first (saves about %.0f min on average): %s\n", q.SavesMinutes, q.Ask)
@@ -168,4 +173,25 @@ func seconds(ms int64) string {
 		return fmt.Sprintf("%d ms", ms)
 	}
 	return fmt.Sprintf("%.1f s", float64(ms)/1000)
+}
+
+// SpeedTable writes the measurement and the verdict per quality.
+func SpeedTable(w io.Writer, sp *Speed, tty bool) {
+	fmt.Fprintf(w, "Speed (%s, %s): %.1f Mbps down", sp.Backend, sp.Server, sp.DownMbps)
+	if sp.UpMbps > 0 {
+		fmt.Fprintf(w, ", %.1f Mbps up", sp.UpMbps)
+	}
+	fmt.Fprintf(w, "; latency %.0f ms idle, %.0f ms under load (%.0f RPM); jitter %.0f ms", sp.IdleRTTms, sp.LoadedRTTms, sp.RPM, sp.JitterMs)
+	if sp.LossPct >= 0 {
+		fmt.Fprintf(w, "; loss %.2f %%", sp.LossPct)
+	}
+	fmt.Fprintln(w)
+	words := map[string]string{speed.Enough: "enough", speed.Marginal: "marginal", speed.NotEnough: "not enough"}
+	for _, q := range sp.Verdicts {
+		mark := map[string]string{speed.Enough: "[ok]", speed.Marginal: "[~~]", speed.NotEnough: "[!!]"}[q.Verdict]
+		if tty {
+			mark = map[string]string{speed.Enough: "✓", speed.Marginal: "~", speed.NotEnough: "✗"}[q.Verdict]
+		}
+		fmt.Fprintf(w, "  %s %-3s needs %2.0f Mbps: %s\n", mark, q.Name, q.NeedMbps, words[q.Verdict])
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/engine"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
 
 // Schema is the JSON document's schema id.
@@ -74,6 +75,16 @@ type Report struct {
 	Layers   []Layer   `json:"layers"`
 	CodeInfo string    `json:"code_title,omitempty"`
 	Because  []string  `json:"because,omitempty"`
+	Speed    *Speed    `json:"speed,omitempty"`
+}
+
+// Speed is the throughput measurement with its verdict per quality
+// (an addition to report/v1).
+type Speed struct {
+	speed.Result
+	Mode     string          `json:"mode"` // quick | deep
+	Verdicts []speed.Quality `json:"verdicts"`
+	Notes    []string        `json:"notes,omitempty"`
 }
 
 // Input is what Build needs.
@@ -87,6 +98,7 @@ type Input struct {
 	Observations []probe.Observation
 	Diagnosis    engine.Diagnosis
 	Evidence     engine.Evidence
+	Speed        *Speed
 }
 
 // Build assembles the Report.
@@ -145,6 +157,7 @@ func Build(k *kb.KB, in Input) *Report {
 		r.Verdict.Summary = fmt.Sprintf("Most likely: %s (%s).", top.Title, Pct(d.P))
 	}
 	r.Layers = Layers(in.Observations)
+	r.Speed = in.Speed
 	return r
 }
 
@@ -180,6 +193,7 @@ var layerProbes = []struct {
 	{"Router", []string{probe.PGateway, probe.PConnectivity}},
 	{"DNS", []string{probe.PDNSSystem, probe.PDNSDoH, probe.PDNSPublic, probe.PDNSHijack}},
 	{"Internet", []string{probe.PHTTPSControl, probe.PPortal, probe.PProxy, probe.PVPN, probe.PClock, probe.PLatency, probe.PJitter, probe.PLoss}},
+	{"Speed", []string{probe.PThroughput, probe.PLoadedRTT}},
 	{"Service", []string{probe.PTCPService, probe.PTCP6Service, probe.PTLSService, probe.PHTTPSService, probe.PHTTPSProxy}},
 	{"Browser", []string{probe.PBrowserVer, probe.PBrowserData, probe.PBrowserCache, probe.PUptime}},
 }

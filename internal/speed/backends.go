@@ -173,6 +173,10 @@ func Run(ctx context.Context, backends []Backend, o Options) (Result, []string, 
 }
 
 func oneLine(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("%s did not answer (%w)", hostOf(ue.URL), ue.Err)
+	}
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]

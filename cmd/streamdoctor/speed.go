@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamdoctor/streamdoctor/internal/netmap"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/report"
+	"github.com/streamdoctor/streamdoctor/internal/speed"
+)
+
+type speedOptions struct {
+	server   string
+	json     bool
+	max      time.Duration
+	noUpload bool
+	envFile  string
+}
+
+// speedDoc is the streamdoctor.speed/v1 document.
+type speedDoc struct {
+	Schema string `json:"schema"`
+	report.Speed
+}
+
+func newSpeedCmd(ios *IO) *cobra.Command {
+	o := &speedOptions{}
+	c := &cobra.Command{
+		Use:   "speed",
+		Short: "Measure throughput and latency under load, and judge them for SD, HD and 4K",
+		Example: "  streamdoctor speed\n" +
+			"  streamdoctor speed --server http://192.168.1.10:8080/speedtest --json\n" +
+			"  streamdoctor speed serve --listen 0.0.0.0:8080",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSpeed(cmd, ios, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.server, "server", "", "measure against this server instead of Netflix's (fast.com)")
+	f.BoolVar(&o.json, "json", false, "print the streamdoctor.speed/v1 JSON document")
+	f.DurationVar(&o.max, "max", 10*time.Second, "longest the test may take (2s to 30s)")
+	f.BoolVar(&o.noUpload, "no-upload", false, "measure download only")
+	f.StringVar(&o.envFile, "env-file", "", "measure in a described world (streamdoctor.env/v1)")
+	_ = f.MarkHidden("env-file")
+	c.AddCommand(newSpeedServeCmd(ios))
+	return c
+}
+
+func runSpeed(cmd *cobra.Command, ios *IO, o *speedOptions) error {
+	if o.max < 2*time.Second || o.max > 30*time.Second {
+		return usageErr("--max %s is out of range: use 2s to 30s", o.max)
+	}
+	envf := ios.Env
+	if o.envFile != "" {
+		e, err := netmap.LoadEnv(o.envFile)
+		if err != nil {
+			return usageErr("--env-file: %s", err)
+		}
+		envf = func() *probe.Env { return e }
+	}
+	var backends []speed.Backend
+	var client *http.Client
+	if o.server != "" {
+		if _, err := (speed.Server{URL: o.server}).Targets(cmd.Context()); err != nil {
+			return usageErr("--server: %s", err)
+		}
+		backends = []speed.Backend{speed.Server{URL: o.server}}
+	}
+	client = probe.HTTPClient(cmd.Context(), envf())
+	if len(backends) == 0 {
+		backends = []speed.Backend{speed.Fast{Client: client}}
+	}
+	opt := speed.Options{Client: client, Max: o.max, Upload: !o.noUpload}
+	stop := func() {}
+	if ios.ErrTTY && !o.json {
+		var mu sync.Mutex
+		opt.Progress = func(dir string, mbps float64) {
+			mu.Lock()
+			defer mu.Unlock()
+			arrow := "↓"
+			if dir == "upload" {
+				arrow = "↑"
+			}
+			fmt.Fprintf(ios.ErrOut, "\r\x1b[K%s %6.1f Mbps (%s)", arrow, mbps, dir)
+		}
+		stop = func() { fmt.Fprint(ios.ErrOut, "\r\x1b[K") }
+	}
+	res, notes, err := speed.Run(cmd.Context(), backends, opt)
+	stop()
+	for _, n := range notes {
+		fmt.Fprintln(ios.ErrOut, "streamdoctor: "+n)
+	}
+	if err != nil {
+		return &exitError{code: ExitFailed, msg: err.Error()}
+	}
+	p := profile.Netflix()
+	sp := report.Speed{Result: res, Mode: "deep", Notes: notes, Verdicts: speed.Judge(res.DownMbps, p.SDMbps, p.HDMbps, p.UHDMbps)}
+	if o.json {
+		enc := json.NewEncoder(ios.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(speedDoc{Schema: "streamdoctor.speed/v1", Speed: sp}); err != nil {
+			return err
+		}
+	} else {
+		report.SpeedTable(ios.Out, &sp, ios.OutTTY)
+	}
+	if sp.Verdicts[1].Verdict == speed.NotEnough {
+		return &exitError{code: ExitProblem}
+	}
+	return nil
+}
+
+func newSpeedServeCmd(ios *IO) *cobra.Command {
+	var listen string
+	var forDur time.Duration
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve speed tests (for the lab, tests and your own network)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := net.Listen("tcp", listen)
+			if err != nil {
+				return usageErr("--listen %s: %s", listen, err)
+			}
+			srv := &http.Server{Handler: speed.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			fmt.Fprintf(ios.Out, "Serving speed tests on http://%s/speedtest\nMeasure with: streamdoctor speed --server http://%s/speedtest\n", l.Addr(), l.Addr())
+			ctx := cmd.Context()
+			if forDur > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, forDur)
+				defer cancel()
+			}
+			go func() {
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				_ = srv.Shutdown(sctx)
+			}()
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return &exitError{code: ExitFailed, msg: err.Error()}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (use 0.0.0.0:8080 to serve your network)")
+	c.Flags().DurationVar(&forDur, "for", 0, "stop after this long (default: until Ctrl-C)")
+	return c
+}
