@@ -179,7 +179,7 @@ func printTable(w io.Writer, doc *RunDoc) {
 }
 
 func serveCmd(out, errOut io.Writer) *cobra.Command {
-	var envPath string
+	var envPath, host string
 	var forDur time.Duration
 	c := &cobra.Command{
 		Use:   "serve FILE",
@@ -190,7 +190,7 @@ func serveCmd(out, errOut io.Writer) *cobra.Command {
 			if err != nil {
 				return &exitError{2, err.Error()}
 			}
-			w, err := lab.Start(sc)
+			w, err := lab.StartOn(sc, host)
 			if err != nil {
 				return &exitError{3, err.Error()}
 			}
@@ -220,6 +220,7 @@ func serveCmd(out, errOut io.Writer) *cobra.Command {
 	}
 	c.Flags().StringVar(&envPath, "env-file", "", "where to write the environment file (default: a temporary file)")
 	c.Flags().DurationVar(&forDur, "for", 0, "stop after this long (default: until Ctrl-C)")
+	c.Flags().StringVar(&host, "listen-host", "127.0.0.1", "address the scenario's servers listen on")
 	return c
 }
 

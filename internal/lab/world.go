@@ -63,10 +63,15 @@ type World struct {
 	facts                     sysinfo.Facts
 	net                       netmap.World
 	speed                     http.Handler
+	host                      string // where the servers listen
 }
 
-// Start builds and starts the world of a scenario. Close it when done.
-func Start(sc *Scenario) (w *World, err error) {
+// Start builds and starts the world of a scenario on loopback. Close it when done.
+func Start(sc *Scenario) (*World, error) { return StartOn(sc, "127.0.0.1") }
+
+// StartOn starts the world with its servers listening on host, so that a
+// check in another network namespace can reach them (kernel-level tests).
+func StartOn(sc *Scenario, host string) (w *World, err error) {
 	prof, err := profile.Get(sc.Service)
 	if err != nil {
 		return nil, err
@@ -75,7 +80,7 @@ func Start(sc *Scenario) (w *World, err error) {
 		zone4: map[string]netip.Addr{}, zone6: map[string]netip.Addr{},
 		serviceIPs: map[netip.Addr]bool{}, controlIPs: map[netip.Addr]bool{},
 		toxi:  toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop()),
-		speed: speed.Handler()}
+		speed: speed.Handler(), host: host}
 	defer func() {
 		if err != nil {
 			w.Close()
@@ -170,7 +175,7 @@ func (w *World) buildZone() {
 const ocaHost = "ipv4-c001-lab001-ix.1.oca.nflxvideo.net"
 
 func (w *World) listen(network string) (net.Listener, error) {
-	l, err := net.Listen(network, "127.0.0.1:0")
+	l, err := net.Listen(network, net.JoinHostPort(w.host, "0"))
 	if err == nil {
 		w.closers = append(w.closers, func() { l.Close() })
 	}
@@ -189,7 +194,7 @@ func (w *World) route(ip, port, network, to string) {
 // is the line's, shared by all connections, so netmap applies it (toxiproxy's
 // bandwidth toxic limits each connection on its own).
 func (w *World) expose(name string, l net.Listener, remote bool) (string, error) {
-	p := toxiproxy.NewProxy(w.toxi, name, "127.0.0.1:0", l.Addr().String())
+	p := toxiproxy.NewProxy(w.toxi, name, net.JoinHostPort(w.host, "0"), l.Addr().String())
 	if err := p.Start(); err != nil {
 		return "", err
 	}
@@ -387,7 +392,7 @@ func (w *World) startServers() error {
 // startDNS runs a DNS server on UDP and TCP; it returns both addresses.
 func (w *World) startDNS(h func(dns.ResponseWriter, *dns.Msg)) ([2]string, error) {
 	var out [2]string
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, err := net.ListenPacket("udp", net.JoinHostPort(w.host, "0"))
 	if err != nil {
 		return out, err
 	}
