@@ -45,7 +45,7 @@ func newSpeedCmd(ios *IO) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSpeed(cmd, ios, o) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.server, "server", "", "measure against this server instead of Netflix's (fast.com)")
+	f.StringVar(&o.server, "server", "", "measure against this server instead of Netflix's (fast.com, then M-Lab's ndt7)")
 	f.BoolVar(&o.json, "json", false, "print the streamdoctor.speed/v1 JSON document")
 	f.DurationVar(&o.max, "max", 10*time.Second, "longest the test may take (2s to 30s)")
 	f.BoolVar(&o.noUpload, "no-upload", false, "measure download only")
@@ -77,7 +77,7 @@ func runSpeed(cmd *cobra.Command, ios *IO, o *speedOptions) error {
 	}
 	client = probe.HTTPClient(cmd.Context(), envf())
 	if len(backends) == 0 {
-		backends = []speed.Backend{speed.Fast{Client: client}}
+		backends = []speed.Backend{speed.Fast{Client: client}, speed.NDT7{Client: client}}
 	}
 	opt := speed.Options{Client: client, Max: o.max, Upload: !o.noUpload}
 	stop := func() {}

@@ -41,10 +41,16 @@ func (s *state) speedBackends(c *http.Client) []speed.Backend {
 	if s.speed.Server != "" {
 		return []speed.Backend{speed.Server{URL: s.speed.Server}}
 	}
+	var out []speed.Backend
 	if s.prof.Name == "netflix" {
-		return []speed.Backend{speed.Fast{Client: c}}
+		out = append(out, speed.Fast{Client: c})
 	}
-	return nil
+	// The full test falls back to M-Lab's ndt7 (any service); the quick
+	// sample does not, as finding an M-Lab server would not fit its budget.
+	if s.speed.Deep {
+		out = append(out, speed.NDT7{Client: c})
+	}
+	return out
 }
 
 func probeThroughput(ctx context.Context, s *state) []Observation {

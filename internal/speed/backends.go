@@ -13,10 +13,28 @@ import (
 	"time"
 )
 
-// Backend hands out test targets.
+// Backend measures a line through one kind of server.
 type Backend interface {
 	Name() string
-	Targets(ctx context.Context) ([]Target, error)
+	Measure(ctx context.Context, o Options) (Result, error)
+}
+
+// errUnusable marks a backend that could not even start (no servers handed
+// out, nothing reachable), as opposed to a measurement that failed.
+type errUnusable struct{ err error }
+
+func (e errUnusable) Error() string { return e.err.Error() }
+func (e errUnusable) Unwrap() error { return e.err }
+
+// measureTargets finds a range backend's targets, then measures them.
+func measureTargets(ctx context.Context, targets func(context.Context) ([]Target, error), o Options) (Result, error) {
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ts, err := targets(tctx)
+	cancel()
+	if err != nil {
+		return Result{LossPct: -1}, errUnusable{err}
+	}
+	return Measure(ctx, ts, o)
 }
 
 // Server is a self-hosted `streamdoctor speed serve` (or any server that
@@ -26,7 +44,12 @@ type Server struct{ URL string }
 // Name implements Backend.
 func (s Server) Name() string { return "server" }
 
-// Targets implements Backend.
+// Measure implements Backend.
+func (s Server) Measure(ctx context.Context, o Options) (Result, error) {
+	return measureTargets(ctx, s.Targets, o)
+}
+
+// Targets returns the server as the one target.
 func (s Server) Targets(context.Context) ([]Target, error) {
 	u, err := url.Parse(s.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -75,7 +98,12 @@ func get(ctx context.Context, c *http.Client, u string, limit int64) ([]byte, er
 	return io.ReadAll(io.LimitReader(resp.Body, limit))
 }
 
-// Targets implements Backend.
+// Measure implements Backend.
+func (f Fast) Measure(ctx context.Context, o Options) (Result, error) {
+	return measureTargets(ctx, f.Targets, o)
+}
+
+// Targets asks fast.com for Open Connect targets.
 func (f Fast) Targets(ctx context.Context) ([]Target, error) {
 	c := f.Client
 	if c == nil {
@@ -149,22 +177,20 @@ func ParseFastTargets(body []byte) ([]Target, error) {
 	return out, nil
 }
 
-// Run tries each backend in turn: one whose targets cannot be had is
-// reported in one line (in notes) and the next is tried.
+// Run tries each backend in turn: one that cannot be used, or whose
+// measurement fails, is reported in one line (in notes) and the next is tried.
 func Run(ctx context.Context, backends []Backend, o Options) (Result, []string, error) {
 	var notes []string
 	for _, b := range backends {
-		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		targets, err := b.Targets(tctx)
-		cancel()
-		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s could not be used: %s", b.Name(), oneLine(err)))
-			continue
-		}
-		res, err := Measure(ctx, targets, o)
+		res, err := b.Measure(ctx, o)
 		res.Backend = b.Name()
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s: %s", b.Name(), oneLine(err)))
+			var u errUnusable
+			if errors.As(err, &u) {
+				notes = append(notes, fmt.Sprintf("%s could not be used: %s", b.Name(), oneLine(u.err)))
+			} else {
+				notes = append(notes, fmt.Sprintf("%s: %s", b.Name(), oneLine(err)))
+			}
 			continue
 		}
 		return res, notes, nil

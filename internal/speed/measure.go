@@ -239,75 +239,33 @@ func transfer(parent context.Context, o Options, targets []Target, upload bool, 
 		}
 	}()
 
-	start := time.Now()
 	streams := 1
 	startStream(0)
-	lastAdd, rateAtAdd := start, 0.0
-	type point struct {
-		t time.Time
-		b int64
-	}
-	var hist []point
-	var samples []float64
 	dir := "download"
 	if upload {
 		dir = "upload"
 	}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case now := <-tick.C:
-			if e := firstErr.Load(); e != nil && moved.Load() == 0 {
-				cancel()
-				wg.Wait()
-				return r, e.(error)
-			}
-			hist = append(hist, point{now, moved.Load()})
-			// Rate over the last second (or since the start).
-			j := 0
-			for j < len(hist)-1 && now.Sub(hist[j].t) > time.Second {
-				j++
-			}
-			base := point{start, 0}
-			if now.Sub(start) > time.Second {
-				base = hist[max(j-1, 0)]
-			}
-			dt := now.Sub(base.t).Seconds()
-			if dt <= 0 {
-				continue
-			}
-			rate := float64(hist[len(hist)-1].b-base.b) * 8 / dt / 1e6
-			samples = append(samples, rate)
-			if o.Progress != nil {
-				o.Progress(dir, rate)
-			}
-			el := now.Sub(start)
-			if el > 1500*time.Millisecond && now.Sub(lastAdd) > time.Second && len(samples) >= 10 {
-				last := samples[len(samples)-10:]
-				m := mean(last)
-				if m > 0 && spread(last, m) <= 0.025 {
-					r.mbps, r.stable = m, true
-					break loop
-				}
-			}
-			if streams < o.MaxStreams && now.Sub(lastAdd) >= 300*time.Millisecond && rate > rateAtAdd*1.10 {
-				startStream(streams)
-				streams++
-				lastAdd, rateAtAdd = now, rate
-			}
-			if el > 1500*time.Millisecond && moved.Load() == 0 {
-				cancel()
-				wg.Wait()
-				return r, ErrStalled
-			}
+	sm := newSampler(&moved, o.Progress, dir)
+	r.mbps, r.stable = sm.run(ctx, func(now time.Time, rate float64) bool {
+		if e := firstErr.Load(); e != nil && moved.Load() == 0 {
+			return false
 		}
+		if streams < o.MaxStreams && now.Sub(sm.lastAdd) >= 300*time.Millisecond && rate > sm.rateAtAdd*1.10 {
+			startStream(streams)
+			streams++
+			sm.added(now, rate)
+		}
+		return true
+	})
+	if e := firstErr.Load(); e != nil && moved.Load() == 0 {
+		cancel()
+		wg.Wait()
+		return r, e.(error)
 	}
-	if !r.stable && len(samples) > 0 {
-		r.mbps = samples[len(samples)-1]
+	if r.mbps == 0 && moved.Load() == 0 && ctx.Err() == nil {
+		cancel()
+		wg.Wait()
+		return r, ErrStalled
 	}
 	r.streams = streams
 	if upload {
@@ -509,4 +467,82 @@ func meanAbsDiff(xs []float64) float64 {
 		s += math.Abs(xs[i] - xs[i-1])
 	}
 	return math.Round(s/float64(len(xs)-1)*10) / 10
+}
+
+// sampler applies the stopping rule to a byte counter: every 100 ms, the
+// rate over the last second; stable when no stream was added in the last
+// second and the last ten samples lie within ±2.5 % of their mean, after at
+// least 1.5 s.
+type sampler struct {
+	moved     *atomic.Int64
+	progress  func(string, float64)
+	dir       string
+	start     time.Time
+	lastAdd   time.Time
+	rateAtAdd float64
+}
+
+func newSampler(moved *atomic.Int64, progress func(string, float64), dir string) *sampler {
+	now := time.Now()
+	return &sampler{moved: moved, progress: progress, dir: dir, start: now, lastAdd: now}
+}
+
+func (s *sampler) added(now time.Time, rate float64) { s.lastAdd, s.rateAtAdd = now, rate }
+
+// run samples until the estimate is stable, ctx ends, the moved counter
+// stays at zero for 1.5 s, or each returns false. It returns the estimate
+// and whether it was stable (else the last sample).
+func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (float64, bool) {
+	type point struct {
+		t time.Time
+		b int64
+	}
+	var hist []point
+	var samples []float64
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	last := func() float64 {
+		if len(samples) == 0 {
+			return 0
+		}
+		return samples[len(samples)-1]
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return last(), false
+		case now := <-tick.C:
+			hist = append(hist, point{now, s.moved.Load()})
+			j := 0
+			for j < len(hist)-1 && now.Sub(hist[j].t) > time.Second {
+				j++
+			}
+			base := point{s.start, 0}
+			if now.Sub(s.start) > time.Second {
+				base = hist[max(j-1, 0)]
+			}
+			dt := now.Sub(base.t).Seconds()
+			if dt <= 0 {
+				continue
+			}
+			rate := float64(hist[len(hist)-1].b-base.b) * 8 / dt / 1e6
+			samples = append(samples, rate)
+			if s.progress != nil {
+				s.progress(s.dir, rate)
+			}
+			el := now.Sub(s.start)
+			if el > 1500*time.Millisecond && now.Sub(s.lastAdd) > time.Second && len(samples) >= 10 {
+				w := samples[len(samples)-10:]
+				if m := mean(w); m > 0 && spread(w, m) <= 0.025 {
+					return m, true
+				}
+			}
+			if el > 1500*time.Millisecond && s.moved.Load() == 0 {
+				return 0, false
+			}
+			if !each(now, rate) {
+				return last(), false
+			}
+		}
+	}
 }

@@ -15,12 +15,18 @@ const MaxRange = 256 << 20
 var rangePath = regexp.MustCompile(`/range/(\d+)-(\d+)$`)
 
 // Handler serves the speed-test protocol: GET …/range/A-B sends B−A+1 bytes,
-// POST …/range/A-B reads and discards the body. It is what
+// POST …/range/A-B reads and discards the body; /ndt/v7/download and
+// /ndt/v7/upload speak ndt7. It is what
 // `streamdoctor speed serve` runs, and what the lab and tests measure against.
 func Handler() http.Handler {
 	block := make([]byte, 1<<20)
 	_, _ = rand.Read(block) // incompressible, so no proxy can shrink it
+	ndt7 := NDT7Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ndt/v7/download" || r.URL.Path == "/ndt/v7/upload" {
+			ndt7.ServeHTTP(w, r)
+			return
+		}
 		m := rangePath.FindStringSubmatch(r.URL.Path)
 		if m == nil {
 			if r.URL.Path == "/" {
