@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/streamdoctor/streamdoctor/internal/lab"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
 
 type run struct {
@@ -213,5 +215,71 @@ func TestCheckEnvFile(t *testing.T) {
 	os.WriteFile(f, []byte(`{"schema":"other"}`), 0o600)
 	if r := cli(t, nil, "check", "--env-file", f); r.code != ExitUsage || !strings.Contains(r.errOut, "schema") {
 		t.Errorf("bad env file: exit %d %q", r.code, r.errOut)
+	}
+}
+
+func TestSpeedAgainstServer(t *testing.T) {
+	srv := httptest.NewServer(speed.Handler())
+	defer srv.Close()
+	env := func() *probe.Env { return probe.DefaultEnv() } // a literal IP: no lookup leaves the machine
+	r := cli(t, env, "speed", "--server", srv.URL+"/speedtest", "--json", "--max", "4s")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	var doc struct {
+		Schema   string  `json:"schema"`
+		Down     float64 `json:"download_mbps"`
+		Up       float64 `json:"upload_mbps"`
+		Backend  string  `json:"backend"`
+		Verdicts []struct{ Name, Verdict string }
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Schema != "streamdoctor.speed/v1" || doc.Backend != "server" || doc.Down <= 0 || doc.Up <= 0 || len(doc.Verdicts) != 3 || doc.Verdicts[2].Verdict != "enough" {
+		t.Errorf("%+v", doc)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"speed", "--server", "ftp://x"}, "invalid server URL"},
+		{[]string{"speed", "--max", "1s"}, "--max 1s is out of range"},
+		{[]string{"speed", "serve", "--listen", "not-an-address"}, "--listen not-an-address"},
+		{[]string{"check", "--speed-server", "localhost:1"}, "--speed-server"},
+	} {
+		if r := cli(t, nil, c.args...); r.code != ExitUsage || !strings.Contains(r.errOut, c.want) {
+			t.Errorf("%v: exit %d %q", c.args, r.code, r.errOut)
+		}
+	}
+}
+
+func TestCheckDeepUsesTheVerdict(t *testing.T) {
+	w := world(t, "low-bandwidth.yaml")
+	r := cli(t, w.Env, "check", "--deep", "--json")
+	if r.code != ExitProblem {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	var doc struct {
+		Verdict struct {
+			TopCause string `json:"top_cause"`
+		} `json:"verdict"`
+		Speed struct {
+			Mode     string  `json:"mode"`
+			Down     float64 `json:"download_mbps"`
+			Up       float64 `json:"upload_mbps"`
+			Verdicts []struct{ Name, Verdict string }
+		} `json:"speed"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Verdict.TopCause != "low_bandwidth" || doc.Speed.Mode != "deep" || doc.Speed.Down < 1.6 || doc.Speed.Down > 2.2 ||
+		doc.Speed.Up <= 0 || len(doc.Speed.Verdicts) != 3 || doc.Speed.Verdicts[1].Verdict != "not_enough" {
+		t.Errorf("%+v", doc)
+	}
+	text := cli(t, w.Env, "check", "--deep")
+	if !strings.Contains(text.out, "HD  needs  5 Mbps: not enough") {
+		t.Errorf("text lacks the verdict table:\n%s", text.out)
 	}
 }

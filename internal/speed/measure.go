@@ -3,6 +3,7 @@ package speed
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -405,6 +406,15 @@ func (t *connTracker) wrap(c *http.Client) *http.Client {
 	}
 	tr.MaxConnsPerHost = 0
 	tr.MaxIdleConnsPerHost = 16
+	// Parallel streams must be parallel TCP flows: HTTP/2 would multiplex
+	// them on one connection, where the server's scheduler can starve a
+	// stream for seconds on a slow line.
+	tr.ForceAttemptHTTP2 = false
+	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	if tr.TLSClientConfig != nil {
+		tr.TLSClientConfig = tr.TLSClientConfig.Clone()
+		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	}
 	return &http.Client{Transport: tr}
 }
 
