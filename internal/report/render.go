@@ -139,6 +139,9 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 		return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ").Replace(s)
 	},
 	"plus1": func(i int) int { return i + 1 },
+	"verdict": func(v string) string {
+		return map[string]string{speed.Enough: "enough", speed.Marginal: "marginal", speed.NotEnough: "not enough"}[v]
+	},
 	"icon": func(s probe.Status) string {
 		return map[probe.Status]string{probe.OK: "✓", probe.Problem: "✗", probe.NotRun: "–"}[s]
 	},
