@@ -64,6 +64,7 @@ type World struct {
 	net                       netmap.World
 	speed                     http.Handler
 	host                      string // where the servers listen
+	proxies                   map[string]*toxiproxy.Proxy
 }
 
 // Start builds and starts the world of a scenario on loopback. Close it when done.
@@ -80,7 +81,7 @@ func StartOn(sc *Scenario, host string) (w *World, err error) {
 		zone4: map[string]netip.Addr{}, zone6: map[string]netip.Addr{},
 		serviceIPs: map[netip.Addr]bool{}, controlIPs: map[netip.Addr]bool{},
 		toxi:  toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop()),
-		speed: speed.Handler(), host: host}
+		speed: speed.Handler(), host: host, proxies: map[string]*toxiproxy.Proxy{}}
 	defer func() {
 		if err != nil {
 			w.Close()
@@ -198,6 +199,7 @@ func (w *World) expose(name string, l net.Listener, remote bool) (string, error)
 	if err := p.Start(); err != nil {
 		return "", err
 	}
+	w.proxies[name] = p
 	w.closers = append(w.closers, p.Stop)
 	if !remote {
 		return p.Listen, nil
@@ -219,6 +221,18 @@ func (w *World) expose(name string, l net.Listener, remote bool) (string, error)
 		}
 	}
 	return p.Listen, nil
+}
+
+// toxic adds one more toxic to a named proxy.
+func (w *World) toxic(proxy, spec string) error {
+	p, ok := w.proxies[proxy]
+	if !ok {
+		return fmt.Errorf("no proxy %q", proxy)
+	}
+	if _, err := p.Toxics.AddToxicJson(strings.NewReader(spec)); err != nil {
+		return fmt.Errorf("toxic %s: %w", spec, err)
+	}
+	return nil
 }
 
 func (w *World) serveHTTP(l net.Listener, h http.Handler) {
@@ -271,6 +285,13 @@ func (w *World) startServers() error {
 		svc, err := w.expose("service", l, true)
 		if err != nil {
 			return err
+		}
+		if sc.Network.Service == "slow" {
+			// An overloaded service: besides its late first byte (the
+			// handler's delay), its answers drip out in small, spaced pieces.
+			if err := w.toxic("service", `{"name":"drip","type":"slicer","stream":"downstream","toxicity":1,"attributes":{"average_size":512,"size_variation":128,"delay":20000}}`); err != nil {
+				return err
+			}
 		}
 		ctl, err := w.expose("controls", l, true)
 		if err != nil {

@@ -352,7 +352,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // watchdog cancels a request whose data stops flowing.
 type watchdog struct {
-	mu     sync.Mutex
 	t      *time.Timer
 	d      time.Duration
 	fire   atomic.Bool
