@@ -283,3 +283,25 @@ func TestCheckDeepUsesTheVerdict(t *testing.T) {
 		t.Errorf("text lacks the verdict table:\n%s", text.out)
 	}
 }
+
+func TestFacts(t *testing.T) {
+	w := world(t, "vpn-blocked.yaml")
+	f := filepath.Join(t.TempDir(), "env.json")
+	b, _ := json.Marshal(w.EnvFile())
+	os.WriteFile(f, b, 0o600)
+	r := cli(t, nil, "facts", "--env-file", f)
+	for _, want := range []string{"wg0 (wireguard)", "192.0.2.1 on wlan0", "192.0.2.53:53", "wlan0, signal -55 dBm", "chrome 131", "30h0m0s"} {
+		if r.code != 0 || !strings.Contains(r.out, want) {
+			t.Errorf("facts lacks %q:\n%s", want, r.out)
+		}
+	}
+	live := cli(t, probe.DefaultEnv, "facts", "--json")
+	var doc struct {
+		Schema     string           `json:"schema"`
+		OS         string           `json:"os"`
+		Interfaces []map[string]any `json:"interfaces"`
+	}
+	if err := json.Unmarshal([]byte(live.out), &doc); err != nil || doc.Schema != "streamdoctor.facts/v1" || doc.OS == "" {
+		t.Errorf("%v %+v", err, doc)
+	}
+}

@@ -201,8 +201,10 @@ func (l Live) interfaces() ([]Interface, error) {
 			i.Kind = KindTun
 		case strings.Contains(uevent, "DEVTYPE=wlan") || fileExists(filepath.Join(base, "wireless")) || fileExists(filepath.Join(base, "phy80211")):
 			i.Kind = KindWiFi
-		case typ == 1 && !strings.Contains(uevent, "DEVTYPE="):
-			i.Kind = KindEthernet // bridges, bonds and VLANs carry a DEVTYPE
+		case typ == 1 && !strings.Contains(uevent, "DEVTYPE=") && fileExists(filepath.Join(base, "device")):
+			// A real (or virtual-machine) NIC has a device behind it; bridges,
+			// bonds and VLANs carry a DEVTYPE, and veth, ifb and dummy have no device.
+			i.Kind = KindEthernet
 		}
 		oper := rd("operstate")
 		flags, _ := strconv.ParseUint(strings.TrimPrefix(rd("flags"), "0x"), 16, 32)
