@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/streamdoctor/streamdoctor/internal/browsers"
 )
@@ -280,19 +279,4 @@ func (l Live) runningProcesses() map[string]bool {
 		}
 	}
 	return out
-}
-
-func command(ctx context.Context, name string, args ...string) (string, error) {
-	if _, err := exec.LookPath(name); err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).Output()
-	return string(out), err
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

@@ -1,0 +1,220 @@
+//go:build windows
+
+package sysinfo
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/registry"
+
+	"github.com/streamdoctor/streamdoctor/internal/browsers"
+)
+
+// Live reads the facts of the running Windows system: adapters, gateways,
+// DNS servers and VPN adapters from GetAdaptersAddresses, the proxy from the
+// registry, Wi-Fi signal from netsh, uptime from GetTickCount64, browsers
+// from their profiles, registry version keys and the process list.
+type Live struct{}
+
+// Facts implements Source.
+func (Live) Facts(ctx context.Context) (*Facts, error) {
+	f := &Facts{OS: "windows", Proxy: Proxy{Mode: "none"}}
+	f.Home, _ = os.UserHomeDir()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	run := func(fn func()) { wg.Add(1); go func() { defer wg.Done(); fn() }() }
+	run(func() {
+		if err := adapters(f, &mu); err != nil {
+			mu.Lock()
+			f.skip(FactInterfaces, err.Error())
+			f.skip(FactRoute, err.Error())
+			f.skip(FactDNS, err.Error())
+			mu.Unlock()
+		}
+	})
+	run(func() {
+		p, err := registryProxy()
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			f.skip(FactProxy, err.Error())
+			return
+		}
+		f.Proxy = p
+	})
+	run(func() {
+		ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "netsh", "wlan", "show", "interfaces")
+		cmd.SysProcAttr = &syscall.SysProcAttr{HideWindow: true}
+		out, err := cmd.Output()
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			f.skip(FactWiFi, "netsh: "+err.Error())
+			return
+		}
+		for _, w := range ParseNetshWLAN(string(out)) {
+			if w.Connected && w.HasSignal {
+				f.WiFi = &WiFi{Interface: w.Name, SignalDBM: w.SignalDBM}
+				return
+			}
+		}
+		f.skip(FactWiFi, "not connected over Wi-Fi")
+	})
+	run(func() {
+		r, _, _ := windows.NewLazySystemDLL("kernel32.dll").NewProc("GetTickCount64").Call()
+		mu.Lock()
+		f.Uptime = time.Duration(r) * time.Millisecond
+		mu.Unlock()
+	})
+	run(func() {
+		bs := windowsBrowsers(f.Home)
+		mu.Lock()
+		f.Browsers = bs
+		mu.Unlock()
+	})
+	wg.Wait()
+	// Wi-Fi is reported on the connected adapter only; a wired default route wins.
+	if f.WiFi != nil && f.DefaultRoute != nil {
+		for _, i := range f.Interfaces {
+			if i.Name == f.DefaultRoute.Interface && i.Kind != KindWiFi {
+				f.WiFi = nil
+				f.skip(FactWiFi, "not connected over Wi-Fi")
+			}
+		}
+	}
+	return f, ctx.Err()
+}
+
+func adapters(f *Facts, mu *sync.Mutex) error {
+	size := uint32(15000)
+	var buf []byte
+	for i := 0; i < 3; i++ {
+		buf = make([]byte, size)
+		err := windows.GetAdaptersAddresses(windows.AF_UNSPEC, windows.GAA_FLAG_INCLUDE_GATEWAYS, 0,
+			(*windows.IpAdapterAddresses)(unsafe.Pointer(&buf[0])), &size)
+		if err == nil {
+			break
+		}
+		if err != windows.ERROR_BUFFER_OVERFLOW || i == 2 {
+			return err
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	best := uint32(1<<32 - 1)
+	for a := (*windows.IpAdapterAddresses)(unsafe.Pointer(&buf[0])); a != nil; a = a.Next {
+		name := windows.UTF16PtrToString(a.FriendlyName)
+		desc := windows.UTF16PtrToString(a.Description)
+		it := Interface{Name: name, Kind: ClassifyWindowsAdapter(a.IfType, desc), Up: a.OperStatus == windows.IfOperStatusUp}
+		for u := a.FirstUnicastAddress; u != nil; u = u.Next {
+			if ip := u.Address.IP(); ip != nil {
+				it.Addrs = append(it.Addrs, ip.String())
+			}
+		}
+		f.Interfaces = append(f.Interfaces, it)
+		if !it.Up {
+			continue
+		}
+		for g := a.FirstGatewayAddress; g != nil; g = g.Next {
+			ip := g.Address.IP()
+			if ip == nil {
+				continue
+			}
+			r := &Route{Interface: name, Gateway: ip.String()}
+			if ip.To4() != nil && a.Ipv4Metric < best {
+				f.DefaultRoute, best = r, a.Ipv4Metric
+			} else if ip.To4() == nil && f.DefaultRoute6 == nil {
+				f.DefaultRoute6 = r
+			}
+		}
+		if a.FirstGatewayAddress != nil {
+			for d := a.FirstDnsServerAddress; d != nil; d = d.Next {
+				if ip := d.Address.IP(); ip != nil && !ip.IsLinkLocalUnicast() {
+					f.DNSServers = append(f.DNSServers, net.JoinHostPort(ip.String(), "53"))
+				}
+			}
+		}
+	}
+	f.DNSSource = "GetAdaptersAddresses"
+	return nil
+}
+
+func registryProxy() (Proxy, error) {
+	k, err := registry.OpenKey(registry.CURRENT_USER, `Software\Microsoft\Windows\CurrentVersion\Internet Settings`, registry.QUERY_VALUE)
+	if err != nil {
+		return Proxy{Mode: "none"}, err
+	}
+	defer k.Close()
+	enable, _, _ := k.GetIntegerValue("ProxyEnable")
+	server, _, _ := k.GetStringValue("ProxyServer")
+	pac, _, _ := k.GetStringValue("AutoConfigURL")
+	return ParseWindowsProxy(uint32(enable), server, pac), nil
+}
+
+// registryVersion reads the version a browser keeps in the registry.
+func registryVersion(name string) string {
+	read := func(root registry.Key, path, value string) string {
+		k, err := registry.OpenKey(root, path, registry.QUERY_VALUE)
+		if err != nil {
+			return ""
+		}
+		defer k.Close()
+		v, _, _ := k.GetStringValue(value)
+		return v
+	}
+	switch name {
+	case "chrome":
+		return ChromiumVersionFromBLBeacon(read(registry.CURRENT_USER, `Software\Google\Chrome\BLBeacon`, "version"))
+	case "edge":
+		return ChromiumVersionFromBLBeacon(read(registry.CURRENT_USER, `Software\Microsoft\Edge\BLBeacon`, "version"))
+	case "brave":
+		return ChromiumVersionFromBLBeacon(read(registry.CURRENT_USER, `Software\BraveSoftware\Brave-Browser\BLBeacon`, "version"))
+	case "firefox":
+		return FirefoxVersionFromRegistry(read(registry.LOCAL_MACHINE, `SOFTWARE\Mozilla\Mozilla Firefox`, "CurrentVersion"))
+	}
+	return ""
+}
+
+func windowsBrowsers(home string) []Browser {
+	profiles := browsers.FindProfiles(home, "windows")
+	running := map[string]bool{}
+	if snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0); err == nil {
+		var e windows.ProcessEntry32
+		e.Size = uint32(unsafe.Sizeof(e))
+		for err := windows.Process32First(snap, &e); err == nil; err = windows.Process32Next(snap, &e) {
+			running[strings.ToLower(windows.UTF16ToString(e.ExeFile[:]))] = true
+		}
+		windows.CloseHandle(snap)
+	}
+	var out []Browser
+	for _, s := range browsers.Specs("windows") {
+		v := registryVersion(s.Name)
+		installed := v != ""
+		for _, p := range profiles {
+			installed = installed || p.Browser == s.Name
+		}
+		if !installed {
+			continue
+		}
+		if v == "" {
+			v = browsers.Version(s, home, profiles)
+		}
+		b := Browser{Name: s.Name, Version: v}
+		for _, pn := range s.Process {
+			b.Running = b.Running || running[strings.ToLower(pn)]
+		}
+		out = append(out, b)
+	}
+	return out
+}

@@ -1,0 +1,183 @@
+package sysinfo
+
+import (
+	"bufio"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Parsers for what macOS commands print; no build tag, so they are tested
+// and fuzzed everywhere.
+
+// scutilDict reads the flat "Key : value" lines of `scutil --proxy`.
+func scutilDict(out string) map[string]string {
+	m := map[string]string{}
+	depth := 0
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasSuffix(line, "{") {
+			depth++
+			if depth > 1 {
+				continue
+			}
+		}
+		if line == "}" {
+			depth--
+			continue
+		}
+		if depth != 1 {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, " : "); ok {
+			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
+
+// ParseScutilProxy reads `scutil --proxy`: a PAC script, else the HTTPS
+// proxy, else the HTTP one.
+func ParseScutilProxy(out string) Proxy {
+	m := scutilDict(out)
+	if m["ProxyAutoConfigEnable"] == "1" && m["ProxyAutoConfigURLString"] != "" {
+		return Proxy{Mode: "pac", Source: "scutil", URL: m["ProxyAutoConfigURLString"]}
+	}
+	for _, p := range []string{"HTTPS", "HTTP"} {
+		host := m[p+"Proxy"]
+		if m[p+"Enable"] != "1" || host == "" || host == "<NULL>" {
+			continue
+		}
+		port := m[p+"Port"]
+		if port == "" || port == "0" {
+			port = "80"
+		}
+		return Proxy{Mode: "manual", Source: "scutil", URL: NormalizeProxyURL(net.JoinHostPort(host, port))}
+	}
+	return Proxy{Mode: "none"}
+}
+
+// ParseScutilDNS returns the name servers of the first resolver of `scutil
+// --dns` (the default one, used for every name without its own resolver).
+func ParseScutilDNS(out string) []string {
+	var servers []string
+	inFirst := false
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "resolver #") {
+			if inFirst {
+				break
+			}
+			inFirst = line == "resolver #1"
+			continue
+		}
+		if !inFirst || !strings.HasPrefix(line, "nameserver[") {
+			continue
+		}
+		if _, v, ok := strings.Cut(line, ":"); ok {
+			host := strings.TrimSpace(v)
+			if i := strings.IndexByte(host, '%'); i > 0 {
+				host = host[:i]
+			}
+			if net.ParseIP(host) != nil {
+				servers = append(servers, net.JoinHostPort(host, "53"))
+			}
+		}
+	}
+	return servers
+}
+
+// ParseRouteGet reads `route -n get default` (and `route -n get -inet6 default`).
+func ParseRouteGet(out string) *Route {
+	var r Route
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "gateway":
+			if i := strings.IndexByte(v, '%'); i > 0 {
+				v = v[:i]
+			}
+			if net.ParseIP(v) != nil {
+				r.Gateway = v
+			}
+		case "interface":
+			r.Interface = v
+		}
+	}
+	if r.Interface == "" {
+		return nil
+	}
+	return &r
+}
+
+var boottime = regexp.MustCompile(`sec = (\d+)`)
+
+// ParseBoottime reads `sysctl -n kern.boottime` ("{ sec = 1732600000, usec =
+// 12345 } Tue Nov 26 …") and returns the uptime at now.
+func ParseBoottime(out string, now time.Time) (time.Duration, bool) {
+	m := boottime.FindStringSubmatch(out)
+	if m == nil {
+		return 0, false
+	}
+	sec, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || sec <= 0 {
+		return 0, false
+	}
+	d := now.Sub(time.Unix(sec, 0))
+	return d, d >= 0
+}
+
+// ParseHardwarePorts reads `networksetup -listallhardwareports` and returns
+// device -> port name ("en0" -> "Wi-Fi").
+func ParseHardwarePorts(out string) map[string]string {
+	m := map[string]string{}
+	port := ""
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if v, ok := strings.CutPrefix(line, "Hardware Port:"); ok {
+			port = strings.TrimSpace(v)
+		} else if v, ok := strings.CutPrefix(line, "Device:"); ok && port != "" {
+			m[strings.TrimSpace(v)] = port
+		}
+	}
+	return m
+}
+
+var airportSignal = regexp.MustCompile(`Signal / Noise:\s*(-\d+) dBm`)
+
+// ParseAirportSignal reads the current network's "Signal / Noise: -52 dBm /
+// -90 dBm" from `system_profiler SPAirPortDataType`.
+func ParseAirportSignal(out string) (float64, bool) {
+	i := strings.Index(out, "Current Network Information:")
+	if i < 0 {
+		return 0, false
+	}
+	m := airportSignal.FindStringSubmatch(out[i:])
+	if m == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	return v, err == nil && v > -130
+}
+
+var plistVersion = regexp.MustCompile(`<key>CFBundleShortVersionString</key>\s*<string>([0-9.]+)</string>`)
+
+// PlistVersion reads CFBundleShortVersionString from an XML Info.plist
+// (binary plists are not read: the version is then unknown).
+func PlistVersion(b []byte) string {
+	m := plistVersion.FindSubmatch(b)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
