@@ -2,7 +2,6 @@ package sysinfo
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"time"
 )
@@ -16,9 +15,4 @@ func command(ctx context.Context, name string, args ...string) (string, error) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, name, args...).Output()
 	return string(out), err
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

@@ -280,3 +280,8 @@ func (l Live) runningProcesses() map[string]bool {
 	}
 	return out
 }
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -6,10 +6,8 @@ import (
 	"context"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -52,18 +50,14 @@ func (Live) Facts(ctx context.Context) (*Facts, error) {
 		f.Proxy = p
 	})
 	run(func() {
-		ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "netsh", "wlan", "show", "interfaces")
-		cmd.SysProcAttr = &syscall.SysProcAttr{HideWindow: true}
-		out, err := cmd.Output()
+		out, err := command(ctx, "netsh", "wlan", "show", "interfaces")
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
 			f.skip(FactWiFi, "netsh: "+err.Error())
 			return
 		}
-		for _, w := range ParseNetshWLAN(string(out)) {
+		for _, w := range ParseNetshWLAN(out) {
 			if w.Connected && w.HasSignal {
 				f.WiFi = &WiFi{Interface: w.Name, SignalDBM: w.SignalDBM}
 				return
