@@ -90,14 +90,12 @@ func (Live) Facts(ctx context.Context) (*Facts, error) {
 		f.Uptime = d
 		mu.Unlock()
 	})
-	var signal float64
-	var haveSignal bool
+	var airport string
 	run(func() {
-		out, err := command(ctx, "system_profiler", "SPAirPortDataType")
+		out, err := command(ctx, "system_profiler", "-json", "SPAirPortDataType")
 		if err == nil {
-			v, ok := ParseAirportSignal(out)
 			mu.Lock()
-			signal, haveSignal = v, ok
+			airport = out
 			mu.Unlock()
 		}
 	})
@@ -150,6 +148,7 @@ func (Live) Facts(ctx context.Context) (*Facts, error) {
 		}
 		f.Interfaces = append(f.Interfaces, it)
 	}
+	signal, haveSignal := ParseAirportJSON([]byte(airport), wifiDev)
 	switch {
 	case wifiDev == "":
 		f.skip(FactWiFi, "no Wi-Fi adapter")

@@ -2,6 +2,7 @@ package sysinfo
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
 	"regexp"
 	"strconv"
@@ -153,21 +154,37 @@ func ParseHardwarePorts(out string) map[string]string {
 	return m
 }
 
-var airportSignal = regexp.MustCompile(`Signal / Noise:\s*(-\d+) dBm`)
-
-// ParseAirportSignal reads the current network's "Signal / Noise: -52 dBm /
-// -90 dBm" from `system_profiler SPAirPortDataType`.
-func ParseAirportSignal(out string) (float64, bool) {
-	i := strings.Index(out, "Current Network Information:")
-	if i < 0 {
+// ParseAirportJSON reads the current network's signal of interface dev
+// from `system_profiler -json SPAirPortDataType`. The JSON form is used
+// because its keys are the same in every display language, unlike the text
+// form ("Signal / Noise" is translated).
+func ParseAirportJSON(b []byte, dev string) (float64, bool) {
+	var doc struct {
+		Data []struct {
+			Interfaces []struct {
+				Name    string `json:"_name"`
+				Current *struct {
+					SignalNoise string `json:"spairport_signal_noise"`
+				} `json:"spairport_current_network_information"`
+			} `json:"spairport_airport_interfaces"`
+		} `json:"SPAirPortDataType"`
+	}
+	if json.Unmarshal(b, &doc) != nil {
 		return 0, false
 	}
-	m := airportSignal.FindStringSubmatch(out[i:])
-	if m == nil {
-		return 0, false
+	for _, d := range doc.Data {
+		for _, i := range d.Interfaces {
+			if i.Name != dev || i.Current == nil {
+				continue
+			}
+			sig, _, _ := strings.Cut(i.Current.SignalNoise, "/")
+			v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sig), "dBm")), 64)
+			if err == nil && v < 0 && v > -130 {
+				return v, true
+			}
+		}
 	}
-	v, err := strconv.ParseFloat(m[1], 64)
-	return v, err == nil && v > -130
+	return 0, false
 }
 
 var plistVersion = regexp.MustCompile(`<key>CFBundleShortVersionString</key>\s*<string>([0-9.]+)</string>`)

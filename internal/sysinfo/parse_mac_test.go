@@ -42,8 +42,11 @@ func TestMacParsers(t *testing.T) {
 	if m := ParseHardwarePorts(mac(t, "networksetup-hardwareports.txt")); m["en0"] != "Wi-Fi" || m["en4"] != "Ethernet Adapter (en4)" {
 		t.Errorf("ports %v", m)
 	}
-	if v, ok := ParseAirportSignal(mac(t, "system-profiler-airport.txt")); !ok || v != -74 {
+	if v, ok := ParseAirportJSON([]byte(mac(t, "system-profiler-airport.json")), "en0"); !ok || v != -74 {
 		t.Errorf("signal %v %v (must be the current network's, not a neighbour's)", v, ok)
+	}
+	if _, ok := ParseAirportJSON([]byte(mac(t, "system-profiler-airport.json")), "en1"); ok {
+		t.Error("signal of an interface without a current network")
 	}
 	if v := PlistVersion([]byte(mac(t, "chrome-info.plist"))); v != "156.0.7700.64" {
 		t.Errorf("plist %q", v)
@@ -51,7 +54,7 @@ func TestMacParsers(t *testing.T) {
 }
 
 func FuzzMacParsers(f *testing.F) {
-	for _, n := range []string{"scutil-proxy-manual.txt", "scutil-dns.txt", "route-get-default.txt", "system-profiler-airport.txt"} {
+	for _, n := range []string{"scutil-proxy-manual.txt", "scutil-dns.txt", "route-get-default.txt", "system-profiler-airport.json"} {
 		f.Add(mac(f, n))
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -60,7 +63,7 @@ func FuzzMacParsers(f *testing.F) {
 		_ = ParseRouteGet(s)
 		_, _ = ParseBoottime(s, time.Now())
 		_ = ParseHardwarePorts(s)
-		if v, ok := ParseAirportSignal(s); ok && (v > 0 || v < -130) {
+		if v, ok := ParseAirportJSON([]byte(s), "en0"); ok && (v > 0 || v < -130) {
 			t.Fatalf("signal %v", v)
 		}
 		_ = PlistVersion([]byte(s))
