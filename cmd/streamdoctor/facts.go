@@ -36,13 +36,20 @@ func newFactsCmd(ios *IO) *cobra.Command {
 				return &exitError{code: ExitFailed, msg: fmt.Sprintf("could not read this machine's facts: %v", err)}
 			}
 			if asJSON {
+				vpn := []string{}
+				for _, i := range f.Interfaces {
+					if i.IsVPN() && i.Up {
+						vpn = append(vpn, i.Name)
+					}
+				}
 				enc := json.NewEncoder(ios.Out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
 					Schema string `json:"schema"`
 					*sysinfo.Facts
-					UptimeHours float64 `json:"uptime_hours"`
-				}{"streamdoctor.facts/v1", f, f.Uptime.Hours()})
+					VPN         []string `json:"vpn"`
+					UptimeHours float64  `json:"uptime_hours"`
+				}{"streamdoctor.facts/v1", f, vpn, f.Uptime.Hours()})
 			}
 			fmt.Fprint(ios.Out, factsText(f))
 			return nil

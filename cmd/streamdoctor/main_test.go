@@ -295,6 +295,12 @@ func TestFacts(t *testing.T) {
 			t.Errorf("facts lacks %q:\n%s", want, r.out)
 		}
 	}
+	vj := cli(t, nil, "facts", "--env-file", f, "--json")
+	if !strings.Contains(vj.out, `"vpn": [
+    "wg0"
+  ]`) {
+		t.Errorf("facts --json does not list the VPN:\n%s", vj.out)
+	}
 	live := cli(t, probe.DefaultEnv, "facts", "--json")
 	var doc struct {
 		Schema     string           `json:"schema"`
