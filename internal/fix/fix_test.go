@@ -1,0 +1,249 @@
+package fix
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/browsers"
+	"github.com/streamdoctor/streamdoctor/internal/browsers/fixture"
+)
+
+func sum(t *testing.T, p string) [32]byte {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+func home(t *testing.T) (string, []browsers.Profile) {
+	h := t.TempDir()
+	now := time.Now()
+	for _, b := range []string{"chrome", "firefox"} {
+		if _, err := fixture.Write(h, "linux", fixture.Profile{Browser: b, Version: "150", Domain: "netflix.com", SiteCookies: 6, Expired: 2, OtherCookies: 4}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A look-alike domain that must survive.
+	ps := browsers.FindProfiles(h, "linux")
+	db, _ := sql.Open("sqlite", ps[0].Cookies)
+	db.Exec(`INSERT INTO cookies VALUES(1,'.notnetflix.com','','x','v',x'','/',1,1,1,1,1,1,1,0,2,443,1,0,0)`)
+	db.Close()
+	return h, ps
+}
+
+func count(t *testing.T, p browsers.Profile, domains ...string) int {
+	c, err := browsers.CountSiteCookies(p.Cookies, p.Engine, domains, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Total
+}
+
+func TestClearSiteDataAndUndo(t *testing.T) {
+	h, ps := home(t)
+	before := map[string][32]byte{}
+	for _, p := range ps {
+		before[p.Cookies] = sum(t, p.Cookies)
+	}
+	env := &Env{OS: "linux", Home: h, Journal: &Journal{Dir: t.TempDir()}, Domains: []string{"netflix.com"}, Running: func() map[string]bool { return nil }}
+	plan, err := PlanFix(context.Background(), env, "clear_site_data")
+	if err != nil || !plan.Automated || len(plan.Changes) != 2 || !strings.Contains(plan.Changes[0], "delete 6 netflix.com cookies") {
+		t.Fatalf("plan %+v %v", plan, err)
+	}
+	for _, p := range ps {
+		if sum(t, p.Cookies) != before[p.Cookies] {
+			t.Fatal("planning changed a file")
+		}
+	}
+	en, err := Apply(context.Background(), env, "clear_site_data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if n := count(t, p, "netflix.com"); n != 0 {
+			t.Errorf("%s: %d service cookies left", p.Browser, n)
+		}
+		if n := count(t, p, "example0.org", "example1.org", "example2.org", "example3.org"); n != 4 {
+			t.Errorf("%s: other sites' cookies: %d, want 4", p.Browser, n)
+		}
+	}
+	if count(t, ps[0], "notnetflix.com") != 1 {
+		t.Error("a look-alike domain's cookie was deleted")
+	}
+	if err := en.Undo(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if sum(t, p.Cookies) != before[p.Cookies] {
+			t.Errorf("%s not restored byte-identical", p.Cookies)
+		}
+		for _, ext := range []string{"-journal", "-wal", "-shm"} {
+			if _, err := os.Stat(p.Cookies + ext); err == nil {
+				t.Errorf("%s left behind", p.Cookies+ext)
+			}
+		}
+	}
+	es, _ := env.Journal.List()
+	if len(es) != 1 || es[0].State != Undone {
+		t.Errorf("journal %+v", es)
+	}
+}
+
+func TestClearSiteDataRefusals(t *testing.T) {
+	h, ps := home(t)
+	before := sum(t, ps[0].Cookies)
+	j := &Journal{Dir: t.TempDir()}
+	env := &Env{OS: "linux", Home: h, Journal: j, Domains: []string{"netflix.com"},
+		Running: func() map[string]bool { return map[string]bool{"firefox": true} }}
+	if _, err := Apply(context.Background(), env, "clear_site_data"); !errors.Is(err, ErrBrowserRunning) || !strings.Contains(err.Error(), "close Firefox first") {
+		t.Errorf("running browser: %v", err)
+	}
+	env.Running = nil
+	os.WriteFile(ps[1].Cookies, []byte("garbage, not a database at all, long enough to be read"), 0o644)
+	if _, err := Apply(context.Background(), env, "clear_site_data"); err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Errorf("corrupted store: %v", err)
+	}
+	if sum(t, ps[0].Cookies) != before {
+		t.Error("a refused fix changed a file")
+	}
+	if es, _ := j.List(); len(es) != 0 {
+		t.Errorf("a refused fix left journal entries: %d", len(es))
+	}
+	// The journal cannot be written: nothing changes either.
+	h2, ps2 := home(t)
+	b2 := sum(t, ps2[0].Cookies)
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, nil, 0o600)
+	env2 := &Env{OS: "linux", Home: h2, Journal: &Journal{Dir: filepath.Join(blocker, "journal")}, Domains: []string{"netflix.com"}}
+	if _, err := Apply(context.Background(), env2, "clear_site_data"); err == nil || sum(t, ps2[0].Cookies) != b2 {
+		t.Errorf("unwritable journal: %v", err)
+	}
+}
+
+// script is a Runner that answers from a table and records what ran.
+type script struct {
+	answers map[string]string
+	missing map[string]bool
+	ran     [][]string
+}
+
+func (s *script) Run(name string, args ...string) (string, error) {
+	c := append([]string{name}, args...)
+	s.ran = append(s.ran, c)
+	if a, ok := s.answers[strings.Join(c, " ")]; ok {
+		return a, nil
+	}
+	return "", nil
+}
+
+func (s *script) Has(name string) bool { return !s.missing[name] }
+
+func TestCommandBuildersExactLines(t *testing.T) {
+	cases := []struct {
+		name, os, fix string
+		dns           []string
+		answers       map[string]string
+		missing       map[string]bool
+		do, undo      [][]string
+	}{
+		{name: "flush windows", os: "windows", fix: "flush_dns", do: [][]string{{"ipconfig", "/flushdns"}}},
+		{name: "flush macos", os: "darwin", fix: "flush_dns", do: [][]string{{"dscacheutil", "-flushcache"}, {"killall", "-HUP", "mDNSResponder"}}},
+		{name: "flush linux resolved", os: "linux", fix: "flush_dns", do: [][]string{{"resolvectl", "flush-caches"}}},
+		{name: "flush linux nscd", os: "linux", fix: "flush_dns", missing: map[string]bool{"resolvectl": true}, do: [][]string{{"nscd", "-i", "hosts"}}},
+		{name: "proxy windows", os: "windows", fix: "disable_proxy",
+			answers: map[string]string{
+				`reg query ` + winInternetSettings + ` /v ProxyEnable`:   "\r\n" + winInternetSettings + "\r\n    ProxyEnable    REG_DWORD    0x1\r\n",
+				`reg query ` + winInternetSettings + ` /v AutoConfigURL`: "\r\n" + winInternetSettings + "\r\n    AutoConfigURL    REG_SZ    http://wpad.corp/proxy.pac\r\n"},
+			do: [][]string{
+				{"reg", "add", winInternetSettings, "/v", "ProxyEnable", "/t", "REG_DWORD", "/d", "0", "/f"},
+				{"reg", "delete", winInternetSettings, "/v", "AutoConfigURL", "/f"}},
+			undo: [][]string{
+				{"reg", "add", winInternetSettings, "/v", "ProxyEnable", "/t", "REG_DWORD", "/d", "1", "/f"},
+				{"reg", "add", winInternetSettings, "/v", "AutoConfigURL", "/t", "REG_SZ", "/d", "http://wpad.corp/proxy.pac", "/f"}}},
+		{name: "proxy macos", os: "darwin", fix: "disable_proxy",
+			answers: map[string]string{
+				"networksetup -listallnetworkservices":    "An asterisk (*) denotes that a network service is disabled.\nWi-Fi\n*Thunderbolt Bridge\nUSB 10/100/1000 LAN\n",
+				"networksetup -getwebproxy Wi-Fi":          "Enabled: Yes\nServer: 10.0.0.5\nPort: 8080\nAuthenticated Proxy Enabled: 0\n",
+				"networksetup -getsecurewebproxy Wi-Fi":    "Enabled: No\nServer: \nPort: 0\n",
+				"networksetup -getautoproxyurl USB 10/100/1000 LAN": "URL: http://wpad/wpad.dat\nEnabled: Yes\n"},
+			do:   [][]string{{"networksetup", "-setwebproxystate", "Wi-Fi", "off"}, {"networksetup", "-setautoproxystate", "USB 10/100/1000 LAN", "off"}},
+			undo: [][]string{{"networksetup", "-setwebproxystate", "Wi-Fi", "on"}, {"networksetup", "-setautoproxystate", "USB 10/100/1000 LAN", "on"}}},
+		{name: "proxy gnome", os: "linux", fix: "disable_proxy",
+			answers: map[string]string{"gsettings get org.gnome.system.proxy mode": "'manual'\n"},
+			do:      [][]string{{"gsettings", "set", "org.gnome.system.proxy", "mode", "none"}},
+			undo:    [][]string{{"gsettings", "set", "org.gnome.system.proxy", "mode", "manual"}}},
+		{name: "dns windows", os: "windows", fix: "change_dns", dns: []string{"8.8.8.8", "8.8.4.4"},
+			answers: map[string]string{
+				"netsh interface ipv4 show route":      "\r\nPublish  Type      Met  Prefix                    Idx  Gateway/Interface Name\r\n-------  --------  ---  ------------------------  ---  ------------------------\r\nNo       Manual    0    0.0.0.0/0                  12  192.168.1.1\r\n",
+				"netsh interface ipv4 show interfaces": "\r\nIdx     Met         MTU          State                Name\r\n---  ----------  ----------  ------------  ---------------------------\r\n  1          75  4294967295  connected     Loopback Pseudo-Interface 1\r\n 12          35        1500  connected     Wi-Fi\r\n"},
+			do: [][]string{
+				{"netsh", "interface", "ipv4", "set", "dnsservers", "name=Wi-Fi", "source=static", "address=8.8.8.8", "register=primary", "validate=no"},
+				{"netsh", "interface", "ipv4", "add", "dnsservers", "name=Wi-Fi", "address=8.8.4.4", "index=2", "validate=no"}},
+			undo: [][]string{{"netsh", "interface", "ipv4", "set", "dnsservers", "name=Wi-Fi", "source=dhcp"}}},
+		{name: "dns macos", os: "darwin", fix: "change_dns", dns: []string{"1.1.1.1", "1.0.0.1"},
+			answers: map[string]string{
+				"networksetup -listnetworkserviceorder": "An asterisk (*) denotes that a network service is disabled.\n(1) Wi-Fi\n(Hardware Port: Wi-Fi, Device: en0)\n\n(2) Thunderbolt Bridge\n(Hardware Port: Thunderbolt Bridge, Device: bridge0)\n",
+				"route -n get default":                  "   route to: default\n    gateway: 192.168.1.1\n  interface: en0\n",
+				"networksetup -getdnsservers Wi-Fi":     "There aren't any DNS Servers set on Wi-Fi.\n"},
+			do:   [][]string{{"networksetup", "-setdnsservers", "Wi-Fi", "1.1.1.1", "1.0.0.1"}},
+			undo: [][]string{{"networksetup", "-setdnsservers", "Wi-Fi", "Empty"}}},
+		{name: "dns linux", os: "linux", fix: "change_dns", dns: []string{"8.8.8.8", "8.8.4.4"},
+			answers: map[string]string{
+				"nmcli -t -f NAME,TYPE,DEVICE connection show --active": "lo:loopback:lo\nHome Wi-Fi:802-11-wireless:wlan0\n",
+				"nmcli -g ipv4.dns connection show Home Wi-Fi":          "192.168.1.1\n",
+				"nmcli -g ipv4.ignore-auto-dns connection show Home Wi-Fi": "no\n"},
+			do:   [][]string{{"nmcli", "connection", "modify", "Home Wi-Fi", "ipv4.dns", "8.8.8.8 8.8.4.4", "ipv4.ignore-auto-dns", "yes"}, {"nmcli", "connection", "up", "Home Wi-Fi"}},
+			undo: [][]string{{"nmcli", "connection", "modify", "Home Wi-Fi", "ipv4.dns", "192.168.1.1", "ipv4.ignore-auto-dns", "no"}, {"nmcli", "connection", "up", "Home Wi-Fi"}}},
+	}
+	for _, c := range cases {
+		r := &script{answers: c.answers, missing: c.missing}
+		env := &Env{OS: c.os, Runner: r, DNSServers: c.dns, Journal: &Journal{Dir: t.TempDir()}}
+		do, undo, _, err := builders[c.fix](context.Background(), env)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if !reflect.DeepEqual(do, c.do) || !reflect.DeepEqual(undo, c.undo) {
+			t.Errorf("%s:\n do   %q\n want %q\n undo %q\n want %q", c.name, do, c.do, undo, c.undo)
+		}
+		// Applying runs exactly the commands and journals the undo.
+		r.ran = nil
+		en, err := Apply(context.Background(), env, c.fix)
+		if err != nil || en == nil {
+			t.Errorf("%s apply: %v", c.name, err)
+			continue
+		}
+		ran := r.ran[len(r.ran)-len(c.do):]
+		if !reflect.DeepEqual(ran, c.do) {
+			t.Errorf("%s ran %q", c.name, ran)
+		}
+		r.ran = nil
+		if err := en.Undo(r); err != nil {
+			t.Errorf("%s undo: %v", c.name, err)
+		}
+		if len(c.undo) > 0 && !reflect.DeepEqual(r.ran[0], c.undo[len(c.undo)-1]) {
+			t.Errorf("%s undo ran %q", c.name, r.ran)
+		}
+	}
+	if _, _, _, err := changeDNS(context.Background(), &Env{OS: "linux"}); err == nil {
+		t.Error("change_dns without chosen servers should refuse")
+	}
+}
+
+func TestParsers(t *testing.T) {
+	if typ, v, ok := ParseRegQuery("\r\nHKEY\r\n    AutoConfigURL    REG_SZ    http://a b/c\r\n", "autoconfigurl"); !ok || typ != "REG_SZ" || v != "http://a b/c" {
+		t.Errorf("%q %q %v", typ, v, ok)
+	}
+	if _, _, ok := ParseRegQuery("ERROR: The system was unable to find the specified registry key or value.", "ProxyEnable"); ok {
+		t.Error("error text parsed as a value")
+	}
+}
