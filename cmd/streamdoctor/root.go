@@ -84,7 +84,7 @@ func NewRoot(ctx context.Context, ios *IO) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%s (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newCheckCmd(ios), newSpeedCmd(ios), newFactsCmd(ios), newExplainCmd(ios), newCodesCmd(ios), newVersionCmd(ios))
+	root.AddCommand(newCheckCmd(ios), newFixCmd(ios), newUndoCmd(ios), newHistoryCmd(ios), newSpeedCmd(ios), newFactsCmd(ios), newExplainCmd(ios), newCodesCmd(ios), newVersionCmd(ios))
 	return root
 }
 
@@ -106,7 +106,7 @@ func Execute(ctx context.Context, ios *IO, args []string) int {
 	// cobra's own errors: unknown command, bad arguments.
 	msg := err.Error()
 	if strings.HasPrefix(msg, "unknown command") {
-		msg = strings.SplitN(msg, "\n", 2)[0] + " (commands: check, speed, facts, explain, codes, version; see 'streamdoctor --help')"
+		msg = strings.SplitN(msg, "\n", 2)[0] + " (commands: check, fix, undo, history, speed, facts, explain, codes, version; see 'streamdoctor --help')"
 	}
 	fmt.Fprintln(ios.ErrOut, "streamdoctor: "+msg)
 	return ExitUsage

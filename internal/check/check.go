@@ -28,6 +28,9 @@ type Request struct {
 	// Deep runs the full speed test; SpeedServer measures against a given server.
 	Deep        bool
 	SpeedServer string
+	// Failed are fixes already tried without success; the plan skips them
+	// and the diagnosis is conditioned on their failure.
+	Failed []string
 }
 
 // Result is a check's outcome.
@@ -63,7 +66,11 @@ func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, e
 	obs, facts := probe.Run(ctx, env, req.Profile, probe.Options{Timeout: req.Timeout, Progress: req.Progress,
 		Speed: probe.SpeedOptions{Deep: req.Deep, Server: req.SpeedServer, OnResult: onSpeed}})
 	ev := evidence.Derive(obs, req.Answers)
-	diag, err := engine.Diagnose(k, engine.Input{Code: req.Code, Evidence: ev})
+	failed := map[string]bool{}
+	for _, f := range req.Failed {
+		failed[f] = true
+	}
+	diag, err := engine.Diagnose(k, engine.Input{Code: req.Code, Evidence: ev, Failed: failed})
 	if err != nil {
 		return nil, err
 	}

@@ -193,7 +193,7 @@ func ParseNetworkServiceOrder(out string) map[string]string {
 func changeDNS(_ context.Context, e *Env) (do, undo [][]string, changes []string, err error) {
 	servers := e.DNSServers
 	if len(servers) == 0 {
-		return nil, nil, []string{"choose the servers first: --dns 8.8.8.8,8.8.4.4 (Google) or --dns 1.1.1.1,1.0.0.1 (Cloudflare)"}, errors.New("change_dns is opt-in: pick the DNS servers")
+		return nil, nil, []string{"choose the servers first: --dns 8.8.8.8,8.8.4.4 (Google) or --dns 1.1.1.1,1.0.0.1 (Cloudflare)"}, errors.New("change_dns is opt-in: pick the servers with --dns 8.8.8.8,8.8.4.4 (Google) or --dns 1.1.1.1,1.0.0.1 (Cloudflare)")
 	}
 	switch e.OS {
 	case "linux":

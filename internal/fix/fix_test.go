@@ -171,9 +171,9 @@ func TestCommandBuildersExactLines(t *testing.T) {
 				{"reg", "add", winInternetSettings, "/v", "AutoConfigURL", "/t", "REG_SZ", "/d", "http://wpad.corp/proxy.pac", "/f"}}},
 		{name: "proxy macos", os: "darwin", fix: "disable_proxy",
 			answers: map[string]string{
-				"networksetup -listallnetworkservices":    "An asterisk (*) denotes that a network service is disabled.\nWi-Fi\n*Thunderbolt Bridge\nUSB 10/100/1000 LAN\n",
-				"networksetup -getwebproxy Wi-Fi":          "Enabled: Yes\nServer: 10.0.0.5\nPort: 8080\nAuthenticated Proxy Enabled: 0\n",
-				"networksetup -getsecurewebproxy Wi-Fi":    "Enabled: No\nServer: \nPort: 0\n",
+				"networksetup -listallnetworkservices":              "An asterisk (*) denotes that a network service is disabled.\nWi-Fi\n*Thunderbolt Bridge\nUSB 10/100/1000 LAN\n",
+				"networksetup -getwebproxy Wi-Fi":                   "Enabled: Yes\nServer: 10.0.0.5\nPort: 8080\nAuthenticated Proxy Enabled: 0\n",
+				"networksetup -getsecurewebproxy Wi-Fi":             "Enabled: No\nServer: \nPort: 0\n",
 				"networksetup -getautoproxyurl USB 10/100/1000 LAN": "URL: http://wpad/wpad.dat\nEnabled: Yes\n"},
 			do:   [][]string{{"networksetup", "-setwebproxystate", "Wi-Fi", "off"}, {"networksetup", "-setautoproxystate", "USB 10/100/1000 LAN", "off"}},
 			undo: [][]string{{"networksetup", "-setwebproxystate", "Wi-Fi", "on"}, {"networksetup", "-setautoproxystate", "USB 10/100/1000 LAN", "on"}}},
@@ -198,8 +198,8 @@ func TestCommandBuildersExactLines(t *testing.T) {
 			undo: [][]string{{"networksetup", "-setdnsservers", "Wi-Fi", "Empty"}}},
 		{name: "dns linux", os: "linux", fix: "change_dns", dns: []string{"8.8.8.8", "8.8.4.4"},
 			answers: map[string]string{
-				"nmcli -t -f NAME,TYPE,DEVICE connection show --active": "lo:loopback:lo\nHome Wi-Fi:802-11-wireless:wlan0\n",
-				"nmcli -g ipv4.dns connection show Home Wi-Fi":          "192.168.1.1\n",
+				"nmcli -t -f NAME,TYPE,DEVICE connection show --active":    "lo:loopback:lo\nHome Wi-Fi:802-11-wireless:wlan0\n",
+				"nmcli -g ipv4.dns connection show Home Wi-Fi":             "192.168.1.1\n",
 				"nmcli -g ipv4.ignore-auto-dns connection show Home Wi-Fi": "no\n"},
 			do:   [][]string{{"nmcli", "connection", "modify", "Home Wi-Fi", "ipv4.dns", "8.8.8.8 8.8.4.4", "ipv4.ignore-auto-dns", "yes"}, {"nmcli", "connection", "up", "Home Wi-Fi"}},
 			undo: [][]string{{"nmcli", "connection", "modify", "Home Wi-Fi", "ipv4.dns", "192.168.1.1", "ipv4.ignore-auto-dns", "no"}, {"nmcli", "connection", "up", "Home Wi-Fi"}}},

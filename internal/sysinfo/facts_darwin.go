@@ -162,12 +162,7 @@ func (Live) Facts(ctx context.Context) (*Facts, error) {
 
 func macBrowsers(ctx context.Context, home string) []Browser {
 	profiles := browsers.FindProfiles(home, "darwin")
-	running := map[string]bool{}
-	if out, err := command(ctx, "ps", "-axco", "command"); err == nil {
-		for _, l := range strings.Split(out, "\n") {
-			running[strings.TrimSpace(l)] = true
-		}
-	}
+	running := processNames(ctx)
 	var out []Browser
 	for name, app := range macApps {
 		b, err := os.ReadFile(filepath.Join(app, "Contents", "Info.plist"))
@@ -190,6 +185,28 @@ func macBrowsers(ctx context.Context, home string) []Browser {
 			br.Running = running["Safari"]
 		}
 		out = append(out, br)
+	}
+	return out
+}
+
+func processNames(ctx context.Context) map[string]bool {
+	running := map[string]bool{}
+	if out, err := command(ctx, "ps", "-axco", "command"); err == nil {
+		for _, l := range strings.Split(out, "\n") {
+			running[strings.TrimSpace(l)] = true
+		}
+	}
+	return running
+}
+
+// BrowsersRunning reports which known browsers have a process now.
+func BrowsersRunning() map[string]bool {
+	procs := processNames(context.Background())
+	out := map[string]bool{"safari": procs["Safari"]}
+	for _, sp := range browsers.Specs("darwin") {
+		for _, pn := range sp.Process {
+			out[sp.Name] = out[sp.Name] || procs[pn]
+		}
 	}
 	return out
 }

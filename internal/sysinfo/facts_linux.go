@@ -285,3 +285,16 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// BrowsersRunning reports which known browsers have a process now, from
+// /proc only (no helper programs, nothing written).
+func BrowsersRunning() map[string]bool {
+	procs := Live{}.runningProcesses()
+	out := map[string]bool{}
+	for _, sp := range browsers.Specs("linux") {
+		for _, pn := range sp.Process {
+			out[sp.Name] = out[sp.Name] || procs[pn]
+		}
+	}
+	return out
+}

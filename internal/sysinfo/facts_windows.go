@@ -182,15 +182,7 @@ func registryVersion(name string) string {
 
 func windowsBrowsers(home string) []Browser {
 	profiles := browsers.FindProfiles(home, "windows")
-	running := map[string]bool{}
-	if snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0); err == nil {
-		var e windows.ProcessEntry32
-		e.Size = uint32(unsafe.Sizeof(e))
-		for err := windows.Process32First(snap, &e); err == nil; err = windows.Process32Next(snap, &e) {
-			running[strings.ToLower(windows.UTF16ToString(e.ExeFile[:]))] = true
-		}
-		windows.CloseHandle(snap)
-	}
+	running := processNames()
 	var out []Browser
 	for _, s := range browsers.Specs("windows") {
 		v := registryVersion(s.Name)
@@ -209,6 +201,32 @@ func windowsBrowsers(home string) []Browser {
 			b.Running = b.Running || running[strings.ToLower(pn)]
 		}
 		out = append(out, b)
+	}
+	return out
+}
+
+// processNames lists the running executables (lower case) from a Toolhelp snapshot.
+func processNames() map[string]bool {
+	running := map[string]bool{}
+	if snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0); err == nil {
+		var e windows.ProcessEntry32
+		e.Size = uint32(unsafe.Sizeof(e))
+		for err := windows.Process32First(snap, &e); err == nil; err = windows.Process32Next(snap, &e) {
+			running[strings.ToLower(windows.UTF16ToString(e.ExeFile[:]))] = true
+		}
+		windows.CloseHandle(snap)
+	}
+	return running
+}
+
+// BrowsersRunning reports which known browsers have a process now.
+func BrowsersRunning() map[string]bool {
+	procs := processNames()
+	out := map[string]bool{}
+	for _, sp := range browsers.Specs("windows") {
+		for _, pn := range sp.Process {
+			out[sp.Name] = out[sp.Name] || procs[strings.ToLower(pn)]
+		}
 	}
 	return out
 }

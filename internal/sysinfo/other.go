@@ -22,3 +22,6 @@ func (Live) Facts(ctx context.Context) (*Facts, error) {
 	}
 	return f, nil
 }
+
+// BrowsersRunning is not known on this OS.
+func BrowsersRunning() map[string]bool { return map[string]bool{} }

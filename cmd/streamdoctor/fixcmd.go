@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamdoctor/streamdoctor/internal/check"
+	"github.com/streamdoctor/streamdoctor/internal/fix"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/session"
+	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
+)
+
+// stateDir is where sessions and the journal live: $STREAMDOCTOR_STATE_DIR,
+// else $XDG_STATE_HOME/streamdoctor (~/.local/state/streamdoctor) on Linux,
+// else the OS's per-user configuration directory.
+func stateDir() (string, error) {
+	if d := os.Getenv("STREAMDOCTOR_STATE_DIR"); d != "" {
+		return d, nil
+	}
+	if runtime.GOOS == "linux" {
+		if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+			return filepath.Join(d, "streamdoctor"), nil
+		}
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(h, ".local", "state", "streamdoctor"), nil
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "StreamDoctor"), nil
+}
+
+// execRunner runs OS commands for fixes, each for at most 30 s.
+type execRunner struct{}
+
+func (execRunner) Run(name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+func (execRunner) Has(name string) bool { _, err := exec.LookPath(name); return err == nil }
+
+func fixEnv(dir string, domains, dns []string) *fix.Env {
+	home, _ := os.UserHomeDir()
+	e := &fix.Env{OS: runtime.GOOS, Home: home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")},
+		Runner: execRunner{}, Domains: domains, DNSServers: dns}
+	e.Running = sysinfo.BrowsersRunning
+	return e
+}
+
+type fixOptions struct {
+	service, url, code, only, dns string
+	yes, dryRun, resume           bool
+}
+
+func newFixCmd(ios *IO) *cobra.Command {
+	o := &fixOptions{}
+	c := &cobra.Command{
+		Use:   "fix",
+		Short: "Walk through the plan and apply fixes, with your consent and an undo",
+		Example: "  streamdoctor fix --code NSEZ-503\n" +
+			"  streamdoctor fix --only clear_site_data --dry-run\n" +
+			"  streamdoctor fix --only change_dns --dns 8.8.8.8,8.8.4.4\n" +
+			"  streamdoctor fix --resume",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runFix(cmd, ios, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.service, "service", "netflix", "service ("+strings.Join(profile.Names(), ", ")+")")
+	f.StringVar(&o.url, "url", "", "any site instead of a built-in service")
+	f.StringVar(&o.code, "code", "", "the error code you saw")
+	f.StringVar(&o.only, "only", "", "run just this fix (see 'streamdoctor fix --only list')")
+	f.StringVar(&o.dns, "dns", "", "DNS servers for change_dns, e.g. 8.8.8.8,8.8.4.4 or 1.1.1.1,1.0.0.1 (opt-in)")
+	f.BoolVar(&o.yes, "yes", false, "apply automated steps without asking")
+	f.BoolVar(&o.dryRun, "dry-run", false, "show exactly what would change, and change nothing")
+	f.BoolVar(&o.resume, "resume", false, "continue the session saved before a restart")
+	return c
+}
+
+func parseDNS(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if net.ParseIP(p) == nil {
+			return nil, fmt.Errorf("--dns %q: %q is not an IP address", s, p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
+	k, err := loadKB()
+	if err != nil {
+		return err
+	}
+	var prof profile.Profile
+	if o.url != "" {
+		prof, err = profile.FromURL(o.url)
+	} else {
+		prof, err = profile.Get(o.service)
+	}
+	if err != nil {
+		return usageErr("%s", err)
+	}
+	if o.code != "" && k.Code(o.code) == nil {
+		return usageErr("unknown error code %q%s", o.code, suggestion(k, o.code))
+	}
+	dns, err := parseDNS(o.dns)
+	if err != nil {
+		return usageErr("%s", err)
+	}
+	dir, err := stateDir()
+	if err != nil {
+		return &exitError{code: ExitFailed, msg: "no place for the session state: " + err.Error()}
+	}
+	env := fixEnv(dir, prof.CookieDomains, dns)
+	if o.only != "" {
+		return runOnly(cmd.Context(), ios, k, env, o)
+	}
+	statePath := filepath.Join(dir, "session.json")
+	st := &session.State{Schema: session.Schema, Service: prof.Name, Code: o.code, StartedAt: time.Now().UTC()}
+	if o.resume {
+		old, err := session.Load(statePath)
+		switch {
+		case err != nil:
+			fmt.Fprintln(ios.ErrOut, "streamdoctor: "+err.Error())
+		case old == nil || old.Finished:
+			return usageErr("there is no session to resume; start one with 'streamdoctor fix'")
+		default:
+			st = old
+			if st.Service != prof.Name && !cmd.Flags().Changed("service") && o.url == "" {
+				if p, err := profile.Get(st.Service); err == nil {
+					prof = p
+				}
+			}
+		}
+	}
+	s := &session.Session{KB: k, In: bufio.NewReader(ios.In), Out: ios.Out, StatePath: statePath, Yes: o.yes, DryRun: o.dryRun,
+		OS: check.OSName(runtime.GOOS), FixEnv: env,
+		Check: func(ctx context.Context, tried []string) (*check.Result, error) {
+			return check.Run(ctx, k, ios.Env(), check.Request{Profile: prof, Code: st.Code, Timeout: 5 * time.Second, Failed: tried})
+		},
+		NetworkBack: func(ctx context.Context) bool {
+			obs, _ := probe.Run(ctx, ios.Env(), prof, probe.Options{Timeout: 3 * time.Second})
+			for _, ob := range obs {
+				if ob.Probe == probe.PHTTPSControl && ob.Status == probe.OK {
+					return true
+				}
+			}
+			return false
+		},
+	}
+	err = s.Run(cmd.Context(), st)
+	if errors.Is(err, session.ErrStopped) {
+		fmt.Fprintln(ios.Out, err.Error())
+		return nil
+	}
+	if err != nil {
+		return &exitError{code: ExitFailed, msg: err.Error()}
+	}
+	return nil
+}
+
+// runOnly runs one fix: plan, consent, apply.
+func runOnly(ctx context.Context, ios *IO, k *kb.KB, env *fix.Env, o *fixOptions) error {
+	if o.only == "list" {
+		for _, id := range kb.FixIDs {
+			mode := "steps to follow"
+			if fix.Automatable(id, env.OS) {
+				mode = "automated"
+			}
+			fmt.Fprintf(ios.Out, "%-22s %-16s %s\n", id, mode, k.Fix(id).Title)
+		}
+		return nil
+	}
+	f := k.Fix(o.only)
+	if f == nil {
+		ids := append([]string(nil), kb.FixIDs...)
+		sort.Strings(ids)
+		return usageErr("unknown fix %q (one of: %s)", o.only, strings.Join(ids, ", "))
+	}
+	plan, err := fix.PlanFix(ctx, env, o.only)
+	fmt.Fprintf(ios.Out, "%s\n", f.Title)
+	if err != nil || !plan.Automated {
+		if err != nil {
+			fmt.Fprintf(ios.Out, "StreamDoctor cannot do this one for you here (%v). The steps:\n", err)
+		} else {
+			for _, c := range plan.Changes {
+				fmt.Fprintf(ios.Out, "  - %s\n", c)
+			}
+			fmt.Fprintln(ios.Out, "The steps:")
+		}
+		for _, s := range f.StepsFor(check.OSName(runtime.GOOS)) {
+			fmt.Fprintf(ios.Out, "  - %s\n", s)
+		}
+		return nil
+	}
+	fmt.Fprintln(ios.Out, "This will:")
+	for _, c := range plan.Changes {
+		fmt.Fprintf(ios.Out, "  - %s\n", c)
+	}
+	for _, c := range plan.Commands {
+		fmt.Fprintf(ios.Out, "    $ %s\n", strings.Join(c, " "))
+	}
+	if o.dryRun {
+		fmt.Fprintln(ios.Out, "(dry run: nothing was changed)")
+		return nil
+	}
+	if !o.yes {
+		fmt.Fprint(ios.Out, "Do it? [y/N] ")
+		line, _ := bufio.NewReader(ios.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			fmt.Fprintln(ios.Out, "Nothing was changed.")
+			return nil
+		}
+	}
+	en, err := fix.Apply(ctx, env, o.only)
+	if err != nil {
+		return &exitError{code: ExitFailed, msg: err.Error()}
+	}
+	if en == nil {
+		fmt.Fprintln(ios.Out, "Nothing needed changing.")
+		return nil
+	}
+	fmt.Fprintf(ios.Out, "Done. Undo with: streamdoctor undo %s\n", en.ID)
+	return nil
+}
+
+func newUndoCmd(ios *IO) *cobra.Command {
+	var last, all bool
+	c := &cobra.Command{
+		Use:   "undo [ID | --last | --all]",
+		Short: "Take back changes StreamDoctor made",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			modes := len(args)
+			for _, b := range []bool{last, all} {
+				if b {
+					modes++
+				}
+			}
+			if modes != 1 || len(args) > 1 {
+				return usageErr("undo takes one of: an entry ID (see 'streamdoctor history'), --last or --all")
+			}
+			dir, err := stateDir()
+			if err != nil {
+				return &exitError{code: ExitFailed, msg: err.Error()}
+			}
+			j := &fix.Journal{Dir: filepath.Join(dir, "journal")}
+			if all {
+				n, err := fix.UndoAll(j, execRunner{})
+				if err != nil {
+					return &exitError{code: ExitFailed, msg: err.Error()}
+				}
+				fmt.Fprintf(ios.Out, "Undid %d change(s).\n", n)
+				return nil
+			}
+			es, err := j.List()
+			if err != nil {
+				return &exitError{code: ExitFailed, msg: err.Error()}
+			}
+			var target *fix.Entry
+			for i := len(es) - 1; i >= 0; i-- {
+				if (last && es[i].State != fix.Undone) || (len(args) == 1 && es[i].ID == args[0]) {
+					target = es[i]
+					break
+				}
+			}
+			if target == nil {
+				if last {
+					fmt.Fprintln(ios.Out, "Nothing to undo.")
+					return nil
+				}
+				return usageErr("no journal entry %q (see 'streamdoctor history')", args[0])
+			}
+			if err := target.Undo(execRunner{}); err != nil {
+				return &exitError{code: ExitFailed, msg: err.Error()}
+			}
+			fmt.Fprintf(ios.Out, "Undid %s (%s).\n", target.ID, target.Fix)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&last, "last", false, "undo the most recent change")
+	c.Flags().BoolVar(&all, "all", false, "undo every change not yet undone")
+	return c
+}
+
+func newHistoryCmd(ios *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "history",
+		Short: "List the changes StreamDoctor made, and how to undo them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := stateDir()
+			if err != nil {
+				return &exitError{code: ExitFailed, msg: err.Error()}
+			}
+			es, err := (&fix.Journal{Dir: filepath.Join(dir, "journal")}).List()
+			if err != nil {
+				return &exitError{code: ExitFailed, msg: err.Error()}
+			}
+			if len(es) == 0 {
+				fmt.Fprintln(ios.Out, "No changes recorded.")
+				return nil
+			}
+			for _, e := range es {
+				fmt.Fprintf(ios.Out, "%s  %-16s %-9s %s\n", e.ID, e.Fix, e.State, e.Time.Local().Format("2006-01-02 15:04"))
+				for _, c := range e.Changes {
+					fmt.Fprintf(ios.Out, "    %s\n", c)
+				}
+				if e.State != fix.Undone {
+					fmt.Fprintf(ios.Out, "    undo: streamdoctor undo %s\n", e.ID)
+				}
+			}
+			return nil
+		},
+	}
+}
