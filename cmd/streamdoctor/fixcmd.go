@@ -166,7 +166,7 @@ func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
 	s := &session.Session{KB: k, In: bufio.NewReader(ios.In), Out: ios.Out, StatePath: statePath, Yes: o.yes, DryRun: o.dryRun,
 		OS: check.OSName(runtime.GOOS), FixEnv: env,
 		Check: func(ctx context.Context, tried []string) (*check.Result, error) {
-			return check.Run(ctx, k, ios.Env(), check.Request{Profile: prof, Code: st.Code, Timeout: 5 * time.Second, Failed: tried})
+			return check.Run(ctx, k, ios.Env(), check.Request{Profile: prof, Code: st.Code, Timeout: 5 * time.Second, Failed: tried, Persisting: true})
 		},
 		NetworkBack: func(ctx context.Context) bool {
 			obs, _ := probe.Run(ctx, ios.Env(), prof, probe.Options{Timeout: 3 * time.Second})

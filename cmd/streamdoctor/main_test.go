@@ -311,3 +311,32 @@ func TestFacts(t *testing.T) {
 		t.Errorf("%v %+v", err, doc)
 	}
 }
+
+func TestFixUndoHistoryBadInputAndEmpty(t *testing.T) {
+	t.Setenv("STREAMDOCTOR_STATE_DIR", t.TempDir())
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fix", "--only", "bogus"}, "unknown fix \"bogus\" (one of: change_dns, clear_site_data"},
+		{[]string{"fix", "--only", "change_dns", "--dns", "8.8.8.8,dns.google"}, "\"dns.google\" is not an IP address"},
+		{[]string{"fix", "--resume"}, "there is no session to resume"},
+		{[]string{"fix", "--service", "hulu"}, "unknown service"},
+		{[]string{"undo"}, "undo takes one of"},
+		{[]string{"undo", "--last", "--all"}, "undo takes one of"},
+		{[]string{"undo", "20260101-000000-deadbeef"}, "no journal entry"},
+	} {
+		if r := cli(t, nil, c.args...); r.code != ExitUsage || !strings.Contains(r.errOut, c.want) {
+			t.Errorf("%v: exit %d %q", c.args, r.code, r.errOut)
+		}
+	}
+	if r := cli(t, nil, "history"); r.code != 0 || !strings.Contains(r.out, "No changes recorded") {
+		t.Errorf("history: %+v", r)
+	}
+	if r := cli(t, nil, "undo", "--last"); r.code != 0 || !strings.Contains(r.out, "Nothing to undo") {
+		t.Errorf("undo --last: %+v", r)
+	}
+	if r := cli(t, nil, "fix", "--only", "list"); r.code != 0 || !strings.Contains(r.out, "clear_site_data        automated") {
+		t.Errorf("fix --only list: %+v", r)
+	}
+}

@@ -31,6 +31,8 @@ type Request struct {
 	// Failed are fixes already tried without success; the plan skips them
 	// and the diagnosis is conditioned on their failure.
 	Failed []string
+	// Persisting: the person says the problem is still there (fix sessions).
+	Persisting bool
 }
 
 // Result is a check's outcome.
@@ -70,7 +72,7 @@ func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, e
 	for _, f := range req.Failed {
 		failed[f] = true
 	}
-	diag, err := engine.Diagnose(k, engine.Input{Code: req.Code, Evidence: ev, Failed: failed})
+	diag, err := engine.Diagnose(k, engine.Input{Code: req.Code, Evidence: ev, Failed: failed, Persisting: req.Persisting})
 	if err != nil {
 		return nil, err
 	}

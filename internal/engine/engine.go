@@ -32,7 +32,10 @@ func Posterior(k *kb.KB, priors Dist, ev Evidence) Dist {
 	logp := map[string]float64{}
 	maxLog := math.Inf(-1)
 	for _, c := range kb.CauseIDs {
-		lp := math.Log(math.Max(priors[c], 1e-12))
+		if priors[c] <= 0 {
+			continue // ruled out: stays at exactly zero
+		}
+		lp := math.Log(priors[c])
 		for _, id := range slices.Sorted(maps.Keys(ev)) {
 			e := k.Ev(id)
 			if e == nil {
@@ -44,6 +47,9 @@ func Posterior(k *kb.KB, priors Dist, ev Evidence) Dist {
 		maxLog = math.Max(maxLog, lp)
 	}
 	out := Dist{}
+	for _, c := range kb.CauseIDs {
+		out[c] = 0
+	}
 	sum := 0.0
 	for c, lp := range logp {
 		v := math.Exp(lp - maxLog)
@@ -293,6 +299,9 @@ type Input struct {
 	Evidence Evidence
 	// Failed are fixes already tried without success.
 	Failed map[string]bool
+	// Persisting: the person reports the problem is still there (they are
+	// fixing it). That rules out "none": P(still failing | nothing wrong) = 0.
+	Persisting bool
 }
 
 // Diagnosis is the engine's answer.
@@ -314,6 +323,14 @@ func Diagnose(k *kb.KB, in Input) (Diagnosis, error) {
 		return Diagnosis{}, fmt.Errorf("unknown error code %q", in.Code)
 	}
 	priors := Dist(k.Priors(in.Code))
+	if in.Persisting {
+		p := Dist{}
+		for c, v := range priors {
+			p[c] = v
+		}
+		p["none"] = 0
+		priors = p
+	}
 	d := conditionOnFailures(k, Posterior(k, priors, in.Evidence), in.Failed)
 	ranked := Rank(d)
 	top := ranked[0]

@@ -173,3 +173,23 @@ func TestReasonsExplainTopCause(t *testing.T) {
 		t.Fatalf("top %s reasons %+v", d.Top, d.Reasons)
 	}
 }
+
+// A person who says the problem is still there rules out "nothing wrong",
+// however healthy the measurements look.
+func TestPersistingRulesOutNone(t *testing.T) {
+	k := kb.MustDefault()
+	healthy := Evidence{"dns_system_fail": false, "service_tcp_fail": false, "controls_fail": false, "vpn_on": false}
+	d, _ := Diagnose(k, Input{Code: "NSEZ-503", Evidence: healthy, Failed: map[string]bool{"try_private_window": true, "restart_browser": true}})
+	p, _ := Diagnose(k, Input{Code: "NSEZ-503", Evidence: healthy, Failed: map[string]bool{"try_private_window": true, "restart_browser": true}, Persisting: true})
+	pn := func(dg Diagnosis) float64 {
+		for _, c := range dg.Causes {
+			if c.Cause == "none" {
+				return c.P
+			}
+		}
+		return -1
+	}
+	if pn(d) <= 0.05 || pn(p) != 0 || p.Top == "none" || len(p.Plan) == 0 {
+		t.Errorf("without: none %.3f; with: none %.3f top %s plan %d", pn(d), pn(p), p.Top, len(p.Plan))
+	}
+}

@@ -247,3 +247,51 @@ func TestParsers(t *testing.T) {
 		t.Error("error text parsed as a value")
 	}
 }
+
+// The same fix on the Windows and macOS profile layouts, under a fixture home.
+func TestClearSiteDataOtherOSPaths(t *testing.T) {
+	for _, goos := range []string{"windows", "darwin"} {
+		h := t.TempDir()
+		for _, b := range []string{"edge", "brave", "firefox"} {
+			if _, err := fixture.Write(h, goos, fixture.Profile{Browser: b, Domain: "netflix.com", SiteCookies: 3, OtherCookies: 2}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		env := &Env{OS: goos, Home: h, Journal: &Journal{Dir: t.TempDir()}, Domains: []string{"netflix.com"}}
+		en, err := Apply(context.Background(), env, "clear_site_data")
+		if err != nil || len(en.Backups) != 3 {
+			t.Fatalf("%s: %v %+v", goos, err, en)
+		}
+		for _, p := range browsers.FindProfiles(h, goos) {
+			if n := count(t, p, "netflix.com"); n != 0 {
+				t.Errorf("%s %s: %d left", goos, p.Browser, n)
+			}
+		}
+	}
+}
+
+// A store another program holds a write lock on: the fix gives up after the
+// busy timeout and restores the backup; nothing changes.
+func TestClearSiteDataLockedStore(t *testing.T) {
+	h, ps := home(t)
+	before := sum(t, ps[0].Cookies)
+	db, err := sql.Open("sqlite", ps[0].Cookies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, _ := db.Conn(context.Background())
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{OS: "linux", Home: h, Journal: &Journal{Dir: t.TempDir()}, Domains: []string{"netflix.com"}}
+	_, err = Apply(context.Background(), env, "clear_site_data")
+	conn.ExecContext(context.Background(), "ROLLBACK")
+	if err == nil || !strings.Contains(err.Error(), "nothing") {
+		t.Errorf("locked store: %v", err)
+	}
+	if sum(t, ps[0].Cookies) != before {
+		t.Error("a locked store was changed")
+	}
+}

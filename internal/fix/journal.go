@@ -129,19 +129,6 @@ func copyAtomic(src, dst string, perm os.FileMode) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), syncDir(filepath.Dir(dst))
 }
 
-func fileSHA(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // New starts an entry: its directory exists, nothing is recorded yet.
 func (j *Journal) New(fix string, now time.Time) (*Entry, error) {
 	b := make([]byte, 4)

@@ -97,22 +97,24 @@ func (s *Session) ask(q string) string {
 // ErrStopped means the person stopped the session (it can be resumed).
 var ErrStopped = errors.New("stopped; run 'streamdoctor fix --resume' to continue")
 
-// Run walks the plan from st (new or resumed).
+// Run walks the plan from st (new or resumed). A step is judged by the
+// person ("does it play now?"), since only they can see the player; the
+// check is re-run before each step so the plan follows what is measured
+// now and skips what was already tried.
 func (s *Session) Run(ctx context.Context, st *State) error {
-	if st.Waiting == "restart_device" {
-		fmt.Fprintln(s.Out, "Welcome back. Checking again after the restart…")
-		st.Waiting = ""
-		st.Tried = appendOnce(st.Tried, "restart_device")
-	}
-	if st.Waiting == "restart_router" {
+	switch st.Waiting {
+	case "restart_device":
+		fmt.Fprintln(s.Out, "Welcome back.")
+	case "restart_router":
 		if err := s.waitForNetwork(ctx); err != nil {
 			return err
 		}
-		st.Waiting = ""
-		st.Tried = appendOnce(st.Tried, "restart_router")
 	}
-	if err := st.Save(s.StatePath); err != nil && !s.DryRun {
-		return err
+	if st.Waiting != "" {
+		done, err := s.judge(st, st.Waiting)
+		if done || err != nil {
+			return err
+		}
 	}
 	for step := 1; ; step++ {
 		res, err := s.Check(ctx, st.Tried)
@@ -120,99 +122,118 @@ func (s *Session) Run(ctx context.Context, st *State) error {
 			return err
 		}
 		d := res.Diagnosis
-		if d.Top == "none" || len(d.Plan) == 0 {
-			if len(st.Tried) > 0 {
-				fmt.Fprintln(s.Out, "\nThe check now passes: try playing again.")
-			} else {
-				fmt.Fprintln(s.Out, res.Report.Verdict.Summary)
-			}
-			st.Finished = true
-			return s.save(st)
+		if len(d.Plan) == 0 {
+			fmt.Fprintln(s.Out, "\nNothing more can be tried from here. Contact the service's support or your internet provider, and share a report ('streamdoctor check --report report.html').")
+			return s.stop(st)
 		}
 		next := d.Plan[0]
 		f := s.KB.Fix(next.Fix)
 		fmt.Fprintf(s.Out, "\n%s\nStep %d: %s (%s, about %.0f min, %.0f %% likely to fix it)\n",
 			res.Report.Verdict.Summary, step, f.Title, f.Difficulty, f.Minutes, next.PSuccess*100)
-		// change_dns stays manual unless servers were chosen (its builder refuses).
-		if fix.Automatable(next.Fix, s.FixEnv.OS) {
-			plan, perr := fix.PlanFix(ctx, s.FixEnv, next.Fix)
-			if perr == nil && plan.Automated {
-				fmt.Fprintln(s.Out, "StreamDoctor can do this for you. It will:")
-				for _, c := range plan.Changes {
-					fmt.Fprintf(s.Out, "  - %s\n", c)
+		applied, err := s.tryAutomated(ctx, st, next.Fix)
+		if err != nil || s.DryRun && applied {
+			return err
+		}
+		if !applied {
+			for _, line := range f.StepsFor(s.OS) {
+				fmt.Fprintf(s.Out, "  - %s\n", line)
+			}
+			if s.DryRun {
+				fmt.Fprintln(s.Out, "(dry run: nothing was changed)")
+				return nil
+			}
+			switch next.Fix {
+			case "restart_device":
+				st.Waiting = "restart_device"
+				if err := s.save(st); err != nil {
+					return err
 				}
-				for _, c := range plan.Commands {
-					fmt.Fprintf(s.Out, "    $ %s\n", strings.Join(c, " "))
+				fmt.Fprintln(s.Out, "\nAfter the restart, open a terminal and run:\n\n  streamdoctor fix --resume\n\nYour progress is saved.")
+				return nil
+			case "restart_router":
+				if a := s.ask("Press Enter once the router is plugged back in (q to stop) "); a == "q" {
+					return s.stop(st)
 				}
-				if s.DryRun {
-					fmt.Fprintln(s.Out, "(dry run: nothing was changed)")
-					return nil
+				st.Waiting = "restart_router"
+				if err := s.save(st); err != nil {
+					return err
 				}
-				ok := s.Yes
-				if !ok {
-					a := s.ask("Do it? [y/N/q] ")
-					if a == "q" {
-						return s.stop(st)
-					}
-					ok = a == "y" || a == "yes"
+				if err := s.waitForNetwork(ctx); err != nil {
+					return err
 				}
-				if ok {
-					en, err := fix.Apply(ctx, s.FixEnv, next.Fix)
-					if err != nil {
-						fmt.Fprintf(s.Out, "Could not apply it: %v\n", err)
-					} else if en != nil {
-						st.Entries = append(st.Entries, en.ID)
-						fmt.Fprintf(s.Out, "Done (undo with 'streamdoctor undo %s').\n", en.ID)
-					}
-					st.Tried = appendOnce(st.Tried, next.Fix)
-					if err := s.save(st); err != nil {
-						return err
-					}
-					continue
+			default:
+				if a := s.ask("Done? [Enter = done, q = stop] "); a == "q" {
+					return s.stop(st)
 				}
-			} else if perr != nil {
-				fmt.Fprintf(s.Out, "(It cannot be done automatically here: %v)\n", perr)
 			}
 		}
-		for _, line := range f.StepsFor(s.OS) {
-			fmt.Fprintf(s.Out, "  - %s\n", line)
-		}
-		if s.DryRun {
-			fmt.Fprintln(s.Out, "(dry run: nothing was changed)")
-			return nil
-		}
-		switch next.Fix {
-		case "restart_device":
-			st.Waiting = "restart_device"
-			if err := s.save(st); err != nil {
-				return err
-			}
-			fmt.Fprintln(s.Out, "\nAfter the restart, open a terminal and run:\n\n  streamdoctor fix --resume\n\nYour progress is saved.")
-			return nil
-		case "restart_router":
-			a := s.ask("Press Enter once you have plugged the router back in (q to stop) ")
-			if a == "q" {
-				return s.stop(st)
-			}
-			st.Waiting = "restart_router"
-			if err := s.save(st); err != nil {
-				return err
-			}
-			if err := s.waitForNetwork(ctx); err != nil {
-				return err
-			}
-			st.Waiting = ""
-		default:
-			a := s.ask("Done? [Enter = done, s = skip, q = stop] ")
-			if a == "q" {
-				return s.stop(st)
-			}
-		}
-		st.Tried = appendOnce(st.Tried, next.Fix)
-		if err := s.save(st); err != nil {
+		done, err := s.judge(st, next.Fix)
+		if done || err != nil {
 			return err
 		}
 	}
+}
+
+// tryAutomated offers to apply an automated fix; it reports whether the fix
+// was handled here (applied, or shown in a dry run).
+func (s *Session) tryAutomated(ctx context.Context, st *State, id string) (bool, error) {
+	if !fix.Automatable(id, s.FixEnv.OS) {
+		return false, nil
+	}
+	plan, err := fix.PlanFix(ctx, s.FixEnv, id)
+	if err != nil || !plan.Automated {
+		if err != nil {
+			fmt.Fprintf(s.Out, "(StreamDoctor cannot do this one for you here: %v)\n", err)
+		}
+		return false, nil
+	}
+	fmt.Fprintln(s.Out, "StreamDoctor can do this for you. It will:")
+	for _, c := range plan.Changes {
+		fmt.Fprintf(s.Out, "  - %s\n", c)
+	}
+	for _, c := range plan.Commands {
+		fmt.Fprintf(s.Out, "    $ %s\n", strings.Join(c, " "))
+	}
+	if s.DryRun {
+		fmt.Fprintln(s.Out, "(dry run: nothing was changed)")
+		return true, nil
+	}
+	if !s.Yes {
+		a := s.ask("Do it? [y/N/q] ")
+		if a == "q" {
+			return false, s.stop(st)
+		}
+		if a != "y" && a != "yes" {
+			return false, nil
+		}
+	}
+	en, err := fix.Apply(ctx, s.FixEnv, id)
+	switch {
+	case err != nil:
+		fmt.Fprintf(s.Out, "Could not apply it: %v\n", err)
+		return false, nil
+	case en != nil:
+		st.Entries = append(st.Entries, en.ID)
+		fmt.Fprintf(s.Out, "Done (undo with 'streamdoctor undo %s').\n", en.ID)
+	}
+	return true, s.save(st)
+}
+
+// judge asks whether the service works now; a "no" marks the fix as tried.
+func (s *Session) judge(st *State, id string) (bool, error) {
+	st.Waiting = ""
+	a := s.ask("Does it play now? [y/N/q] ")
+	switch a {
+	case "y", "yes":
+		fmt.Fprintln(s.Out, "Good. Enjoy the show.")
+		st.Finished = true
+		return true, s.save(st)
+	case "q":
+		st.Tried = appendOnce(st.Tried, id)
+		return true, s.stop(st)
+	}
+	st.Tried = appendOnce(st.Tried, id)
+	return false, s.save(st)
 }
 
 func (s *Session) save(st *State) error {

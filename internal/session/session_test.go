@@ -1,0 +1,119 @@
+package session
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/check"
+	"github.com/streamdoctor/streamdoctor/internal/fix"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lab"
+)
+
+// labSession runs a session against a lab scenario; the world's fault is
+// "repaired" when repair (a fix id) has been tried.
+func labSession(t *testing.T, scenario, input string) (*Session, *State, *bytes.Buffer) {
+	t.Helper()
+	k := kb.MustDefault()
+	broken, err := lab.LoadFile(filepath.Join("../../scenarios", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &bytes.Buffer{}
+	dir := t.TempDir()
+	s := &Session{KB: k, In: bufio.NewReader(strings.NewReader(input)), Out: out, StatePath: filepath.Join(dir, "session.json"),
+		OS: "linux", FixEnv: &fix.Env{OS: "linux", Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")}},
+		WaitFor: 2 * time.Second, Tick: 50 * time.Millisecond}
+	s.Check = func(ctx context.Context, tried []string) (*check.Result, error) {
+		w, err := lab.Start(broken)
+		if err != nil {
+			return nil, err
+		}
+		defer w.Close()
+		return check.Run(ctx, k, w.Env(), check.Request{Profile: w.Profile, Code: "NSEZ-503", Timeout: 5 * time.Second, Failed: tried, Persisting: true})
+	}
+	st := &State{Schema: Schema, Service: "netflix", Code: "NSEZ-503", StartedAt: time.Now()}
+	return s, st, out
+}
+
+func TestManualStepThenFixed(t *testing.T) {
+	s, st, out := labSession(t, "vpn-blocked.yaml", "\ny\n") // done; it plays
+	if err := s.Run(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Step 1: Turn off the VPN") || !strings.Contains(out.String(), "Enjoy the show") || !st.Finished {
+		t.Errorf("%s", out)
+	}
+	saved, err := Load(s.StatePath)
+	if err != nil || saved == nil || !saved.Finished {
+		t.Errorf("saved state %+v %v", saved, err)
+	}
+}
+
+func TestRouterRestartWaitsThenReplans(t *testing.T) {
+	// Step 1 is restarting the router; the network stays down past the wait,
+	// so the session stops with its state saved.
+	s, st, out := labSession(t, "gateway-unreachable.yaml", "\n")
+	s.NetworkBack = func(context.Context) bool { return false }
+	err := s.Run(context.Background(), st)
+	if err != ErrStopped || !strings.Contains(out.String(), "Step 1: Restart your router") || !strings.Contains(out.String(), "Waiting for the network to come back… 0:0") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	saved, _ := Load(s.StatePath)
+	if saved == nil || saved.Waiting != "restart_router" {
+		t.Fatalf("state %+v", saved)
+	}
+	// Resumed with the network back: it still does not play, so the router
+	// restart counts as tried and the next step is planned without it.
+	out.Reset()
+	s.In = bufio.NewReader(strings.NewReader("n\nq\n"))
+	s.NetworkBack = func(context.Context) bool { return true }
+	if err := s.Run(context.Background(), saved); err != nil && err != ErrStopped {
+		t.Fatal(err)
+	}
+	o := out.String()
+	if !strings.Contains(o, "The network is back.") || strings.Contains(o, "Restart your router") || !strings.Contains(o, "Step 1: ") {
+		t.Errorf("resume:\n%s", o)
+	}
+	if saved2, _ := Load(s.StatePath); saved2 == nil || saved2.Tried[0] != "restart_router" {
+		t.Errorf("state after resume %+v", saved2)
+	}
+}
+
+func TestDeviceRestartResume(t *testing.T) {
+	// Every step is done and does not help, until the plan asks for a restart.
+	s, st, out := labSession(t, "device-glitch.yaml", strings.Repeat("\nn\n", 6))
+	if err := s.Run(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Waiting != "restart_device" || !strings.Contains(out.String(), "streamdoctor fix --resume") {
+		t.Fatalf("%+v\n%s", st, out)
+	}
+	saved, _ := Load(s.StatePath)
+	out.Reset()
+	s.In = bufio.NewReader(strings.NewReader("y\n"))
+	if err := s.Run(context.Background(), saved); err != nil || !strings.Contains(out.String(), "Welcome back") || !saved.Finished {
+		t.Errorf("%v %+v\n%s", err, saved, out)
+	}
+}
+
+func TestDryRunAndBadState(t *testing.T) {
+	s, st, out := labSession(t, "vpn-blocked.yaml", "")
+	s.DryRun = true
+	if err := s.Run(context.Background(), st); err != nil || !strings.Contains(out.String(), "dry run: nothing was changed") {
+		t.Errorf("%v\n%s", err, out)
+	}
+	if _, err := os.Stat(s.StatePath); err == nil {
+		t.Error("a dry run saved state")
+	}
+	os.WriteFile(s.StatePath, []byte(`{"schema": "streamdoctor.sess`), 0o600)
+	if _, err := Load(s.StatePath); err == nil || !strings.Contains(err.Error(), "unreadable") {
+		t.Errorf("half-written state: %v", err)
+	}
+}
