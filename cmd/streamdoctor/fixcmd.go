@@ -224,12 +224,7 @@ func runOnly(ctx context.Context, ios *IO, k *kb.KB, env *fix.Env, o *fixOptions
 		return nil
 	}
 	fmt.Fprintln(ios.Out, "This will:")
-	for _, c := range plan.Changes {
-		fmt.Fprintf(ios.Out, "  - %s\n", c)
-	}
-	for _, c := range plan.Commands {
-		fmt.Fprintf(ios.Out, "    $ %s\n", strings.Join(c, " "))
-	}
+	plan.Write(ios.Out)
 	if o.dryRun {
 		fmt.Fprintln(ios.Out, "(dry run: nothing was changed)")
 		return nil

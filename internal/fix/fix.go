@@ -3,6 +3,8 @@ package fix
 import (
 	"context"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 )
 
@@ -16,6 +18,16 @@ type Plan struct {
 }
 
 var timeNow = time.Now
+
+// Write prints the plan's changes and exact command lines.
+func (p Plan) Write(w io.Writer) {
+	for _, c := range p.Changes {
+		fmt.Fprintf(w, "  - %s\n", c)
+	}
+	for _, c := range p.Commands {
+		fmt.Fprintf(w, "    $ %s\n", strings.Join(c, " "))
+	}
+}
 
 // PlanFix describes the change a fix would make, touching nothing.
 func PlanFix(ctx context.Context, e *Env, id string) (Plan, error) {

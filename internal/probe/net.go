@@ -20,6 +20,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/speed"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
 
@@ -449,7 +450,7 @@ func probeClock(ctx context.Context, s *state) []Observation {
 	if len(offs) == 0 {
 		return notRun(PClock, "no server answered with a date")
 	}
-	off := median(offs)
+	off := speed.Median(offs)
 	o := Observation{Target: "local clock", Value: math.Round(off*10) / 10, Status: OK,
 		Detail: fmt.Sprintf("%+.0f s from %d server clocks", off, len(offs))}
 	if math.Abs(off) > ClockSkewLimit {
@@ -571,7 +572,7 @@ func sampleConnects(ctx context.Context, s *state, addr string) (rtts []float64,
 }
 
 func latencyObservations(addr string, rtts []float64, lost, tried int, note string) []Observation {
-	med := median(rtts)
+	med := speed.Median(rtts)
 	jit := 0.0
 	for i := 1; i < len(rtts); i++ {
 		jit += math.Abs(rtts[i] - rtts[i-1])

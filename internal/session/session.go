@@ -188,12 +188,7 @@ func (s *Session) tryAutomated(ctx context.Context, st *State, id string) (bool,
 		return false, nil
 	}
 	fmt.Fprintln(s.Out, "StreamDoctor can do this for you. It will:")
-	for _, c := range plan.Changes {
-		fmt.Fprintf(s.Out, "  - %s\n", c)
-	}
-	for _, c := range plan.Commands {
-		fmt.Fprintf(s.Out, "    $ %s\n", strings.Join(c, " "))
-	}
+	plan.Write(s.Out)
 	if s.DryRun {
 		fmt.Fprintln(s.Out, "(dry run: nothing was changed)")
 		return true, nil

@@ -44,6 +44,11 @@ func fastWorld(t *testing.T) *http.Client {
 		}
 	}))
 	t.Cleanup(srv.Close)
+	return everyHostTo(srv)
+}
+
+// everyHostTo returns a client for which every host name is the test server.
+func everyHostTo(srv *httptest.Server) *http.Client {
 	tr := srv.Client().Transport.(*http.Transport).Clone()
 	addr := srv.Listener.Addr().String()
 	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {

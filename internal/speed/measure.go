@@ -100,7 +100,7 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("cannot reach %s: %w", res.Server, err)
 	}
-	res.IdleRTTms = median(idle)
+	res.IdleRTTms = Median(idle)
 	res.JitterMs = meanAbsDiff(idle)
 
 	budget := time.Until(deadline(ctx))
@@ -276,7 +276,7 @@ func transfer(parent context.Context, o Options, targets []Target, upload bool, 
 	wg.Wait()
 	<-probeDone
 	lmu.Lock()
-	r.loadedRTT = median(loaded)
+	r.loadedRTT = Median(loaded)
 	lmu.Unlock()
 	if r.mbps == 0 {
 		if e := firstErr.Load(); e != nil {
@@ -436,7 +436,8 @@ func (t *connTracker) retransPct() float64 {
 	return math.Round(float64(retrans)/float64(sent)*10000) / 100
 }
 
-func median(xs []float64) float64 {
+// Median of xs (0 for none).
+func Median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}

@@ -174,7 +174,7 @@ func ndt7Transfer(parent context.Context, c *http.Client, u string, upload bool,
 			idle = append(idle, p)
 		}
 	}
-	r.idle, r.jitter = median(idle), meanAbsDiff(idle)
+	r.idle, r.jitter = Median(idle), meanAbsDiff(idle)
 	var writeErr atomic.Value
 	var wg sync.WaitGroup
 	if upload {
@@ -235,7 +235,7 @@ func ndt7Transfer(parent context.Context, c *http.Client, u string, upload bool,
 	cancel()
 	wg.Wait()
 	lmu.Lock()
-	r.loaded = median(loaded)
+	r.loaded = Median(loaded)
 	lmu.Unlock()
 	if r.mbps == 0 {
 		select {

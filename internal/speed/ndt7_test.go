@@ -2,7 +2,6 @@ package speed
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -29,13 +28,7 @@ func ndt7World(t *testing.T, locate []byte) *http.Client {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	tr := srv.Client().Transport.(*http.Transport).Clone()
-	addr := srv.Listener.Addr().String()
-	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
-	}
-	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // the test certificate names no real host
-	return &http.Client{Transport: tr}
+	return everyHostTo(srv)
 }
 
 func TestNDT7RecordedLocateAndServer(t *testing.T) {
