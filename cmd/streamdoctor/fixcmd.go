@@ -163,7 +163,7 @@ func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
 			}
 		}
 	}
-	s := &session.Session{KB: k, In: bufio.NewReader(ios.In), Out: ios.Out, StatePath: statePath, Yes: o.yes, DryRun: o.dryRun,
+	s := &session.Session{KB: k, In: bufio.NewReader(ios.In), Out: ios.Out, StatePath: statePath, Yes: o.yes, DryRun: o.dryRun, TTY: ios.OutTTY,
 		OS: check.OSName(runtime.GOOS), FixEnv: env,
 		Check: func(ctx context.Context, tried []string) (*check.Result, error) {
 			return check.Run(ctx, k, ios.Env(), check.Request{Profile: prof, Code: st.Code, Timeout: 5 * time.Second, Failed: tried, Persisting: true})
@@ -179,6 +179,9 @@ func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
 		},
 	}
 	err = s.Run(cmd.Context(), st)
+	if errors.Is(err, context.Canceled) {
+		err = session.ErrStopped // Ctrl-C: the state is already saved
+	}
 	if errors.Is(err, session.ErrStopped) {
 		fmt.Fprintln(ios.Out, err.Error())
 		return nil

@@ -83,6 +83,8 @@ type Session struct {
 	NetworkBack func(ctx context.Context) bool
 	// WaitFor bounds the wait after a router restart (default 5 min); Tick is the poll interval.
 	WaitFor, Tick time.Duration
+	// TTY rewrites the countdown in place; otherwise it prints a line every 30 s.
+	TTY bool
 }
 
 func (s *Session) ask(q string) string {
@@ -255,13 +257,20 @@ func (s *Session) waitForNetwork(ctx context.Context) error {
 		tick = 2 * time.Second
 	}
 	deadline := time.Now().Add(limit)
+	var lastLine time.Time
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
 			fmt.Fprintln(s.Out, "\nThe network has not come back. Check the router's lights and cables; run 'streamdoctor fix --resume' when it is up.")
 			return ErrStopped
 		}
-		fmt.Fprintf(s.Out, "\rWaiting for the network to come back… %d:%02d left ", int(left.Minutes()), int(left.Seconds())%60)
+		switch {
+		case s.TTY:
+			fmt.Fprintf(s.Out, "\rWaiting for the network to come back… %d:%02d left (Ctrl-C to stop) ", int(left.Minutes()), int(left.Seconds())%60)
+		case time.Since(lastLine) >= 30*time.Second:
+			fmt.Fprintf(s.Out, "Waiting for the network to come back… %d:%02d left\n", int(left.Minutes()), int(left.Seconds())%60)
+			lastLine = time.Now()
+		}
 		if s.NetworkBack(ctx) {
 			fmt.Fprintln(s.Out, "\nThe network is back.")
 			return nil

@@ -62,7 +62,7 @@ func TestRouterRestartWaitsThenReplans(t *testing.T) {
 	s, st, out := labSession(t, "gateway-unreachable.yaml", "\n")
 	s.NetworkBack = func(context.Context) bool { return false }
 	err := s.Run(context.Background(), st)
-	if err != ErrStopped || !strings.Contains(out.String(), "Step 1: Restart your router") || !strings.Contains(out.String(), "Waiting for the network to come back… 0:0") {
+	if err != ErrStopped || !strings.Contains(out.String(), "Step 1: Restart your router") || !strings.Contains(out.String(), "Waiting for the network to come back… 0:0") || strings.Count(out.String(), "Waiting for") != 1 {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	saved, _ := Load(s.StatePath)
