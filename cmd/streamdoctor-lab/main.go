@@ -230,7 +230,7 @@ func checkCommand(sc *lab.Scenario, envPath string) string {
 	if sc.Service != "netflix" {
 		parts = append(parts, "--service", sc.Service)
 	}
-	if sc.Code != "" {
+	if sc.Code != "" && kb.MustDefault().Code(sc.Code) != nil {
 		parts = append(parts, "--code", sc.Code)
 	}
 	keys := make([]string, 0, len(sc.Answers))

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/streamdoctor/streamdoctor/internal/evidence"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/yamlx"
 )
@@ -166,12 +167,11 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		if e == nil || e.Question == "" {
 			return d.ErrAt("unknown question (private_window_works, other_devices_work)", "answers", q)
 		}
-		if err := oneOf(d, s.Answers[q], []string{"yes", "no", "unknown"}, "answers", q); err != nil {
-			return err
+		v, err := evidence.ParseAnswer(s.Answers[q])
+		if err != nil {
+			return d.ErrAt(err.Error(), "answers", q)
 		}
-	}
-	if s.Code != "" && k.Code(s.Code) == nil {
-		return d.ErrAt(fmt.Sprintf("unknown error code %q", s.Code), "code")
+		s.Answers[q] = v // yes | no | unknown (true/false and y/n are accepted too)
 	}
 	if s.Expect.TopCause == "" {
 		return d.ErrAt("missing expected top_cause", "expect")
