@@ -27,22 +27,19 @@ const MinSuccess = 0.02
 // MaxSteps bounds the plan's length.
 const MaxSteps = 8
 
-// Posterior computes P(cause | evidence) from the priors for code.
+// Posterior computes P(cause | evidence) from the priors for code. A cause
+// with presentations (mutually exclusive ways it shows) has the likelihood
+// Σ_m share_m Π_e P(e | c, m), so the absence of one presentation's
+// symptoms does not count against another's.
 func Posterior(k *kb.KB, priors Dist, ev Evidence) Dist {
 	logp := map[string]float64{}
 	maxLog := math.Inf(-1)
+	ids := slices.Sorted(maps.Keys(ev))
 	for _, c := range kb.CauseIDs {
 		if priors[c] <= 0 {
 			continue // ruled out: stays at exactly zero
 		}
-		lp := math.Log(priors[c])
-		for _, id := range slices.Sorted(maps.Keys(ev)) {
-			e := k.Ev(id)
-			if e == nil {
-				continue
-			}
-			lp += math.Log(likelihood(e, c, ev[id]))
-		}
+		lp := math.Log(priors[c]) + logLikelihood(k, c, ids, ev)
 		logp[c] = lp
 		maxLog = math.Max(maxLog, lp)
 	}
@@ -62,10 +59,67 @@ func Posterior(k *kb.KB, priors Dist, ev Evidence) Dist {
 	return out
 }
 
-// likelihood is P(e = present | c), clamped away from 0 and 1 so that no
-// single symbol can veto a cause outright.
+// logLikelihood is log P(evidence | cause), mixing its presentations.
+func logLikelihood(k *kb.KB, cause string, ids []string, ev Evidence) float64 {
+	pres := k.Cause(cause).Presentations
+	if len(pres) == 0 {
+		lp := 0.0
+		for _, id := range ids {
+			if e := k.Ev(id); e != nil {
+				lp += math.Log(likelihood(e, cause, ev[id]))
+			}
+		}
+		return lp
+	}
+	terms := make([]float64, 0, len(pres))
+	for _, m := range pres {
+		lp := math.Log(m.Share.P)
+		for _, id := range ids {
+			e := k.Ev(id)
+			if e == nil {
+				continue
+			}
+			p := e.Likelihood(cause)
+			if g, ok := m.Given[id]; ok {
+				p = g.P
+			}
+			lp += math.Log(clamp(p, ev[id]))
+		}
+		terms = append(terms, lp)
+	}
+	mx := slices.Max(terms)
+	s := 0.0
+	for _, t := range terms {
+		s += math.Exp(t - mx)
+	}
+	return mx + math.Log(s)
+}
+
+// marginal is P(e = present | cause) over the cause's presentations.
+func marginal(k *kb.KB, e *kb.Evidence, cause string) float64 {
+	pres := k.Cause(cause).Presentations
+	if len(pres) == 0 {
+		return e.Likelihood(cause)
+	}
+	p := 0.0
+	for _, m := range pres {
+		v := e.Likelihood(cause)
+		if g, ok := m.Given[e.ID]; ok {
+			v = g.P
+		}
+		p += m.Share.P * v
+	}
+	return p
+}
+
+// likelihood is P(e = v | c), clamped away from 0 and 1 so that no single
+// symbol can veto a cause outright.
 func likelihood(e *kb.Evidence, cause string, present bool) float64 {
-	p := math.Min(math.Max(e.Likelihood(cause), 1e-4), 1-1e-4)
+	return clamp(e.Likelihood(cause), present)
+}
+
+func clamp(p float64, present bool) float64 {
+	p = math.Min(math.Max(p, 1e-4), 1-1e-4)
 	if present {
 		return p
 	}
@@ -191,7 +245,7 @@ func BestQuestion(k *kb.KB, priors Dist, ev Evidence, skip map[string]bool) *Que
 		}
 		pYes := 0.0
 		for c, p := range d {
-			pYes += p * e.Likelihood(c)
+			pYes += p * marginal(k, &e, c)
 		}
 		exp := 0.0
 		for _, ans := range []bool{true, false} {
@@ -243,13 +297,13 @@ func Reasons(k *kb.KB, d Dist, ev Evidence, cause string) []Reason {
 			continue
 		}
 		v := ev[id]
-		num := likelihood(e, cause, v)
+		num := clamp(marginal(k, e, cause), v)
 		den, w := 0.0, 0.0
 		for c, p := range d {
 			if c == cause {
 				continue
 			}
-			den += p * likelihood(e, c, v)
+			den += p * clamp(marginal(k, e, c), v)
 			w += p
 		}
 		if w == 0 {

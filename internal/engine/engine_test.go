@@ -193,3 +193,21 @@ func TestPersistingRulesOutNone(t *testing.T) {
 		t.Errorf("without: none %.3f; with: none %.3f top %s plan %d", pn(d), pn(p), p.Top, len(p.Plan))
 	}
 }
+
+// An outage shows one way at a time: the absence of 5xx and of failed
+// connects does not count against a slow (degraded) outage.
+func TestPresentationMixtureHandComputed(t *testing.T) {
+	k := kb.MustDefault()
+	pres := k.Cause("service_outage").Presentations
+	if len(pres) != 3 {
+		t.Fatalf("presentations %d", len(pres))
+	}
+	ev := Evidence{"service_slow": true, "service_5xx": false, "service_tcp_fail": false}
+	// unreachable 0.40·0.05·(1−0.02)·(1−0.95) + errors 0.45·0.15·(1−0.95)·(1−0.02)
+	// + degraded 0.15·0.8·(1−0.1)·(1−0.05)
+	want := 0.40*0.05*0.98*0.05 + 0.45*0.15*0.05*0.98 + 0.15*0.8*0.9*0.95
+	got := math.Exp(logLikelihood(k, "service_outage", []string{"service_5xx", "service_slow", "service_tcp_fail"}, ev))
+	near(t, "P(evidence | service_outage)", got, want)
+	// The marginal used for explanations: Σ share·P(slow | m).
+	near(t, "P(service_slow | service_outage)", marginal(k, k.Ev("service_slow"), "service_outage"), 0.40*0.05+0.45*0.15+0.15*0.8)
+}

@@ -46,6 +46,17 @@ type Cause struct {
 	Explain string   `yaml:"explain"`
 	Prior   P        `yaml:"prior"` // for a plain check, no error code given
 	Check   []string `yaml:"check"` // how a person can confirm it
+	// Presentations are mutually exclusive ways the cause shows (an outage
+	// refuses, errs or crawls); each overrides some likelihoods. Without
+	// them the cause has one presentation: the evidence file's likelihoods.
+	Presentations []Presentation `yaml:"presentations"`
+}
+
+// Presentation is one way a cause shows, with its share of cases.
+type Presentation struct {
+	Name  string       `yaml:"name"`
+	Share P            `yaml:"share"`
+	Given map[string]P `yaml:"given"`
 }
 
 // Fix is one remedy.
@@ -421,6 +432,26 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 	for _, id := range EvidenceIDs {
 		if k.evByID[id] == nil {
 			return ed.ErrAt(fmt.Sprintf("evidence %q, which the engine derives, is missing", id), "evidence")
+		}
+	}
+	for i, c := range k.Causes {
+		total := 0.0
+		for j, pr := range c.Presentations {
+			if err := checkP(cd, pr.Share, "causes", i, "presentations", j, "share"); err != nil {
+				return err
+			}
+			total += pr.Share.P
+			for _, e := range slices.Sorted(maps.Keys(pr.Given)) {
+				if k.evByID[e] == nil {
+					return cd.ErrAt(fmt.Sprintf("unknown evidence %q", e), "causes", i, "presentations", j, "given", e)
+				}
+				if err := checkP(cd, pr.Given[e], "causes", i, "presentations", j, "given", e); err != nil {
+					return err
+				}
+			}
+		}
+		if len(c.Presentations) > 0 && math.Abs(total-1) > 0.011 {
+			return cd.ErrAt(fmt.Sprintf("presentation shares add up to %.3f, not 1", total), "causes", i, "presentations")
 		}
 	}
 	for i := range k.Codes {

@@ -148,3 +148,17 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadRejectsPresentationShares(t *testing.T) {
+	m := files(t)
+	m[FileCauses] = strings.Replace(m[FileCauses], `share: {p: 0.15, why: "an overloaded`, `share: {p: 0.55, why: "an overloaded`, 1)
+	_, err := load(m)
+	if err == nil || !strings.Contains(err.Error(), "presentation shares add up to 1.400") || !strings.Contains(err.Error(), "causes.yaml:") {
+		t.Fatalf("got %v", err)
+	}
+	m = files(t)
+	m[FileCauses] = strings.Replace(m[FileCauses], "service_slow: {p: 0.8,", "service_slowness: {p: 0.8,", 1)
+	if _, err := load(m); err == nil || !strings.Contains(err.Error(), `unknown evidence "service_slowness"`) {
+		t.Fatalf("got %v", err)
+	}
+}
