@@ -65,18 +65,9 @@ func newCheckCmd(ios *IO) *cobra.Command {
 }
 
 func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, evidence.Answers, error) {
-	var prof profile.Profile
-	var err error
-	if o.url != "" {
-		if cmd.Flags().Changed("service") {
-			return prof, nil, usageErr("give either --service or --url, not both")
-		}
-		prof, err = profile.FromURL(o.url)
-	} else {
-		prof, err = profile.Get(o.service)
-	}
+	prof, err := resolveProfile(cmd, o.service, o.url)
 	if err != nil {
-		return prof, nil, usageErr("%s", err)
+		return prof, nil, err
 	}
 	if o.code != "" {
 		c := k.Code(o.code)
@@ -233,4 +224,23 @@ func progress(ios *IO, timeout time.Duration) (func(done, total int, name string
 			close(stop)
 			<-finished
 		}
+}
+
+// resolveProfile turns --service / --url into a profile (one of them).
+func resolveProfile(cmd *cobra.Command, service, url string) (profile.Profile, error) {
+	if url == "" {
+		p, err := profile.Get(service)
+		if err != nil {
+			return p, usageErr("%s", err)
+		}
+		return p, nil
+	}
+	if cmd.Flags().Changed("service") {
+		return profile.Profile{}, usageErr("give either --service or --url, not both")
+	}
+	p, err := profile.FromURL(url)
+	if err != nil {
+		return p, usageErr("%s", err)
+	}
+	return p, nil
 }

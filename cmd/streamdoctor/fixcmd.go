@@ -121,14 +121,9 @@ func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
 	if err != nil {
 		return err
 	}
-	var prof profile.Profile
-	if o.url != "" {
-		prof, err = profile.FromURL(o.url)
-	} else {
-		prof, err = profile.Get(o.service)
-	}
+	prof, err := resolveProfile(cmd, o.service, o.url)
 	if err != nil {
-		return usageErr("%s", err)
+		return err
 	}
 	if o.code != "" && k.Code(o.code) == nil {
 		return usageErr("unknown error code %q%s", o.code, suggestion(k, o.code))

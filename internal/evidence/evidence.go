@@ -212,9 +212,9 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	}
 
 	lat, jit, loss := v.ran(probe.PLatency), v.ran(probe.PJitter), v.ran(probe.PLoss)
-	if len(lat) > 0 && lat[0].Status == probe.OK || has(lat, probe.FHighLatency) {
-		ev["high_latency"] = has(lat, probe.FHighLatency)
-	}
+	// Known only when round trips were measured (not when every connect failed).
+	highLat := has(lat, probe.FHighLatency)
+	set("high_latency", highLat || len(lat) > 0 && lat[0].Status == probe.OK, highLat)
 	set("high_jitter", len(jit) > 0, has(jit, probe.FHighJitter))
 	set("loss", len(loss) > 0, has(loss, probe.FLoss))
 

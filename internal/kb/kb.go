@@ -316,15 +316,6 @@ func checkP(d *doc, p P, path ...any) error {
 	return nil
 }
 
-func in(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func (k *KB) index(cd, fd, ed, kd *doc) error {
 	k.causeByID = map[string]*Cause{}
 	k.fixByID = map[string]*Fix{}
@@ -333,7 +324,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 	for i := range k.Causes {
 		c := &k.Causes[i]
 		switch {
-		case !in(CauseIDs, c.ID):
+		case !slices.Contains(CauseIDs, c.ID):
 			return cd.ErrAt(fmt.Sprintf("unknown cause id %q", c.ID), "causes", i, "id")
 		case k.causeByID[c.ID] != nil:
 			return cd.ErrAt(fmt.Sprintf("cause %q defined twice", c.ID), "causes", i, "id")
@@ -358,7 +349,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 	for i := range k.Fixes {
 		f := &k.Fixes[i]
 		switch {
-		case !in(FixIDs, f.ID):
+		case !slices.Contains(FixIDs, f.ID):
 			return fd.ErrAt(fmt.Sprintf("unknown fix id %q", f.ID), "fixes", i, "id")
 		case k.fixByID[f.ID] != nil:
 			return fd.ErrAt(fmt.Sprintf("fix %q defined twice", f.ID), "fixes", i, "id")
@@ -372,7 +363,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 			return fd.ErrAt(fmt.Sprintf("minutes %v must be between 0 and 1440", f.Minutes), "fixes", i, "minutes")
 		}
 		for os := range f.Steps {
-			if os != "all" && !in(OSes, os) {
+			if os != "all" && !slices.Contains(OSes, os) {
 				return fd.ErrAt(fmt.Sprintf("unknown OS %q (all, windows, macos, linux)", os), "fixes", i, "steps", os)
 			}
 		}
@@ -382,7 +373,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 			}
 		}
 		for os := range f.Automated {
-			if !in(OSes, os) {
+			if !slices.Contains(OSes, os) {
 				return fd.ErrAt(fmt.Sprintf("unknown OS %q", os), "fixes", i, "automated", os)
 			}
 		}

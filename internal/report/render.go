@@ -44,7 +44,7 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 		mark = map[probe.Status]string{probe.OK: c(ansiGreen, "✓"), probe.Problem: c(ansiRed, "✗"), probe.NotRun: c(ansiDim, "–")}
 	}
 	b := &strings.Builder{}
-	title := "StreamDoctor check: " + r.serviceTitle(k)
+	title := "StreamDoctor check: " + r.serviceTitle()
 	if r.Code != "" {
 		title += ", error " + r.Code
 		if r.CodeInfo != "" {
@@ -114,9 +114,9 @@ func trimFloat(v float64) string {
 	return strings.TrimSuffix(s, ".0")
 }
 
-func (r *Report) serviceTitle(k *kb.KB) string {
-	if r.Service == "netflix" {
-		return "Netflix"
+func (r *Report) serviceTitle() string {
+	if r.title != "" {
+		return r.title
 	}
 	return r.Service
 }
@@ -154,7 +154,7 @@ type fileData struct {
 }
 
 func (r *Report) fileData(k *kb.KB) fileData {
-	d := fileData{Report: r, Title: r.serviceTitle(k)}
+	d := fileData{Report: r, Title: r.serviceTitle()}
 	if c := k.Cause(r.Verdict.TopCause); c != nil {
 		d.Explain = c.Explain
 	}

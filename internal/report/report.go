@@ -76,6 +76,8 @@ type Report struct {
 	CodeInfo string    `json:"code_title,omitempty"`
 	Because  []string  `json:"because,omitempty"`
 	Speed    *Speed    `json:"speed,omitempty"`
+
+	title string // the service's display name, from its profile
 }
 
 // Speed is the throughput measurement with its verdict per quality
@@ -106,7 +108,7 @@ func Build(k *kb.KB, in Input) *Report {
 	r := &Report{
 		Schema: Schema, Service: in.Service, Code: in.Code,
 		StartedAt: in.StartedAt.UTC(), DurationMS: in.Duration.Milliseconds(),
-		Observations: in.Observations,
+		Observations: in.Observations, title: in.ServiceTitle,
 	}
 	if r.Observations == nil {
 		r.Observations = []probe.Observation{}
