@@ -76,7 +76,7 @@ type RunDoc struct {
 }
 
 func runCmd(out io.Writer) *cobra.Command {
-	var asJSON bool
+	var asJSON, explain bool
 	var parallel int
 	var timeout time.Duration
 	c := &cobra.Command{
@@ -116,6 +116,9 @@ func runCmd(out io.Writer) *cobra.Command {
 			} else {
 				printTable(out, doc)
 			}
+			if explain {
+				printMisses(out, doc)
+			}
 			if doc.Passed != doc.Total {
 				return &exitError{code: 1}
 			}
@@ -124,6 +127,7 @@ func runCmd(out io.Writer) *cobra.Command {
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the streamdoctor.labrun/v1 document")
 	c.Flags().IntVar(&parallel, "parallel", 4, "scenarios run at once")
+	c.Flags().BoolVar(&explain, "explain", false, "after the table, print each miss's evidence and the observations that were not ok")
 	c.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "each check's --timeout")
 	return c
 }
@@ -176,6 +180,31 @@ func printTable(w io.Writer, doc *RunDoc) {
 		}
 	}
 	fmt.Fprintf(w, "\n%d/%d passed; slowest %s (%d ms)\n", doc.Passed, doc.Total, slowest.Scenario, slowest.WallMS)
+}
+
+// printMisses shows, for each miss, what the engine saw: the evidence and
+// every observation that was not plainly ok.
+func printMisses(w io.Writer, doc *RunDoc) {
+	for _, r := range doc.Results {
+		if r.Pass || r.Check == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s (%s): evidence", r.Scenario, r.File)
+		ids := make([]string, 0, len(r.Check.Evidence))
+		for id := range r.Check.Evidence {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			fmt.Fprintf(w, " %s=%v", id, r.Check.Evidence[id])
+		}
+		fmt.Fprintln(w)
+		for _, o := range r.Check.Report.Observations {
+			if o.Status != "ok" || o.Value != 0 {
+				fmt.Fprintf(w, "  %-26s %-8s %-22s %8.1f  %s\n", o.Probe, o.Status, o.Failure, o.Value, o.Detail)
+			}
+		}
+	}
 }
 
 func serveCmd(out, errOut io.Writer) *cobra.Command {

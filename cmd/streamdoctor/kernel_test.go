@@ -162,6 +162,6 @@ func TestKernelBandwidthCap(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if doc.Verdict.TopCause != "low_bandwidth" || doc.Speed.Down <= 0 || doc.Speed.Down > 2.5 {
-		t.Errorf("tbf 2 Mbps: diagnosed %s, measured %.2f Mbps", doc.Verdict.TopCause, doc.Speed.Down)
+		t.Errorf("tbf 2 Mbps: diagnosed %s, measured %.2f Mbps\n%s", doc.Verdict.TopCause, doc.Speed.Down, out)
 	}
 }

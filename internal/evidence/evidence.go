@@ -9,6 +9,7 @@ package evidence
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/streamdoctor/streamdoctor/internal/engine"
@@ -80,6 +81,117 @@ var connectFailures = map[string]bool{
 	probe.FHostUnreachable: true, probe.FEOF: true, probe.FUnknown: true,
 }
 
+// Graded measurements: exactly one band of each is set present and the
+// others are left unknown, so the engine multiplies P(band | cause) once:
+// the bands of one measurement are one categorical symptom, not several.
+var (
+	// Wi-Fi signal (dBm): -67 is the floor vendors give for video, -75 where
+	// rates drop to a few Mbps, -85 where frames are lost outright.
+	SignalBands = []Band{{-67, "wifi_signal_good"}, {-75, "wifi_signal_fair"}, {-85, "wifi_signal_weak"}, {math.Inf(-1), "wifi_signal_very_weak"}}
+	// Round trip (ms), upper bounds: under 100 is ordinary, to 300 is far or
+	// queued, beyond is a satellite hop, a detour or a path in trouble.
+	LatencyBands = []Band{{100, "latency_normal"}, {300, "latency_high"}, {math.Inf(1), "latency_very_high"}}
+	// Jitter (ms, median consecutive difference), upper bounds.
+	JitterBands = []Band{{10, "jitter_low"}, {25, "jitter_some"}, {math.Inf(1), "jitter_high"}}
+	// Lost connects (%), upper bounds: none, some (one in 16 is bad luck on
+	// a good line), heavy.
+	LossBands = []Band{{0.5, "loss_none"}, {probe.LossPct, "loss_some"}, {math.Inf(1), "loss_heavy"}}
+)
+
+// ThroughputBands are the grades of the quick throughput sample, judged
+// against the profile's needs by the probe.
+var ThroughputBands = []string{"throughput_ok", "throughput_below_hd", "throughput_below_sd"}
+
+// Band is one grade of a measurement: for signal bands the value must be at
+// least Edge; for the others below it.
+type Band struct {
+	Edge float64
+	ID   string
+}
+
+func bandAtLeast(bands []Band, v float64) string {
+	for _, b := range bands {
+		if v >= b.Edge {
+			return b.ID
+		}
+	}
+	return bands[len(bands)-1].ID
+}
+
+func bandBelow(bands []Band, v float64) string {
+	for _, b := range bands {
+		if v < b.Edge {
+			return b.ID
+		}
+	}
+	return bands[len(bands)-1].ID
+}
+
+// notDNS drops observations whose failure was a name lookup: those are
+// charged to the resolver, and say nothing about the service or the site.
+func notDNS(obs []probe.Observation) []probe.Observation {
+	var out []probe.Observation
+	for _, o := range obs {
+		if !probe.IsDNSFailure(o.Failure) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Layers, nearest first. A failure is charged to the first layer that
+// failed: once a layer is seen broken, the failures beyond it are what that
+// break predicts and carry nothing of their own, so they are left unknown
+// (successes beyond it are kept: they contradict the break and must count).
+var layers = [][]string{
+	{"link_down"},
+	{"gateway_fail"},
+	{"internet_down"},
+	{"dns_blocked_name"},
+	{"dns_system_fail"},
+}
+
+// beyond lists, for each layer, the symptoms that lie past it.
+var beyond = [][]string{
+	{"gateway_fail", "internet_down", "dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail",
+		"service_refused", "service_exchange_fail", "ipv6_fail", "dns_blocked_name", "portal", "proxy_path_fail", "router_slow"},
+	{"internet_down", "dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail",
+		"service_refused", "service_exchange_fail", "ipv6_fail", "dns_blocked_name", "portal", "proxy_path_fail"},
+	{"dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail", "service_exchange_fail", "ipv6_fail", "proxy_path_fail"},
+	{"dns_system_fail"},
+	{"controls_fail"},
+}
+
+// screen applies the layers to ev.
+func screen(ev engine.Evidence) {
+	for i, layer := range layers {
+		broken := false
+		for _, id := range layer {
+			broken = broken || ev[id]
+		}
+		if !broken {
+			continue
+		}
+		for _, id := range beyond[i] {
+			if v, ok := ev[id]; ok && v {
+				delete(ev, id)
+			}
+		}
+		if i < 2 {
+			// Nothing past a dead link or router was measured at all: its
+			// grades of line quality are the router's failure too.
+			for _, bands := range [][]Band{LatencyBands, JitterBands, LossBands} {
+				for _, b := range bands {
+					delete(ev, b.ID)
+				}
+			}
+			for _, id := range ThroughputBands {
+				delete(ev, id)
+			}
+		}
+	}
+}
+
 // Derive builds the evidence from observations and answers.
 func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	v := view{by: map[string][]probe.Observation{}}
@@ -98,14 +210,15 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	// router's failure as the user sees it; it counts under gateway_fail.
 	set("link_down", len(link) > 0, has(link, probe.FNoLink))
 
-	// Wi-Fi: wired is a known "no"; a not-run Wi-Fi probe for another reason is unknown.
+	// Wi-Fi: wired (or no Wi-Fi adapter) is a known "no"; a not-run Wi-Fi
+	// probe for another reason is unknown.
 	wifi := v.by[probe.PWiFi]
 	if len(wifi) > 0 {
 		w := wifi[0]
 		switch {
 		case w.Status != probe.NotRun:
 			ev["on_wifi"] = true
-			ev["wifi_weak"] = w.Failure == probe.FWeakSignal
+			ev[bandAtLeast(SignalBands, w.Value)] = true
 		case w.Failure == probe.FWired:
 			ev["on_wifi"] = false
 		}
@@ -113,22 +226,35 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 
 	gw := v.ran(probe.PGateway)
 	set("gateway_fail", len(gw) > 0, count(gw, problem) > 0 || has(link, probe.FNoRoute))
+	if len(gw) > 0 && gw[0].Status == probe.OK {
+		// A router one hop away answers within a few milliseconds; a slow
+		// answer means the local link itself is struggling.
+		ev["router_slow"] = gw[0].Value > RouterSlowMS
+	}
 
 	sys := v.ran(probe.PDNSSystem)
 	sysFail := func(o probe.Observation) bool { return problem(o) && o.Failure != probe.FBogonAnswer }
 	set("dns_system_fail", len(sys) > 0, majority(sys, sysFail))
 	set("dns_bogon", len(sys) > 0, has(sys, probe.FBogonAnswer))
 
-	trustedOK := map[string]bool{}
 	doh, pub := v.ran(probe.PDNSDoH), v.ran(probe.PDNSPublic)
-	for _, o := range append(append([]probe.Observation{}, doh...), pub...) {
+	trusted := append(append([]probe.Observation{}, doh...), pub...)
+	trustedOK := map[string]bool{}
+	trustedAddrs := map[string]map[string]bool{}
+	for _, o := range trusted {
 		if o.Status == probe.OK {
 			trustedOK[o.Target] = true
+			if trustedAddrs[o.Target] == nil {
+				trustedAddrs[o.Target] = map[string]bool{}
+			}
+			for _, a := range addrsOf(o) {
+				trustedAddrs[o.Target][a] = true
+			}
 		}
 	}
-	if len(doh)+len(pub) > 0 {
+	if len(trusted) > 0 {
 		hosts := map[string]bool{}
-		for _, o := range append(append([]probe.Observation{}, doh...), pub...) {
+		for _, o := range trusted {
 			hosts[o.Target] = true
 		}
 		failed := 0
@@ -139,15 +265,58 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 		}
 		ev["dns_trusted_fail"] = 2*failed > len(hosts)
 	}
-	if len(sys) > 0 && len(trustedOK) > 0 {
-		ev["dns_blocked_name"] = count(sys, func(o probe.Observation) bool {
-			return problem(o) && (o.Failure == probe.FNXDomain || o.Failure == probe.FNoAnswer) && trustedOK[o.Target]
-		}) > 0
-	}
+
+	ctl := v.ran(probe.PHTTPSControl)
+	ctlReached := notDNS(ctl)
+	// Controls whose names did not resolve are the resolver's failure; the
+	// sites themselves count only where a connection was tried.
+	set("controls_fail", len(ctl) > 0, len(ctl) > 0 && count(ctl, problem) == len(ctl))
+	controlsUp := count(ctlReached, func(o probe.Observation) bool { return o.Status == probe.OK }) > 0
+
 	hj := v.ran(probe.PDNSHijack)
 	set("nx_hijack", len(hj) > 0, has(hj, probe.FNXHijack))
+	// The resolver works for other names: a control site resolved, or it
+	// answered the made-up name honestly.
+	resolverWorks := controlsUp || count(hj, func(o probe.Observation) bool { return o.Status == probe.OK }) > 0
+	if len(sys) > 0 && len(trustedOK) > 0 {
+		// "No such name" only for the service, from a resolver that answers
+		// other names: a filter, not a broken resolver.
+		ev["dns_blocked_name"] = resolverWorks && count(sys, func(o probe.Observation) bool {
+			return problem(o) && (o.Failure == probe.FNXDomain || o.Failure == probe.FNoAnswer) && trustedOK[o.Target]
+		}) > 0
+		// Both answered, with public addresses, and they share none: the
+		// system resolver sends the service somewhere else.
+		compared, differ := 0, 0
+		for _, o := range sys {
+			if o.Status != probe.OK || trustedAddrs[o.Target] == nil {
+				continue
+			}
+			compared++
+			shared := false
+			for _, a := range addrsOf(o) {
+				shared = shared || trustedAddrs[o.Target][a]
+			}
+			if !shared {
+				differ++
+			}
+		}
+		if compared > 0 {
+			ev["dns_redirected"] = 2*differ > compared
+		}
+	}
 
 	tcp := v.ran(probe.PTCPService)
+	// Internet layer: the resolvers outside the home (reached by address)
+	// fail, no site was reached and no connection to the service opened.
+	// One broken uplink, one symptom: the local resolver's failures and the
+	// sites' are what it predicts.
+	// It is set only when present: when absent, its parts (trusted DNS,
+	// sites, service) are observed one by one and already say so.
+	if len(ctl) > 0 && len(trusted) > 0 && ev["dns_trusted_fail"] && count(ctl, problem) == len(ctl) &&
+		count(tcp, func(o probe.Observation) bool { return o.Status == probe.OK }) == 0 {
+		ev["internet_down"] = true
+	}
+
 	tcpFail := func(o probe.Observation) bool { return problem(o) && connectFailures[o.Failure] }
 	set("service_tcp_fail", len(tcp) > 0, majority(tcp, tcpFail))
 	set("service_refused", len(tcp) > 0, majority(tcp, func(o probe.Observation) bool { return o.Failure == probe.FRefused }))
@@ -158,7 +327,7 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 		}
 	}
 
-	https := v.ran(probe.PHTTPSService)
+	https := notDNS(v.ran(probe.PHTTPSService))
 	if len(https) > 0 {
 		ev["service_5xx"] = has(https, probe.FHTTP503, probe.FHTTP5xx)
 		ev["service_blockpage"] = has(https, probe.FBlockProxy)
@@ -179,27 +348,32 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	if len(https) > 0 && len(tcpOK) > 0 {
 		if count(https, func(o probe.Observation) bool {
 			h := profile.HostOf(o.Target)
-			return problem(o) && tcpOK[h] && (o.Failure == probe.FTimeout || o.Failure == probe.FReset || o.Failure == probe.FEOF)
+			return problem(o) && tcpOK[h] && (o.Failure == probe.FTimeout || o.Failure == probe.FReset || o.Failure == probe.FEOF || o.Failure == probe.FTLSFailed)
 		}) > 0 {
 			ev["service_exchange_fail"] = true
 		}
 	}
 
 	ck := v.ran(probe.PClock)
-	set("clock_skewed", len(ck) > 0, has(ck, probe.FClockSkew))
-
-	ctl := v.ran(probe.PHTTPSControl)
-	set("controls_fail", len(ctl) > 0, len(ctl) > 0 && count(ctl, problem) == len(ctl))
+	if len(ck) > 0 {
+		off := math.Abs(ck[0].Value)
+		ev["clock_skewed"] = has(ck, probe.FClockSkew)
+		if ev["clock_skewed"] {
+			// Graded: a day or more breaks certificates; less only breaks
+			// signed tokens and licences.
+			ev["clock_off_days"] = off >= 86400
+		}
+	}
 
 	portal := v.ran(probe.PPortal)
 	nm := v.ran(probe.PConnectivity)
-	if len(portal) > 0 || len(nm) > 0 {
+	if len(notDNS(portal)) > 0 || len(nm) > 0 {
 		ev["portal"] = has(portal, probe.FPortal) || has(nm, probe.FPortal)
 	}
 
 	px := v.ran(probe.PProxy)
 	set("proxy_set", len(px) > 0, has(px, probe.FProxy))
-	pxp := v.ran(probe.PHTTPSProxy)
+	pxp := notDNS(v.ran(probe.PHTTPSProxy))
 	set("proxy_path_fail", len(pxp) > 0, count(pxp, problem) > 0)
 
 	vpn := v.ran(probe.PVPN)
@@ -213,13 +387,27 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 
 	lat, jit, loss := v.ran(probe.PLatency), v.ran(probe.PJitter), v.ran(probe.PLoss)
 	// Known only when round trips were measured (not when every connect failed).
-	highLat := has(lat, probe.FHighLatency)
-	set("high_latency", highLat || len(lat) > 0 && lat[0].Status == probe.OK, highLat)
-	set("high_jitter", len(jit) > 0, has(jit, probe.FHighJitter))
-	set("loss", len(loss) > 0, has(loss, probe.FLoss))
+	if len(lat) > 0 && (lat[0].Status == probe.OK || lat[0].Failure == probe.FHighLatency) {
+		ev[bandBelow(LatencyBands, lat[0].Value)] = true
+	}
+	if len(jit) > 0 {
+		ev[bandBelow(JitterBands, jit[0].Value)] = true
+	}
+	if len(loss) > 0 {
+		ev[bandBelow(LossBands, loss[0].Value)] = true
+	}
 
 	tp, lr := v.ran(probe.PThroughput), v.ran(probe.PLoadedRTT)
-	set("low_throughput", len(tp) > 0, has(tp, probe.FLowThroughput))
+	if len(tp) > 0 {
+		switch {
+		case has(tp, probe.FBelowSD):
+			ev["throughput_below_sd"] = true
+		case has(tp, probe.FLowThroughput):
+			ev["throughput_below_hd"] = true
+		default:
+			ev["throughput_ok"] = true
+		}
+	}
 	set("bufferbloat", len(lr) > 0, has(lr, probe.FBufferbloat))
 
 	bd := v.ran(probe.PBrowserData)
@@ -231,6 +419,17 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	up := v.ran(probe.PUptime)
 	set("long_uptime", len(up) > 0, has(up, probe.FLongUptime))
 
+	screen(ev)
+	if ev["clock_off_days"] {
+		// Expired-looking certificates, and sites failing on them, are what
+		// a clock days off predicts.
+		for _, id := range []string{"tls_time", "controls_fail", "service_exchange_fail"} {
+			if ev[id] {
+				delete(ev, id)
+			}
+		}
+	}
+
 	for id, a := range ans {
 		switch a {
 		case "yes":
@@ -240,4 +439,13 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 		}
 	}
 	return ev
+}
+
+// RouterSlowMS: the router is one hop away; a connect to it slower than
+// this means the local link retries or queues.
+const RouterSlowMS = 60.0
+
+// addrsOf reads the addresses a DNS observation recorded.
+func addrsOf(o probe.Observation) []string {
+	return o.Addrs
 }

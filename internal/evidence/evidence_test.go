@@ -16,11 +16,11 @@ func TestDeriveServiceRefusedWhileLineIsFine(t *testing.T) {
 		ob(probe.PTCPService, "b:443", probe.Problem, probe.FRefused),
 		ob(probe.PTCPService, "c:443", probe.OK, ""),
 		ob(probe.PHTTPSControl, "g", probe.OK, ""),
-		ob(probe.PLoss, "g", probe.OK, ""),
-		ob(probe.PJitter, "g", probe.Problem, probe.FHighJitter),
+		{Probe: probe.PLoss, Target: "g", Status: probe.OK, Value: 0},
+		{Probe: probe.PJitter, Target: "g", Status: probe.Problem, Failure: probe.FHighJitter, Value: 40},
 	}
 	ev := Derive(obs, nil)
-	for id, want := range map[string]bool{"service_tcp_fail": true, "service_refused": true, "controls_fail": false, "loss": false, "high_jitter": true} {
+	for id, want := range map[string]bool{"service_tcp_fail": true, "service_refused": true, "controls_fail": false, "loss_none": true, "jitter_high": true} {
 		if v, ok := ev[id]; !ok || v != want {
 			t.Errorf("%s = %v (known %v), want %v", id, v, ok, want)
 		}
@@ -38,7 +38,7 @@ func TestDeriveWiFiAndAnswers(t *testing.T) {
 	if ev["on_wifi"] != false || ev["private_window_works"] != true {
 		t.Errorf("%v", ev)
 	}
-	if _, ok := ev["wifi_weak"]; ok {
+	if _, ok := ev["wifi_signal_good"]; ok {
 		t.Error("signal strength judged on a wired link")
 	}
 	if _, ok := ev["other_devices_work"]; ok {
@@ -56,9 +56,98 @@ func TestDeriveDNSBlockedName(t *testing.T) {
 		ob(probe.PDNSDoH, "www.netflix.com", probe.OK, ""),
 		ob(probe.PDNSPublic, "www.netflix.com", probe.Problem, probe.FTimeout),
 	}
+	// A resolver that fails every name is not filtering.
+	ev := Derive(append(obs, ob(probe.PHTTPSControl, "https://www.google.com/", probe.Problem, probe.FNXDomain)), nil)
+	if ev["dns_blocked_name"] || !ev["dns_system_fail"] || ev["dns_trusted_fail"] {
+		t.Errorf("resolver failing everything: %v", ev)
+	}
+	// One that answers other names and denies only the service's filters it;
+	// the failure is charged to that, not counted again as "DNS failing".
+	ev = Derive(append(obs, ob(probe.PHTTPSControl, "https://www.google.com/", probe.OK, "")), nil)
+	if !ev["dns_blocked_name"] || ev["dns_trusted_fail"] {
+		t.Errorf("filtering resolver: %v", ev)
+	}
+	if _, ok := ev["dns_system_fail"]; ok {
+		t.Errorf("the filter's answers were counted twice: %v", ev)
+	}
+}
+
+// A dead uplink behind a router that answers: the outside resolvers, the
+// sites and the service all fail. That is one symptom (internet_down), and
+// the failures it explains are not multiplied again.
+func TestDeriveChargesTheFirstBrokenLayer(t *testing.T) {
+	obs := []probe.Observation{
+		ob(probe.PLink, "eth0", probe.OK, ""),
+		{Probe: probe.PGateway, Target: "192.0.2.1", Status: probe.OK, Value: 2},
+		ob(probe.PDNSSystem, "www.netflix.com", probe.Problem, probe.FTimeout),
+		ob(probe.PDNSDoH, "www.netflix.com", probe.Problem, probe.FTimeout),
+		ob(probe.PDNSPublic, "www.netflix.com", probe.Problem, probe.FTimeout),
+		ob(probe.PHTTPSControl, "https://www.google.com/", probe.Problem, probe.FDNSTimeout),
+		ob(probe.PHTTPSControl, "https://www.wikipedia.org/", probe.Problem, probe.FDNSTimeout),
+		ob(probe.PTCPService, "www.netflix.com:443", probe.NotRun, probe.FDNSTimeout),
+		ob(probe.PHTTPSService, "https://www.netflix.com/", probe.Problem, probe.FDNSTimeout),
+	}
 	ev := Derive(obs, nil)
-	if !ev["dns_blocked_name"] || !ev["dns_system_fail"] || ev["dns_trusted_fail"] {
+	if !ev["internet_down"] || ev["gateway_fail"] || ev["link_down"] {
+		t.Fatalf("%v", ev)
+	}
+	for _, id := range []string{"dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail", "service_5xx", "service_slow"} {
+		if _, ok := ev[id]; ok {
+			t.Errorf("%s is known (%v) though the broken uplink explains it or it was never measured", id, ev[id])
+		}
+	}
+	// With the router dead, the uplink's failure is the router's too.
+	obs[1] = ob(probe.PGateway, "192.0.2.1", probe.Problem, probe.FHostUnreachable)
+	ev = Derive(obs, nil)
+	if !ev["gateway_fail"] {
+		t.Fatalf("%v", ev)
+	}
+	if _, ok := ev["internet_down"]; ok {
+		t.Errorf("internet_down counted beside the dead router: %v", ev)
+	}
+}
+
+// Graded measurements set exactly one band each.
+func TestDeriveBands(t *testing.T) {
+	for _, c := range []struct {
+		p    string
+		v    float64
+		want string
+	}{
+		{probe.PWiFi, -50, "wifi_signal_good"}, {probe.PWiFi, -72, "wifi_signal_fair"}, {probe.PWiFi, -82, "wifi_signal_weak"}, {probe.PWiFi, -100, "wifi_signal_very_weak"},
+		{probe.PLatency, 20, "latency_normal"}, {probe.PLatency, 250, "latency_high"}, {probe.PLatency, 1050, "latency_very_high"},
+		{probe.PJitter, 3, "jitter_low"}, {probe.PJitter, 12, "jitter_some"}, {probe.PJitter, 40, "jitter_high"},
+		{probe.PLoss, 0, "loss_none"}, {probe.PLoss, 6.3, "loss_some"}, {probe.PLoss, 15, "loss_heavy"},
+	} {
+		ev := Derive([]probe.Observation{{Probe: c.p, Status: probe.OK, Value: c.v}}, nil)
+		n := 0
+		for id, v := range ev {
+			if v && id != "on_wifi" {
+				n++
+				if id != c.want {
+					t.Errorf("%s %v: %s, want %s", c.p, c.v, id, c.want)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s %v: %d bands set: %v", c.p, c.v, n, ev)
+		}
+	}
+}
+
+// The system resolver and the trusted ones both answer, with different
+// public addresses: the service is sent somewhere else.
+func TestDeriveRedirection(t *testing.T) {
+	obs := []probe.Observation{
+		{Probe: probe.PDNSSystem, Target: "www.netflix.com", Status: probe.OK, Addrs: []string{"203.0.113.9"}},
+		{Probe: probe.PDNSDoH, Target: "www.netflix.com", Status: probe.OK, Addrs: []string{"198.51.100.10"}},
+	}
+	if ev := Derive(obs, nil); !ev["dns_redirected"] {
 		t.Errorf("%v", ev)
+	}
+	obs[0].Addrs = []string{"198.51.100.10", "198.51.100.11"}
+	if ev := Derive(obs, nil); ev["dns_redirected"] {
+		t.Errorf("overlapping answers called a redirection: %v", ev)
 	}
 }
 

@@ -99,6 +99,10 @@ type Evidence struct {
 	// Question, when set, makes the evidence something a person is asked.
 	Question string  `yaml:"question"`
 	Minutes  float64 `yaml:"minutes"`
+	// Group names a graded measurement: its bands are one categorical
+	// symptom (exactly one is observed), so for every cause the bands'
+	// likelihoods add up to 1.
+	Group string `yaml:"group"`
 }
 
 // Likelihood is P(evidence present | cause).
@@ -420,6 +424,24 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 		}
 		k.evByID[e.ID] = e
 	}
+	// A graded measurement's bands must each add up to 1 for every cause.
+	groups := map[string][]int{}
+	for i, e := range k.Evidence {
+		if e.Group != "" {
+			groups[e.Group] = append(groups[e.Group], i)
+		}
+	}
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
+		for _, c := range CauseIDs {
+			sum := 0.0
+			for _, i := range groups[g] {
+				sum += k.Evidence[i].Likelihood(c)
+			}
+			if math.Abs(sum-1) > 0.011 {
+				return ed.ErrAt(fmt.Sprintf("the bands of %q add up to %.3f for cause %q, not 1", g, sum, c), "evidence", groups[g][0], "group")
+			}
+		}
+	}
 	for _, id := range EvidenceIDs {
 		if k.evByID[id] == nil {
 			return ed.ErrAt(fmt.Sprintf("evidence %q, which the engine derives, is missing", id), "evidence")
@@ -517,11 +539,13 @@ func checkSum(d *doc, m map[string]float64, path ...any) error {
 // EvidenceIDs are the symbols the engine derives from observations and
 // answers; the KB must give likelihoods for each.
 var EvidenceIDs = []string{
-	"link_down", "on_wifi", "wifi_weak", "gateway_fail",
-	"dns_system_fail", "dns_blocked_name", "dns_bogon", "dns_trusted_fail", "nx_hijack",
+	"link_down", "on_wifi", "wifi_signal_good", "wifi_signal_fair", "wifi_signal_weak", "wifi_signal_very_weak",
+	"gateway_fail", "router_slow", "internet_down",
+	"dns_system_fail", "dns_blocked_name", "dns_redirected", "dns_bogon", "dns_trusted_fail", "nx_hijack",
 	"service_tcp_fail", "service_refused", "service_5xx", "service_blockpage", "filter_blockpage", "service_slow",
-	"service_exchange_fail", "tls_intercepted", "tls_untrusted", "tls_time", "clock_skewed",
+	"service_exchange_fail", "tls_intercepted", "tls_untrusted", "tls_time", "clock_skewed", "clock_off_days",
 	"controls_fail", "portal", "proxy_set", "proxy_path_fail", "vpn_on", "ipv6_fail",
-	"high_latency", "high_jitter", "loss", "low_throughput", "bufferbloat", "stale_data", "large_cache", "outdated", "long_uptime",
+	"latency_normal", "latency_high", "latency_very_high", "jitter_low", "jitter_some", "jitter_high",
+	"loss_none", "loss_some", "loss_heavy", "throughput_ok", "throughput_below_hd", "throughput_below_sd", "bufferbloat", "stale_data", "large_cache", "outdated", "long_uptime",
 	"private_window_works", "other_devices_work",
 }

@@ -72,7 +72,7 @@ func TestLoadErrorsNameFileLineKey(t *testing.T) {
 	}{
 		{"unknown cause in repairs", FileFixes, "      vpn: {p: 0.95, why: \"chart: disabling", "      vpnn: {p: 0.95, why: \"chart: disabling",
 			"vpnn: {p: 0.95", "fixes[2].repairs.vpnn: unknown cause id \"vpnn\""},
-		{"probability out of range", FileEvidence, "weak_wifi: {p: 0.9, why: \"the signal reading", "weak_wifi: {p: 1.9, why: \"the signal reading",
+		{"probability out of range", FileEvidence, "weak_wifi: {p: 0.02, why: \"a strong reading", "weak_wifi: {p: 1.9, why: \"a strong reading",
 			"weak_wifi: {p: 1.9", "evidence[2].given.weak_wifi.p: probability 1.9 is outside 0..1"},
 		{"unknown key", FileCauses, "  - id: vpn\n", "  - id: vpn\n    colour: red\n",
 			"colour: red", "colour: unknown key"},
@@ -151,7 +151,7 @@ func FuzzLoad(f *testing.F) {
 
 func TestLoadRejectsPresentationShares(t *testing.T) {
 	m := files(t)
-	m[FileCauses] = strings.Replace(m[FileCauses], `share: {p: 0.15, why: "an overloaded`, `share: {p: 0.55, why: "an overloaded`, 1)
+	m[FileCauses] = strings.Replace(m[FileCauses], `share: {p: 0.14, why: "an overloaded`, `share: {p: 0.54, why: "an overloaded`, 1)
 	_, err := load(m)
 	if err == nil || !strings.Contains(err.Error(), "presentation shares add up to 1.400") || !strings.Contains(err.Error(), "causes.yaml:") {
 		t.Fatalf("got %v", err)
@@ -159,6 +159,15 @@ func TestLoadRejectsPresentationShares(t *testing.T) {
 	m = files(t)
 	m[FileCauses] = strings.Replace(m[FileCauses], "service_slow: {p: 0.8,", "service_slowness: {p: 0.8,", 1)
 	if _, err := load(m); err == nil || !strings.Contains(err.Error(), `unknown evidence "service_slowness"`) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLoadRejectsBandsThatDoNotAddUp(t *testing.T) {
+	m := files(t)
+	m[FileEvidence] = strings.Replace(m[FileEvidence], `unstable_connection: {p: 0.55, why: "heavy loss`, `unstable_connection: {p: 0.75, why: "heavy loss`, 1)
+	_, err := load(m)
+	if err == nil || !strings.Contains(err.Error(), `the bands of "loss" add up to 1.200 for cause "unstable_connection"`) || !strings.Contains(err.Error(), "evidence.yaml:") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -42,9 +42,10 @@ type Rule struct {
 // World is the whole description.
 type World struct {
 	Rules []Rule `json:"rules"`
-	// Local addresses (the router, its resolver) are one hop away: no added
-	// round trip and no loss.
-	Local []string `json:"local,omitempty"`
+	// Local addresses (the router, its resolver) are one hop away: no loss,
+	// and LocalRTTMS instead of the path's round trip.
+	Local      []string `json:"local,omitempty"`
+	LocalRTTMS float64  `json:"local_rtt_ms,omitempty"`
 	// RTTMS and JitterMS delay each connect by a round trip ± jitter.
 	RTTMS    float64 `json:"rtt_ms,omitempty"`
 	JitterMS float64 `json:"jitter_ms,omitempty"`
@@ -189,14 +190,27 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 			return nil, opErr(network, addr, err)
 		}
 	}
+	if d.local[ip.String()] && d.W.LocalRTTMS > 0 {
+		if err := sleep(ctx, time.Duration(d.W.LocalRTTMS*float64(time.Millisecond))); err != nil {
+			return nil, opErr(network, addr, err)
+		}
+	}
 	switch r.Action {
 	case Route:
 		var nd net.Dialer
 		c, err := nd.DialContext(ctx, base, r.To)
-		if err == nil && d.down != nil && base == "tcp" && !d.local[ip.String()] {
-			c = &pacedConn{Conn: c, down: d.down, up: d.up}
+		if err != nil || base != "tcp" || (d.local[ip.String()] && d.W.LocalRTTMS == 0) {
+			return c, err
 		}
-		return c, err
+		if d.local[ip.String()] {
+			return playedConn{c}, nil
+		}
+		if d.down != nil {
+			return &pacedConn{Conn: c, down: d.down, up: d.up}, nil
+		}
+		// The played round trip was a sleep, not something the kernel saw:
+		// hide the socket so that nothing reads a loopback RTT from it.
+		return playedConn{c}, nil
 	case Refuse:
 		return nil, errno(network, addr, syscall.ECONNREFUSED)
 	case Blackhole:
@@ -223,6 +237,9 @@ func (w World) Validate() error {
 	}
 	return nil
 }
+
+// playedConn is a connection whose path conditions the dialer played.
+type playedConn struct{ net.Conn }
 
 // pacer is a shared token bucket: every byte through it waits its turn at
 // the line rate, with a 64 KB burst.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -53,10 +54,19 @@ const (
 	FHighJitter      = "high_jitter"
 	FLoss            = "packet_loss"
 	FLowThroughput   = "low_throughput"
+	FBelowSD         = "throughput_below_sd"
 	FBufferbloat     = "bufferbloat"
 	FNoAddress       = "no_address"
-	FPanic           = "panic"
-	FUnknown         = "unknown_error"
+	// Name-resolution failures seen by a later probe (TCP, TLS, HTTP): the
+	// failure belongs to the resolver, never to the service.
+	FDNSTimeout     = "dns_timeout"
+	FDNSUnreachable = "dns_unreachable"
+	// A proxy that answered CONNECT with something other than 200.
+	FProxyDenied       = "proxy_denied"         // 403 and other 4xx
+	FProxyAuthRequired = "proxy_auth_required"  // 407
+	FProxyUpstream     = "proxy_upstream_error" // 5xx: the proxy could not reach the site
+	FPanic             = "panic"
+	FUnknown           = "unknown_error"
 )
 
 // DNSError is a DNS answer with a failing rcode or no usable records.
@@ -64,15 +74,57 @@ type DNSError struct{ Code string }
 
 func (e *DNSError) Error() string { return e.Code }
 
+// ResolveError is a failure to turn a name into addresses, met by a probe
+// whose own job starts after that (connect, handshake, request). Classify
+// reports it as a DNS failure so that it is charged to the resolver.
+type ResolveError struct {
+	Host string
+	Err  error
+}
+
+func (e *ResolveError) Error() string { return "resolving " + e.Host + ": " + e.Err.Error() }
+func (e *ResolveError) Unwrap() error { return e.Err }
+
+// ProxyStatusError is a proxy's non-200 answer to CONNECT.
+type ProxyStatusError struct{ Code int }
+
+func (e *ProxyStatusError) Error() string {
+	return fmt.Sprintf("proxy answered CONNECT with HTTP %d", e.Code)
+}
+
+// IsDNSFailure says whether a failure code is a name-resolution failure.
+func IsDNSFailure(code string) bool { return strings.HasPrefix(code, "dns_") }
+
 // Classify turns any error from the network stack into a stable failure code.
 // It is the only place where errors are interpreted.
 func Classify(err error) string {
 	if err == nil {
 		return ""
 	}
+	var re *ResolveError
+	if errors.As(err, &re) {
+		switch c := Classify(re.Err); {
+		case IsDNSFailure(c):
+			return c
+		case c == FTimeout:
+			return FDNSTimeout
+		default:
+			return FDNSUnreachable
+		}
+	}
 	var de *DNSError
 	if errors.As(err, &de) {
 		return de.Code
+	}
+	var pe *ProxyStatusError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == 407:
+			return FProxyAuthRequired
+		case pe.Code >= 500:
+			return FProxyUpstream
+		}
+		return FProxyDenied
 	}
 	// Certificates first: they wrap no syscall error.
 	var ua x509.UnknownAuthorityError

@@ -23,32 +23,76 @@ type Answer struct {
 	RTT   time.Duration
 }
 
-// exchangeUDP sends m to server over UDP through the dialer, and retries over
-// TCP when the answer is truncated.
+// udpRetry is how long a UDP query waits before it is sent again, as stub
+// resolvers do (glibc and Windows resend after about a second; the probe's
+// budget is shorter, so it resends sooner). A lost datagram then costs a
+// resend, not the lookup.
+const udpRetry = 400 * time.Millisecond
+
+// exchangeUDP sends m to server over UDP through the dialer, resending it
+// while no answer came, and retries over TCP when the answer is truncated.
 func exchangeUDP(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns.Msg, time.Duration, error) {
 	start := time.Now()
-	for _, netw := range []string{"udp", "tcp"} {
-		c, err := d.DialContext(ctx, netw, server)
-		if err != nil {
-			return nil, time.Since(start), err
-		}
-		if dl, ok := ctx.Deadline(); ok {
-			_ = c.SetDeadline(dl)
-		}
-		stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
-		cl := &dns.Client{Net: netw, UDPSize: 1232}
-		r, _, err := cl.ExchangeWithConnContext(ctx, m, &dns.Conn{Conn: c, UDPSize: 1232})
-		stop()
-		c.Close()
-		if err != nil {
-			return nil, time.Since(start), err
-		}
-		if r.Truncated && netw == "udp" {
-			continue
-		}
-		return r, time.Since(start), nil
+	r, err := exchangeDatagram(ctx, d, server, m)
+	if err != nil || !r.Truncated {
+		return r, time.Since(start), err
 	}
-	return nil, time.Since(start), errors.New("truncated answer over TCP")
+	c, err := d.DialContext(ctx, "tcp", server)
+	if err != nil {
+		return nil, time.Since(start), err
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	cl := &dns.Client{Net: "tcp", UDPSize: 1232}
+	r, _, err = cl.ExchangeWithConnContext(ctx, m, &dns.Conn{Conn: c, UDPSize: 1232})
+	if err == nil && r.Truncated {
+		err = errors.New("truncated answer over TCP")
+	}
+	return r, time.Since(start), err
+}
+
+func exchangeDatagram(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns.Msg, error) {
+	c, err := d.DialContext(ctx, "udp", server)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	co := &dns.Conn{Conn: c, UDPSize: 1232}
+	var lastErr error
+	for ctx.Err() == nil {
+		if err := co.WriteMsg(m); err != nil {
+			return nil, err
+		}
+		wait := time.Now().Add(udpRetry)
+		if dl, ok := ctx.Deadline(); ok && dl.Before(wait) {
+			wait = dl
+		}
+		_ = c.SetReadDeadline(wait)
+		for {
+			r, err := co.ReadMsg()
+			if err != nil {
+				lastErr = err
+				break
+			}
+			if r.Id == m.Id {
+				return r, nil
+			}
+		}
+		var ne net.Error
+		if !errors.As(lastErr, &ne) || !ne.Timeout() {
+			return nil, lastErr // refused (ICMP port unreachable) and the like
+		}
+	}
+	if lastErr == nil {
+		lastErr = ctx.Err()
+	}
+	return nil, lastErr
 }
 
 // dohExchange sends m as an RFC 8484 POST to url, verifying the server against

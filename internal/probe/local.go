@@ -65,10 +65,15 @@ func probeLink(_ context.Context, s *state) []Observation {
 }
 
 func probeWiFi(_ context.Context, s *state) []Observation {
+	w := s.facts.WiFi
+	if w == nil && !s.onWiFiLink() {
+		// Known from the interfaces, whether or not the signal could be read:
+		// no Wi-Fi adapter, or traffic leaves through a wired one.
+		return []Observation{{Status: NotRun, Failure: FWired, Detail: "not connected over Wi-Fi"}}
+	}
 	if why, ok := s.facts.Skipped(sysinfo.FactWiFi); ok {
 		return notRun(PWiFi, why)
 	}
-	w := s.facts.WiFi
 	if w == nil {
 		return []Observation{{Status: NotRun, Failure: FWired, Detail: "not connected over Wi-Fi"}}
 	}
@@ -79,6 +84,27 @@ func probeWiFi(_ context.Context, s *state) []Observation {
 		o.Detail += fmt.Sprintf(" (weaker than %d dBm)", WeakSignalDBM)
 	}
 	return []Observation{o}
+}
+
+// onWiFiLink says whether traffic may leave over Wi-Fi: true unless the
+// interfaces were read and the default route's interface (or, without a
+// route, every connected interface) is something else.
+func (s *state) onWiFiLink() bool {
+	if _, skipped := s.facts.Skipped(sysinfo.FactInterfaces); skipped {
+		return true
+	}
+	kinds := map[string]string{}
+	anyWiFi := false
+	for _, i := range s.facts.Interfaces {
+		kinds[i.Name] = i.Kind
+		anyWiFi = anyWiFi || (i.Kind == sysinfo.KindWiFi && i.Up)
+	}
+	if r := s.facts.DefaultRoute; r != nil {
+		if k, ok := kinds[r.Interface]; ok && k != sysinfo.KindWiFi && !(sysinfo.Interface{Kind: k}).IsVPN() {
+			return false
+		}
+	}
+	return anyWiFi
 }
 
 func probeConnectivity(_ context.Context, s *state) []Observation {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +35,7 @@ const (
 	ClockSkewLimit = 300.0
 	// HighLatencyMS, HighJitterMS and LossPct mark a line that stalls streams.
 	HighLatencyMS = 200.0
-	HighJitterMS  = 30.0
+	HighJitterMS  = 25.0
 	LossPct       = 10.0
 	// A connect slower than this counts as a lost SYN: the kernel retransmits
 	// a SYN after one second.
@@ -75,8 +76,20 @@ func probeGateway(ctx context.Context, s *state) []Observation {
 	for range ports {
 		x := <-ch
 		if x.err == nil || Classify(x.err) == FRefused {
-			return []Observation{{Target: r.Gateway, Status: OK, Value: ms(x.d),
-				Detail: fmt.Sprintf("router answered on port %d in %.0f ms", x.port, ms(x.d))}}
+			// Two more connects to the port that answered; the shortest is
+			// the router's round trip (a pause of this process lengthens
+			// single connects, not all three).
+			best := x.d
+			for range 2 {
+				cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				d, err := connectRTT(cctx, s.env.Dialer, net.JoinHostPort(r.Gateway, strconv.Itoa(x.port)))
+				cancel()
+				if (err == nil || Classify(err) == FRefused) && d < best {
+					best = d
+				}
+			}
+			return []Observation{{Target: r.Gateway, Status: OK, Value: ms(best),
+				Detail: fmt.Sprintf("router answered on port %d in %.0f ms", x.port, ms(best))}}
 		}
 		last = x.err
 	}
@@ -95,6 +108,9 @@ func probeDNS(name, via string) probeFunc {
 			}
 			o.Status = OK
 			o.Detail = fmt.Sprintf("%s in %.0f ms", joinAddrs(a.IPs), ms(a.RTT))
+			for _, ip := range a.IPs {
+				o.Addrs = append(o.Addrs, ip.String())
+			}
 			if c := ClassifyAnswer(a.IPs); c != "" {
 				o.Status, o.Failure = Problem, c
 				o.Detail = fmt.Sprintf("answered with addresses no public site uses (%s)", joinAddrs(a.IPs))
@@ -131,9 +147,11 @@ func probeTCP(name, family string) probeFunc {
 			c, via, err := s.dialHost(ctx, family, h, 443, true)
 			o.Value = ms(time.Since(start))
 			if err != nil {
-				var de *DNSError
-				if errors.As(err, &de) {
-					o.Status, o.Detail = NotRun, "no address from any resolver"
+				var re *ResolveError
+				if errors.As(err, &re) {
+					// Charged to the resolver: no connect was tried.
+					o.Status, o.Failure = NotRun, Classify(err)
+					o.Detail = "no address from any resolver (" + o.Failure + ")"
 					return o
 				}
 				o.Status, o.Failure = Problem, Classify(err)
@@ -225,6 +243,12 @@ func (s *state) httpClient(proxyURL *url.URL, follow bool) *http.Client {
 	}
 	if proxyURL != nil {
 		tr.Proxy = http.ProxyURL(proxyURL)
+		tr.OnProxyConnectResponse = func(_ context.Context, _ *url.URL, _ *http.Request, resp *http.Response) error {
+			if resp.StatusCode != http.StatusOK {
+				return &ProxyStatusError{Code: resp.StatusCode}
+			}
+			return nil
+		}
 	}
 	cl := &http.Client{Transport: tr}
 	cl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -473,21 +497,26 @@ func humanSeconds(s float64) string {
 }
 
 // probeLatency makes repeated TCP connects: the connect time is one round
-// trip; a connect that fails or takes over a second (a retransmitted SYN)
-// counts as lost. Jitter is the mean difference between consecutive round
-// trips (as RFC 3550 defines it, without smoothing). It measures to the
-// service; if the service refuses or drops every connect, it measures the
-// line to the first control site instead, so that line quality is known
-// either way.
+// trip (the kernel's own measurement where the OS gives it, so a busy
+// machine does not inflate it). A connect that fails, or that takes at least
+// one SYN retransmission (one second) longer than the path's round trip,
+// counts as lost; so a 1-second satellite path is slow, not lossy. Jitter
+// is the median difference between consecutive round trips (RFC 3550's
+// difference, with a median instead of a mean so that one stall of this
+// process does not read as a jittery line). It measures to the service; if
+// the service refuses or drops every connect, it measures the line to the
+// first control site instead, so that line quality is known either way.
 func probeLatency(ctx context.Context, s *state) []Observation {
 	hosts := []string{s.prof.Hosts[0].Name}
 	if len(s.prof.Controls) > 0 {
 		hosts = append(hosts, profile.HostOf(s.prof.Controls[0]))
 	}
-	// Resolve and make a first connect to every candidate at once, so that a
-	// dead service costs one connect timeout, not one per candidate.
+	// Resolve and connect to every candidate at once, twice in parallel, so
+	// that a dead service costs one connect timeout, not one per candidate,
+	// and one lost SYN does not set the path's round trip.
 	type cand struct {
 		addr string
+		rtt  float64
 		ok   bool
 		err  error
 	}
@@ -503,16 +532,29 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 				return
 			}
 			cands[i].addr = net.JoinHostPort(ips[0].String(), "443")
-			for try := 0; try < 2 && !cands[i].ok && ctx.Err() == nil; try++ {
-				cctx, cancel := context.WithTimeout(ctx, lostAfter)
-				c, err := s.env.Dialer.DialContext(cctx, "tcp4", cands[i].addr)
-				cancel()
-				if err == nil {
-					c.Close()
-					cands[i].ok = true
-				} else {
-					cands[i].err = err
+			cctx, cancel := context.WithTimeout(ctx, s.timeouts.Connect)
+			defer cancel()
+			type res struct {
+				d   time.Duration
+				err error
+			}
+			ch := make(chan res, 2)
+			for range 2 {
+				go func() {
+					d, err := connectRTT(cctx, s.env.Dialer, cands[i].addr)
+					ch <- res{d, err}
+				}()
+			}
+			// The first to connect sets the round trip; the other (a lost
+			// SYN, most likely) is not waited for.
+			for range 2 {
+				r := <-ch
+				if r.err != nil {
+					cands[i].err = r.err
+					continue
 				}
+				cands[i].rtt, cands[i].ok = ms(r.d), true
+				break
 			}
 		}()
 	}
@@ -525,10 +567,9 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 		if i > 0 {
 			note = fmt.Sprintf(" to %s (the service did not accept connections)", hosts[i])
 		}
-		rtts, lost, tried := sampleConnects(ctx, s, c.addr)
-		if len(rtts) > 0 {
-			return latencyObservations(c.addr, rtts, lost, tried, note)
-		}
+		rtts, lost, tried := sampleConnects(ctx, s, c.addr, c.rtt)
+		rtts = append([]float64{c.rtt}, rtts...)
+		return latencyObservations(c.addr, rtts, lost, tried+1, note)
 	}
 	o := Observation{Probe: PLatency, Target: hosts[0], Status: Problem, Failure: FTimeout, Detail: "no connection succeeded"}
 	if cands[0].addr != "" {
@@ -542,46 +583,112 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 		{Probe: PLoss, Target: o.Target, Status: NotRun, Detail: "no connection succeeded, so loss cannot be told from an outage"}}
 }
 
-// sampleConnects connects to addr repeatedly until it has its samples or the
-// probe's deadline is near.
-func sampleConnects(ctx context.Context, s *state, addr string) (rtts []float64, lost, tried int) {
-	const samples, gap = 16, 25 * time.Millisecond
-	for i := 0; i < samples && ctx.Err() == nil; i++ {
-		dl, _ := ctx.Deadline()
-		if tried >= 4 && time.Until(dl) < lostAfter+50*time.Millisecond {
-			break
-		}
-		cctx, cancel := context.WithTimeout(ctx, lostAfter)
-		start := time.Now()
-		c, err := s.env.Dialer.DialContext(cctx, "tcp4", addr)
-		d := time.Since(start)
-		cancel()
-		if ctx.Err() != nil {
-			break // the probe's own deadline, not the network
-		}
+// connectRTT connects once and returns the round trip: the kernel's figure
+// for a real socket, else the time the connect took.
+func connectRTT(ctx context.Context, d Dialer, addr string) (time.Duration, error) {
+	start := time.Now()
+	c, err := d.DialContext(ctx, "tcp4", addr)
+	wall := time.Since(start)
+	if err != nil {
+		return wall, err
+	}
+	defer c.Close()
+	if k, ok := kernelRTT(c); ok && k <= wall {
+		return k, nil
+	}
+	return wall, nil
+}
+
+// sampleConnects connects to addr from a few workers at once until it has
+// its samples or the probe's deadline is near. A connect is lost when it
+// fails, or when it takes longer than the path's shortest round trip plus
+// most of a SYN retransmission timeout (then it completed only thanks to a
+// resent SYN). A connect cut short by the probe's own deadline before that
+// point is no evidence either way and is dropped.
+func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64) (rtts []float64, lost, tried int) {
+	const samples, workers, gap = 15, 3, 20 * time.Millisecond
+	retransmit := float64(lostAfter.Milliseconds()) * 0.9
+	type res struct {
+		at   time.Time
+		rtt  float64
+		lost bool
+	}
+	var mu sync.Mutex
+	var out []res
+	minRTT := firstRTT
+	next := 0
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				mu.Lock()
+				floor := minRTT
+				if next >= samples {
+					mu.Unlock()
+					return
+				}
+				next++
+				mu.Unlock()
+				dl, _ := ctx.Deadline()
+				if time.Until(dl) < time.Duration((floor*1.5+50)*float64(time.Millisecond)) {
+					return
+				}
+				at := time.Now()
+				d, err := connectRTT(ctx, s.env.Dialer, addr)
+				r := res{at: at, rtt: ms(d)}
+				switch {
+				case err != nil && ctx.Err() != nil:
+					if r.rtt <= floor+retransmit {
+						return // cut short by the probe's deadline: no evidence
+					}
+					r.lost = true
+				case err != nil:
+					r.lost = true
+				case r.rtt > floor+retransmit:
+					r.lost = true
+				}
+				mu.Lock()
+				out = append(out, r)
+				if !r.lost && r.rtt < minRTT {
+					minRTT = r.rtt
+				}
+				mu.Unlock()
+				time.Sleep(gap)
+			}
+		}()
+	}
+	wg.Wait()
+	slices.SortFunc(out, func(a, b res) int { return a.at.Compare(b.at) })
+	for _, r := range out {
 		tried++
-		if err != nil {
+		if r.lost {
 			lost++
 		} else {
-			c.Close()
-			rtts = append(rtts, ms(d))
+			rtts = append(rtts, r.rtt)
 		}
-		time.Sleep(gap)
 	}
 	return rtts, lost, tried
 }
 
+// Jitter is the median absolute difference between consecutive round trips.
+func Jitter(rtts []float64) float64 {
+	if len(rtts) < 2 {
+		return 0
+	}
+	d := make([]float64, 0, len(rtts)-1)
+	for i := 1; i < len(rtts); i++ {
+		d = append(d, math.Abs(rtts[i]-rtts[i-1]))
+	}
+	return speed.Median(d)
+}
+
 func latencyObservations(addr string, rtts []float64, lost, tried int, note string) []Observation {
 	med := speed.Median(rtts)
-	jit := 0.0
-	for i := 1; i < len(rtts); i++ {
-		jit += math.Abs(rtts[i] - rtts[i-1])
-	}
-	if len(rtts) > 1 {
-		jit /= float64(len(rtts) - 1)
-	}
+	jit := Jitter(rtts)
 	lossPct := 100 * float64(lost) / float64(tried)
-	lat := Observation{Probe: PLatency, Target: addr, Value: med, Status: OK, Detail: fmt.Sprintf("median %.0f ms over %d connects%s", med, len(rtts), note)}
+	lat := Observation{Probe: PLatency, Target: addr, Value: math.Round(med*10) / 10, Status: OK, Detail: fmt.Sprintf("median %.0f ms over %d connects%s", med, len(rtts), note)}
 	if med > HighLatencyMS {
 		lat.Status, lat.Failure = Problem, FHighLatency
 	}

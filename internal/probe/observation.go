@@ -17,12 +17,14 @@ const (
 
 // Observation is one measured fact; Failure is a stable code, never free text.
 type Observation struct {
-	Probe    string        `json:"probe"`
-	Target   string        `json:"target"`
-	Status   Status        `json:"status"`
-	Failure  string        `json:"failure"`
-	Value    float64       `json:"value"`
-	Detail   string        `json:"detail"`
+	Probe   string  `json:"probe"`
+	Target  string  `json:"target"`
+	Status  Status  `json:"status"`
+	Failure string  `json:"failure"`
+	Value   float64 `json:"value"`
+	Detail  string  `json:"detail"`
+	// Addrs are the addresses a DNS probe got (additive to report/v1).
+	Addrs    []string      `json:"addrs,omitempty"`
 	Duration time.Duration `json:"-"`
 }
 

@@ -244,6 +244,14 @@ func (s *state) addrsFor(ctx context.Context, host, family string, trustedFallba
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{ip}, "literal", nil
 	}
+	ips, via, err := s.resolve(ctx, host, qt, trustedFallback)
+	if err != nil {
+		return nil, via, &ResolveError{Host: host, Err: err}
+	}
+	return ips, via, nil
+}
+
+func (s *state) resolve(ctx context.Context, host string, qt uint16, trustedFallback bool) ([]netip.Addr, string, error) {
 	a, err := s.lookup(ctx, "system", host, qt)
 	if err == nil && len(a.IPs) > 0 && ClassifyAnswer(a.IPs) == "" {
 		return a.IPs, "system", nil

@@ -77,7 +77,11 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 	}
 	tp := Observation{Target: res.Server, Value: res.DownMbps, Status: OK,
 		Detail: fmt.Sprintf("%.1f Mbps down from %s (%s, %d streams, %.1f s)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds)}
-	if res.DownMbps < s.prof.HDMbps {
+	switch {
+	case res.DownMbps < s.prof.SDMbps:
+		tp.Status, tp.Failure = Problem, FBelowSD
+		tp.Detail += fmt.Sprintf("; even SD needs %.0f Mbps", s.prof.SDMbps)
+	case res.DownMbps < s.prof.HDMbps:
 		tp.Status, tp.Failure = Problem, FLowThroughput
 		tp.Detail += fmt.Sprintf("; HD needs %.0f Mbps", s.prof.HDMbps)
 	}
@@ -85,7 +89,9 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 		Detail: fmt.Sprintf("%.0f ms under load, %.0f ms idle (%.0f RPM)", res.LoadedRTTms, res.IdleRTTms, res.RPM)}
 	if res.LoadedRTTms == 0 {
 		lr.Status, lr.Detail = NotRun, "no round trip measured under load"
-	} else if res.LoadedRTTms-res.IdleRTTms > BufferbloatMS {
+	} else if floor := max(res.LoadedFloorMS, 0); floor > 0 && floor-res.IdleRTTms > BufferbloatMS {
+		// Judged on the shortest loaded round trip: a standing queue raises
+		// every sample, a busy machine only some.
 		lr.Status, lr.Failure = Problem, FBufferbloat
 	}
 	return []Observation{tp, lr}

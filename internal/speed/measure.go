@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -55,12 +56,16 @@ type Result struct {
 	UpMbps      float64 `json:"upload_mbps,omitempty"`
 	IdleRTTms   float64 `json:"idle_latency_ms"`
 	LoadedRTTms float64 `json:"loaded_latency_ms"`
-	RPM         float64 `json:"rpm"`
-	JitterMs    float64 `json:"jitter_ms"`
-	LossPct     float64 `json:"loss_pct"` // -1: not measured
-	Streams     int     `json:"streams"`
-	Stable      bool    `json:"stable"`
-	Seconds     float64 `json:"seconds"`
+	// LoadedFloorMS is the shortest round trip under load: a standing queue
+	// (bufferbloat) raises it, while a pause of this process only raises
+	// single samples, so verdicts use it and not the median.
+	LoadedFloorMS float64 `json:"loaded_latency_floor_ms,omitempty"`
+	RPM           float64 `json:"rpm"`
+	JitterMs      float64 `json:"jitter_ms"`
+	LossPct       float64 `json:"loss_pct"` // -1: not measured
+	Streams       int     `json:"streams"`
+	Stable        bool    `json:"stable"`
+	Seconds       float64 `json:"seconds"`
 }
 
 // Errors a backend reports in one clear line.
@@ -108,7 +113,7 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 		budget = budget * 6 / 10
 	}
 	down, err := transfer(ctx, o, targets, false, budget)
-	res.DownMbps, res.Streams, res.Stable, res.LoadedRTTms = down.mbps, down.streams, down.stable, down.loadedRTT
+	res.DownMbps, res.Streams, res.Stable, res.LoadedRTTms, res.LoadedFloorMS = down.mbps, down.streams, down.stable, down.loadedRTT, down.loadedFloor
 	if err != nil {
 		return res, err
 	}
@@ -190,7 +195,9 @@ type transferResult struct {
 	streams   int
 	stable    bool
 	loadedRTT float64
-	lossPct   float64
+	// loadedFloor is the shortest loaded round trip.
+	loadedFloor float64
+	lossPct     float64
 }
 
 // transfer moves data in one direction until the estimate is stable or the
@@ -277,6 +284,9 @@ func transfer(parent context.Context, o Options, targets []Target, upload bool, 
 	<-probeDone
 	lmu.Lock()
 	r.loadedRTT = Median(loaded)
+	if len(loaded) > 0 {
+		r.loadedFloor = slices.Min(loaded)
+	}
 	lmu.Unlock()
 	if r.mbps == 0 {
 		if e := firstErr.Load(); e != nil {

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package probe
+
+import (
+	"net"
+	"time"
+)
+
+// kernelRTT is Linux-only; elsewhere the wall-clock connect time is used.
+func kernelRTT(net.Conn) (time.Duration, bool) { return 0, false }
