@@ -212,3 +212,25 @@ func TestPresentationMixtureHandComputed(t *testing.T) {
 	// The marginal used for explanations: Σ share·P(slow | m).
 	near(t, "P(service_slow | service_outage)", marginal(k, k.Ev("service_slow"), "service_outage"), 0.38*0.05+0.43*0.15+0.14*0.8+0.05*0.05)
 }
+
+// The worked example of doc.go: a dead uplink behind a router that
+// answers. Counted once (internet_down), it points at the provider; the
+// four symptoms it replaces, multiplied, pointed at the router.
+func TestWorkedExampleDeadUplink(t *testing.T) {
+	k := kb.MustDefault()
+	layered := Evidence{"link_down": false, "gateway_fail": false, "internet_down": true}
+	d, _ := Diagnose(k, Input{Code: "NSEZ-503", Evidence: layered})
+	if d.Top != "isp_routing" {
+		t.Fatalf("layered: top %s %+v", d.Top, d.Causes[:3])
+	}
+	if math.Abs(d.P-0.421) > 0.001 {
+		t.Errorf("P(isp_routing) = %.4f, doc.go says 0.421", d.P)
+	}
+	ids := []string{"link_down", "gateway_fail", "internet_down"}
+	near(t, "P(E | isp_routing)", math.Exp(logLikelihood(k, "isp_routing", ids, layered)), 0.55*0.99*0.997)
+	near(t, "P(E | gateway_unreachable)", math.Exp(logLikelihood(k, "gateway_unreachable", ids, layered)), 0.95*0.02*0.997)
+	naive := Evidence{"link_down": false, "gateway_fail": false, "dns_system_fail": true, "dns_trusted_fail": true, "controls_fail": true, "service_tcp_fail": true}
+	if d, _ := Diagnose(k, Input{Code: "NSEZ-503", Evidence: naive}); d.Top != "gateway_unreachable" {
+		t.Errorf("the multiplied symptoms no longer outvote the router measurement (%s): update doc.go's example", d.Top)
+	}
+}

@@ -367,7 +367,10 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 
 	portal := v.ran(probe.PPortal)
 	nm := v.ran(probe.PConnectivity)
-	if len(notDNS(portal)) > 0 || len(nm) > 0 {
+	// Known only from an answer: a check URL that could not be fetched at
+	// all says nothing about a portal either way.
+	answered := count(portal, func(o probe.Observation) bool { return o.Status == probe.OK || o.Failure == probe.FPortal })
+	if answered > 0 || len(nm) > 0 {
 		ev["portal"] = has(portal, probe.FPortal) || has(nm, probe.FPortal)
 	}
 
