@@ -342,8 +342,18 @@ func dirExists(p string) bool {
 }
 
 // CurrentMajor is the stable major version of each browser on CurrentAsOf.
-// Chrome, Edge and Firefox ship a major release about every four weeks.
-var CurrentMajor = map[string]int{"chrome": 156, "chromium": 156, "edge": 156, "firefox": 158}
+// Chrome, Edge and Firefox ship a major release about every four weeks;
+// Safari once a year (26 in September 2025, 27 in September 2026).
+var CurrentMajor = map[string]int{"chrome": 156, "chromium": 156, "edge": 156, "firefox": 158, "safari": 27}
+
+// OutdatedAfter is how many major releases behind a browser may be before it
+// counts as outdated: about half a year of updates.
+func OutdatedAfter(name string) int {
+	if name == "safari" {
+		return 1 // yearly releases: two behind is two years of fixes missed
+	}
+	return 6
+}
 
 // CurrentAsOf dates CurrentMajor.
 const CurrentAsOf = "2026-11"

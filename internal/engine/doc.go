@@ -46,7 +46,8 @@
 //
 // NSEZ-503, the router answers, nothing beyond it does. Before layering the
 // evidence was dns_system_fail, dns_trusted_fail, controls_fail and
-// service_tcp_fail, all present, with gateway_fail absent:
+// service_tcp_fail, all present, with gateway_fail absent; with the KB of
+// that time (no presentations for the provider):
 //
 //	gateway_unreachable  0.050 · 0.95·0.95·0.95·0.95 · (1−0.98) = 0.050 · 0.0162
 //	isp_routing          0.020 · 0.30·0.40·0.35·0.45 · (1−0.01) = 0.020 · 0.0187
@@ -54,12 +55,13 @@
 // Four symptoms of one break outvoted the one direct measurement: "router
 // not responding" (54 %) beside "[ok] Router answered". Charged to the first
 // broken layer, the evidence is link_down absent, gateway_fail absent and
-// internet_down present:
+// internet_down present, and the provider's fault is a mixture of a cut
+// (0.35), a partial route (0.25) and a slow path (0.40):
 //
-//	gateway_unreachable  0.050 · 0.95 · (1−0.98) · (1−0.003)  = 0.050 · 0.019
-//	isp_routing          0.020 · 0.55 · (1−0.01) · (1−0.003)  = 0.020 · 0.543
-//	captive_portal       0.010 · 0.50 · (1−0.01) · (1−0.003)  = 0.010 · 0.494
+//	gateway_unreachable  0.050 · 0.95 · (1−0.98) · (1−0.003)                          = 0.050 · 0.019
+//	isp_routing          0.020 · (0.35·0.95 + 0.25·0.05 + 0.40·0.01) · 0.99 · 0.997   = 0.020 · 0.344
+//	captive_portal       0.010 · 0.50 · (1−0.01) · (1−0.003)                          = 0.010 · 0.494
 //
-// and the verdict is the provider (isp_routing 42 %, captive portal 19 %,
-// router 2 %); TestWorkedExampleDeadUplink holds these numbers.
+// and the verdict is the provider (isp_routing 32 %, ahead of the captive
+// portal; the router 3 %); TestWorkedExampleDeadUplink holds these numbers.
 package engine

@@ -154,9 +154,9 @@ var layers = [][]string{
 // beyond lists, for each layer, the symptoms that lie past it.
 var beyond = [][]string{
 	{"gateway_fail", "internet_down", "dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail",
-		"service_refused", "service_exchange_fail", "ipv6_fail", "dns_blocked_name", "portal", "proxy_path_fail", "router_slow"},
+		"service_refused", "service_exchange_fail", "ipv6_fail", "dns_blocked_name", "portal", "proxy_path_fail", "router_slow", "dns_unreliable"},
 	{"internet_down", "dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail",
-		"service_refused", "service_exchange_fail", "ipv6_fail", "dns_blocked_name", "portal", "proxy_path_fail"},
+		"service_refused", "service_exchange_fail", "ipv6_fail", "dns_blocked_name", "portal", "proxy_path_fail", "dns_unreliable"},
 	{"dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail", "service_exchange_fail", "ipv6_fail", "proxy_path_fail"},
 	{"dns_system_fail"},
 	{"controls_fail"},
@@ -236,6 +236,12 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	sysFail := func(o probe.Observation) bool { return problem(o) && o.Failure != probe.FBogonAnswer }
 	set("dns_system_fail", len(sys) > 0, majority(sys, sysFail))
 	set("dns_bogon", len(sys) > 0, has(sys, probe.FBogonAnswer))
+	// The resolver answered, but late or only to a resent query: one that
+	// is dropping or queueing queries.
+	// Judged over every query it answered during the check.
+	if rs := v.ran(probe.PDNSResolver); len(rs) > 0 {
+		ev["dns_unreliable"] = rs[0].Retries > 0 || rs[0].Value > DNSSlowMS
+	}
 
 	doh, pub := v.ran(probe.PDNSDoH), v.ran(probe.PDNSPublic)
 	trusted := append(append([]probe.Observation{}, doh...), pub...)
@@ -284,8 +290,10 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 		ev["dns_blocked_name"] = resolverWorks && count(sys, func(o probe.Observation) bool {
 			return problem(o) && (o.Failure == probe.FNXDomain || o.Failure == probe.FNoAnswer) && trustedOK[o.Target]
 		}) > 0
-		// Both answered, with public addresses, and they share none: the
-		// system resolver sends the service somewhere else.
+		// Both answered, with public addresses, and they share none for at
+		// least one of the service's names: the system resolver sends that
+		// name somewhere else (or a content network answered the two
+		// differently, which the KB's base rate allows for).
 		compared, differ := 0, 0
 		for _, o := range sys {
 			if o.Status != probe.OK || trustedAddrs[o.Target] == nil {
@@ -301,7 +309,7 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 			}
 		}
 		if compared > 0 {
-			ev["dns_redirected"] = 2*differ > compared
+			ev["dns_redirected"] = differ > 0
 		}
 	}
 
@@ -332,7 +340,16 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 		ev["service_5xx"] = has(https, probe.FHTTP503, probe.FHTTP5xx)
 		ev["service_blockpage"] = has(https, probe.FBlockProxy)
 		ev["filter_blockpage"] = has(https, probe.FBlockFilter)
-		ev["service_slow"] = has(https, probe.FSlow)
+		// Slow beyond what the path's round trip explains: a first byte
+		// takes about four round trips (DNS, TCP, TLS, HTTP), so a long path
+		// is charged to the latency grade, not to the service.
+		pathMS := 0.0
+		if l := v.ran(probe.PLatency); len(l) > 0 && l[0].Value > 0 {
+			pathMS = l[0].Value
+		}
+		ev["service_slow"] = count(https, func(o probe.Observation) bool {
+			return o.Failure == probe.FSlow && o.Value > 5*pathMS+1000
+		}) > 0
 	}
 
 	tls := v.ran(probe.PTLSService)
@@ -369,7 +386,9 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	nm := v.ran(probe.PConnectivity)
 	// Known only from an answer: a check URL that could not be fetched at
 	// all says nothing about a portal either way.
-	answered := count(portal, func(o probe.Observation) bool { return o.Status == probe.OK || o.Failure == probe.FPortal })
+	answered := count(portal, func(o probe.Observation) bool {
+		return o.Status == probe.OK || o.Failure == probe.FPortal || o.Failure == probe.FBlockFilter
+	})
 	if answered > 0 || len(nm) > 0 {
 		ev["portal"] = has(portal, probe.FPortal) || has(nm, probe.FPortal)
 	}
@@ -401,7 +420,12 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	}
 
 	tp, lr := v.ran(probe.PThroughput), v.ran(probe.PLoadedRTT)
-	if len(tp) > 0 {
+	// The video servers fail while the service's own site answers: the
+	// player loads and nothing plays.
+	if len(tp) > 0 && len(https) > 0 {
+		ev["video_fail"] = has(tp, probe.FVideoUnreachable) && count(https, func(o probe.Observation) bool { return o.Status == probe.OK }) > 0
+	}
+	if len(tp) > 0 && !has(tp, probe.FVideoUnreachable) {
 		switch {
 		case has(tp, probe.FBelowSD):
 			ev["throughput_below_sd"] = true
@@ -423,6 +447,12 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	set("long_uptime", len(up) > 0, has(up, probe.FLongUptime))
 
 	screen(ev)
+	if ev["loss_heavy"] || ev["loss_some"] {
+		// A lossy line explains a failed transfer from the video servers.
+		if ev["video_fail"] {
+			delete(ev, "video_fail")
+		}
+	}
 	if ev["clock_off_days"] {
 		// Expired-looking certificates, and sites failing on them, are what
 		// a clock days off predicts.
@@ -443,6 +473,10 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	}
 	return ev
 }
+
+// DNSSlowMS: a resolver's answer later than this is slow: recursive
+// lookups take tens to a few hundred milliseconds.
+const DNSSlowMS = 400.0
 
 // RouterSlowMS: the router is one hop away; a connect to it slower than
 // this means the local link retries or queues.

@@ -95,6 +95,39 @@ func (c *ca) leaf(name string) (*tls.Certificate, error) {
 	return l, nil
 }
 
+// faultyLeaf returns a certificate for name with a fault a real server can
+// have: "expired" (ended a day ago), "wrong_name" (issued to another name).
+func (c *ca) faultyLeaf(name, fault string) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := fault + "/" + name
+	if l, ok := c.leaves[key]; ok {
+		return l, nil
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: name},
+		NotBefore:   now.AddDate(0, 0, -91),
+		NotAfter:    now.AddDate(0, 0, 60),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{name},
+	}
+	switch fault {
+	case "expired":
+		tmpl.NotAfter = now.AddDate(0, 0, -1)
+	case "wrong_name":
+		tmpl.Subject.CommonName, tmpl.DNSNames = "default.lab", []string{"default.lab"}
+	}
+	der, k, err := issue(tmpl, c.cert, c.key)
+	if err != nil {
+		return nil, err
+	}
+	l := &tls.Certificate{Certificate: [][]byte{der, c.cert.Raw}, PrivateKey: k}
+	c.leaves[key] = l
+	return l, nil
+}
+
 // serverConfig issues certificates by SNI; fallback names the certificate
 // for clients that send no SNI (those connecting by IP address).
 func (c *ca) serverConfig(fallback string) *tls.Config {

@@ -25,29 +25,56 @@ type Browser struct {
 
 // System is the scenario's device.
 type System struct {
-	Link          string    `yaml:"link"`
-	WiFiSignalDBM *float64  `yaml:"wifi_signal_dbm"`
-	Gateway       string    `yaml:"gateway"`
-	VPN           string    `yaml:"vpn"`
-	Proxy         string    `yaml:"proxy"`
-	UptimeHours   *float64  `yaml:"uptime_hours"`
-	ClockOffsetS  float64   `yaml:"clock_offset_s"`
-	Browsers      []Browser `yaml:"browsers"`
+	OS            string   `yaml:"os"`
+	Link          string   `yaml:"link"`
+	WiFiSignalDBM *float64 `yaml:"wifi_signal_dbm"`
+	// WiFiDegrades applies the signal's effect to the line (round trip,
+	// jitter, loss and rate by band), as a weak signal really does.
+	WiFiDegrades bool      `yaml:"wifi_degrades"`
+	DHCP         string    `yaml:"dhcp"`
+	Gateway      string    `yaml:"gateway"`
+	RouterRTTms  float64   `yaml:"router_rtt_ms"`
+	VPN          string    `yaml:"vpn"`
+	Proxy        string    `yaml:"proxy"`
+	UptimeHours  *float64  `yaml:"uptime_hours"`
+	ClockOffsetS float64   `yaml:"clock_offset_s"`
+	Browsers     []Browser `yaml:"browsers"`
 }
 
 // Network is the scenario's network and service.
 type Network struct {
-	DNS                string   `yaml:"dns"`
-	Service            string   `yaml:"service"`
-	Controls           string   `yaml:"controls"`
-	TLS                string   `yaml:"tls"`
+	DNS        string            `yaml:"dns"`
+	DNSDelayMs float64           `yaml:"dns_delay_ms"`
+	DNSNames   map[string]string `yaml:"dns_names"`
+	PublicDNS  string            `yaml:"public_dns"`
+	Uplink     string            `yaml:"uplink"`
+	Service    string            `yaml:"service"`
+	Controls   string            `yaml:"controls"`
+	TLS        string            `yaml:"tls"`
+	Video      string            `yaml:"video"`
+	VideoMbps  float64           `yaml:"video_mbps"`
+	HTTP       string            `yaml:"http"`
+	// CaptivePortal accepts yes/no as well as true/false.
 	CaptivePortal      bool     `yaml:"captive_portal"`
 	IPv6               string   `yaml:"ipv6"`
 	BandwidthMbps      *float64 `yaml:"bandwidth_mbps"`
 	RTTms              float64  `yaml:"rtt_ms"`
 	JitterMs           float64  `yaml:"jitter_ms"`
 	ConnectFailureRate float64  `yaml:"connect_failure_rate"`
+	LossPct            float64  `yaml:"loss_pct"`
 }
+
+// Values each enumerated key takes (the first is the default). docs/scenarios.md
+// lists them with their meaning; TestScenarioDocCoversEveryKey keeps the two
+// in step.
+var (
+	DNSModes     = []string{"ok", "servfail", "timeout", "nxdomain", "hijack", "refused", "slow", "empty", "intermittent", "redirect", "filter", "none"}
+	DNSNameModes = []string{"ok", "nxdomain", "empty", "servfail", "refused", "timeout", "redirect"}
+	ServiceModes = []string{"ok", "http_503", "refused", "blackhole", "proxy_detected", "slow"}
+	TLSModes     = []string{"ok", "intercepted", "intercepted_untrusted", "expired", "wrong_name", "unknown_authority", "reset_sni", "handshake_closed", "handshake_silent"}
+	ProxyModes   = []string{"none", "manual", "pac", "dead", "denied", "auth_required"}
+	BrowserNames = []string{"chrome", "chromium", "edge", "brave", "firefox", "safari"}
+)
 
 // Expect is what the engine should conclude.
 type Expect struct {
@@ -116,15 +143,28 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		path    []any
 	}{
 		{s.Service, []string{"", "netflix"}, []any{"service"}},
+		{s.System.OS, []string{"", "linux", "windows", "macos"}, []any{"system", "os"}},
 		{s.System.Link, []string{"", "ethernet", "wifi", "none"}, []any{"system", "link"}},
+		{s.System.DHCP, []string{"", "ok", "failed"}, []any{"system", "dhcp"}},
 		{s.System.Gateway, []string{"", "ok", "unreachable"}, []any{"system", "gateway"}},
 		{s.System.VPN, []string{"", "none", "wireguard", "openvpn", "other"}, []any{"system", "vpn"}},
-		{s.System.Proxy, []string{"", "none", "manual", "pac"}, []any{"system", "proxy"}},
-		{s.Network.DNS, []string{"", "ok", "servfail", "timeout", "nxdomain", "hijack"}, []any{"network", "dns"}},
-		{s.Network.Service, []string{"", "ok", "http_503", "refused", "blackhole", "proxy_detected", "slow"}, []any{"network", "service"}},
+		{s.System.Proxy, append([]string{""}, ProxyModes...), []any{"system", "proxy"}},
+		{s.Network.DNS, append([]string{""}, DNSModes...), []any{"network", "dns"}},
+		{s.Network.PublicDNS, []string{"", "ok", "blocked"}, []any{"network", "public_dns"}},
+		{s.Network.Uplink, []string{"", "ok", "down"}, []any{"network", "uplink"}},
+		{s.Network.Service, append([]string{""}, ServiceModes...), []any{"network", "service"}},
 		{s.Network.Controls, []string{"", "ok", "refused", "blackhole", "timeout", "down"}, []any{"network", "controls"}},
-		{s.Network.TLS, []string{"", "ok", "intercepted"}, []any{"network", "tls"}},
+		{s.Network.TLS, append([]string{""}, TLSModes...), []any{"network", "tls"}},
+		{s.Network.Video, []string{"", "ok", "blocked", "throttled"}, []any{"network", "video"}},
+		{s.Network.HTTP, []string{"", "ok", "blockpage", "reset", "blocked"}, []any{"network", "http"}},
 		{s.Network.IPv6, []string{"", "none", "ok", "broken"}, []any{"network", "ipv6"}},
+	}
+	for _, h := range slices.Sorted(maps.Keys(s.Network.DNSNames)) {
+		checks = append(checks, struct {
+			v       string
+			allowed []string
+			path    []any
+		}{s.Network.DNSNames[h], DNSNameModes, []any{"network", "dns_names", h}})
 	}
 	for _, c := range checks {
 		if err := oneOf(d, c.v, c.allowed, c.path...); err != nil {
@@ -138,8 +178,11 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		return d.ErrAt("must not be negative", "system", "uptime_hours")
 	}
 	for i, b := range s.System.Browsers {
-		if err := oneOf(d, b.Name, []string{"chrome", "chromium", "edge", "brave", "firefox"}, "system", "browsers", i, "name"); err != nil {
+		if err := oneOf(d, b.Name, BrowserNames, "system", "browsers", i, "name"); err != nil {
 			return err
+		}
+		if b.Name == "safari" && s.System.OS != "macos" {
+			return d.ErrAt("safari needs system.os: macos", "system", "browsers", i, "name")
 		}
 		if b.SiteCookies < 0 || b.ExpiredSiteCookies < 0 || b.ExpiredSiteCookies > b.SiteCookies {
 			return d.ErrAt("expired_site_cookies must be between 0 and site_cookies", "system", "browsers", i, "expired_site_cookies")
@@ -149,8 +192,28 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		}
 	}
 	n := s.Network
-	if n.BandwidthMbps != nil && !(*n.BandwidthMbps > 0) {
-		return d.ErrAt("must be above 0", "network", "bandwidth_mbps")
+	if n.BandwidthMbps != nil && !(*n.BandwidthMbps >= 0 && *n.BandwidthMbps <= 100000) {
+		return d.ErrAt("must be between 0 (nothing gets through) and 100000", "network", "bandwidth_mbps")
+	}
+	ranges := []struct {
+		v        float64
+		min, max float64
+		path     []any
+	}{
+		{s.System.RouterRTTms, 0, 2000, []any{"system", "router_rtt_ms"}},
+		{n.DNSDelayMs, 0, 5000, []any{"network", "dns_delay_ms"}},
+		{n.VideoMbps, 0, 100000, []any{"network", "video_mbps"}},
+		{n.LossPct, 0, 100, []any{"network", "loss_pct"}},
+	}
+	for _, r := range ranges {
+		if r.v < r.min || r.v > r.max {
+			return d.ErrAt(fmt.Sprintf("must be between %g and %g", r.min, r.max), r.path...)
+		}
+	}
+	for _, h := range slices.Sorted(maps.Keys(n.DNSNames)) {
+		if !validHost(h) {
+			return d.ErrAt(fmt.Sprintf("%q is not a host name", h), "network", "dns_names", h)
+		}
 	}
 	if n.RTTms < 0 || n.RTTms > 5000 {
 		return d.ErrAt("must be between 0 and 5000", "network", "rtt_ms")
@@ -195,6 +258,18 @@ func (s *Scenario) defaults() {
 		}
 	}
 	def(&s.Service, "netflix")
+	def(&s.System.OS, "linux")
+	def(&s.System.DHCP, "ok")
+	def(&s.Network.PublicDNS, "ok")
+	def(&s.Network.Uplink, "ok")
+	def(&s.Network.Video, "ok")
+	def(&s.Network.HTTP, "ok")
+	if s.Network.DNS == "slow" && s.Network.DNSDelayMs == 0 {
+		s.Network.DNSDelayMs = 800
+	}
+	if s.Network.Video == "throttled" && s.Network.VideoMbps == 0 {
+		s.Network.VideoMbps = 1
+	}
 	def(&s.System.Link, "wifi")
 	def(&s.System.Gateway, "ok")
 	def(&s.System.VPN, "none")
@@ -212,6 +287,23 @@ func (s *Scenario) defaults() {
 		v := 30.0
 		s.System.UptimeHours = &v
 	}
+}
+
+func validHost(h string) bool {
+	if len(h) == 0 || len(h) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(h, ".") {
+		if len(l) == 0 || len(l) > 63 {
+			return false
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Glob expands scenario arguments: files, or directories (their *.yaml).

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Shopify/toxiproxy/v2"
@@ -38,7 +39,10 @@ const (
 	addrPAC       = "192.0.2.81"
 	addrPublicDNS = "8.8.8.8"
 	addrSinkhole  = "10.10.10.10"
-	proxyPort     = "3128"
+	// A Smart DNS provider's relay: a public address that passes TLS on to
+	// the real service, which sees the relay's address.
+	addrSmartDNS = "203.0.113.50"
+	proxyPort    = "3128"
 )
 
 // BlockPage is the text of the service's proxy block page in the lab.
@@ -65,6 +69,8 @@ type World struct {
 	speed                     http.Handler
 	host                      string // where the servers listen
 	proxies                   map[string]*toxiproxy.Proxy
+	coinMu                    sync.Mutex
+	coin                      uint64
 }
 
 // Start builds and starts the world of a scenario on loopback. Close it when done.
@@ -204,12 +210,12 @@ func (w *World) expose(name string, l net.Listener, remote bool) (string, error)
 	if !remote {
 		return p.Listen, nil
 	}
-	n := w.Scenario.Network
+	n, ln := w.Scenario.Network, w.line()
 	var toxics []string
 	for _, stream := range []string{"upstream", "downstream"} {
-		if n.RTTms > 0 || n.JitterMs > 0 {
+		if ln.rttMS > 0 || ln.jitterMS > 0 {
 			toxics = append(toxics, fmt.Sprintf(`{"name":"latency_%s","type":"latency","stream":%q,"toxicity":1,"attributes":{"latency":%d,"jitter":%d}}`,
-				stream, stream, int64(n.RTTms/2), int64(n.JitterMs/2)))
+				stream, stream, int64(ln.rttMS/2), int64(ln.jitterMS/2)))
 		}
 	}
 	if n.ConnectFailureRate > 0 {
@@ -275,7 +281,7 @@ func (w *World) startServers() error {
 		if err != nil {
 			return err
 		}
-		w.serveHTTP(tls.NewListener(l, webCA.serverConfig("")), w.webHandler(viaProxy))
+		w.serveHTTP(tls.NewListener(l, w.serviceTLS(webCA)), w.webHandler(viaProxy))
 		if viaProxy {
 			if w.viaProxy, err = w.expose("via-proxy", l, true); err != nil {
 				return err
@@ -290,6 +296,12 @@ func (w *World) startServers() error {
 			// An overloaded service: besides its late first byte (the
 			// handler's delay), its answers drip out in small, spaced pieces.
 			if err := w.toxic("service", `{"name":"drip","type":"slicer","stream":"downstream","toxicity":1,"attributes":{"average_size":512,"size_variation":128,"delay":20000}}`); err != nil {
+				return err
+			}
+		}
+		switch sc.Network.TLS {
+		case "reset_sni", "handshake_closed", "handshake_silent":
+			if svc, err = w.tlsFront(sc.Network.TLS, svc); err != nil {
 				return err
 			}
 		}
@@ -320,6 +332,8 @@ func (w *World) startServers() error {
 		return err
 	}
 	w.route(addrPublicDNS, "443", "tcp", doh)
+	// The Smart DNS relay reaches the service as a proxy does.
+	w.route(addrSmartDNS, "443", "tcp", w.viaProxy)
 	// Plain HTTP: the portal check answers 204; the PAC file.
 	lh, err := w.listen("tcp")
 	if err != nil {
@@ -329,6 +343,12 @@ func (w *World) startServers() error {
 	plain, err := w.expose("plain", lh, true)
 	if err != nil {
 		return err
+	}
+	if sc.Network.HTTP == "reset" {
+		// A middlebox resets plain-HTTP exchanges once it sees the request.
+		if err := w.toxic("plain", `{"name":"tamper","type":"reset_peer","stream":"upstream","toxicity":1,"attributes":{"timeout":0}}`); err != nil {
+			return err
+		}
 	}
 	for _, ip := range w.zone4 {
 		w.route(ip.String(), "80", "tcp", plain)
@@ -395,7 +415,7 @@ func (w *World) startServers() error {
 	}
 
 	// The proxy.
-	if sc.System.Proxy != "none" {
+	if sc.System.Proxy != "none" && sc.System.Proxy != "dead" {
 		xl, err := w.listen("tcp")
 		if err != nil {
 			return err
@@ -471,25 +491,60 @@ func (w *World) answer(m, q *dns.Msg, override *netip.Addr) {
 	}
 }
 
-// systemDNSHandler is the router's resolver, broken as the scenario says.
+// systemDNSHandler is the router's resolver, broken as the scenario says:
+// network.dns for every name, network.dns_names for single names, and the
+// uplink (a resolver with no way out answers SERVFAIL).
 func (w *World) systemDNSHandler(rw dns.ResponseWriter, q *dns.Msg) {
+	n := w.Scenario.Network
+	name := ""
+	if len(q.Question) > 0 {
+		name = strings.TrimSuffix(strings.ToLower(q.Question[0].Name), ".")
+	}
+	mode := n.DNS
+	if m, ok := n.DNSNames[name]; ok {
+		mode = m
+	} else if n.Uplink == "down" && (mode == "ok" || mode == "slow") {
+		mode = "servfail"
+	}
+	if n.DNSDelayMs > 0 && mode != "timeout" {
+		time.Sleep(time.Duration(n.DNSDelayMs * float64(time.Millisecond)))
+	}
 	m := new(dns.Msg)
 	m.SetReply(q)
-	switch w.Scenario.Network.DNS {
+	_, known := w.zone4[name]
+	switch mode {
 	case "timeout":
 		return // queries vanish
+	case "intermittent":
+		if w.dnsCoin() {
+			return // half the queries get no answer
+		}
+		w.answer(m, q, nil)
 	case "servfail":
 		m.Rcode = dns.RcodeServerFailure
+	case "refused":
+		m.Rcode = dns.RcodeRefused
 	case "nxdomain":
 		m.Rcode = dns.RcodeNameError
+	case "empty":
+		// NOERROR with no records (NODATA).
+	case "filter":
+		if w.isServiceName(name) {
+			m.Rcode = dns.RcodeNameError
+			break
+		}
+		w.answer(m, q, nil)
+	case "redirect":
+		// A Smart DNS service answers the service's names with its relay.
+		if w.isServiceName(name) || n.DNSNames[name] == "redirect" {
+			relay := netip.MustParseAddr(addrSmartDNS)
+			w.answer(m, q, &relay)
+			break
+		}
+		w.answer(m, q, nil)
 	case "hijack":
 		// Service names and names that do not exist go to a filter's sinkhole.
-		name := ""
-		if len(q.Question) > 0 {
-			name = strings.TrimSuffix(strings.ToLower(q.Question[0].Name), ".")
-		}
-		_, known := w.zone4[name]
-		if w.isServiceName(name) || !known {
+		if w.isServiceName(name) || !known || n.DNSNames[name] == "hijack" {
 			sink := netip.MustParseAddr(addrSinkhole)
 			w.answer(m, q, &sink)
 			break
@@ -499,6 +554,26 @@ func (w *World) systemDNSHandler(rw dns.ResponseWriter, q *dns.Msg) {
 		w.answer(m, q, nil)
 	}
 	_ = rw.WriteMsg(m)
+}
+
+// dnsCoin is a fair coin from the world's seeded source.
+func (w *World) dnsCoin() bool {
+	w.coinMu.Lock()
+	defer w.coinMu.Unlock()
+	w.coin = w.coin*6364136223846793005 + 1442695040888963407
+	return w.coin>>63 == 1
+}
+
+func (w *World) smartDNS() bool {
+	if w.Scenario.Network.DNS == "redirect" {
+		return true
+	}
+	for _, m := range w.Scenario.Network.DNSNames {
+		if m == "redirect" {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *World) isServiceName(name string) bool {
@@ -558,6 +633,11 @@ func (w *World) webHandler(viaProxy bool) http.Handler {
 				return
 			}
 		}
+		if viaProxy && w.smartDNS() {
+			// The service knows the Smart DNS relays' addresses.
+			io.WriteString(rw, BlockPage)
+			return
+		}
 		io.WriteString(rw, "<html><body>"+w.Profile.Title+"</body></html>")
 	})
 }
@@ -583,6 +663,10 @@ func (w *World) plainHandler() http.Handler {
 		case strings.HasSuffix(r.URL.Path, "/proxy.pac"):
 			rw.Header().Set("Content-Type", "application/x-ns-proxy-autoconfig")
 			fmt.Fprintf(rw, "function FindProxyForURL(url, host) {\n  if (isPlainHostName(host)) return \"DIRECT\";\n  return \"PROXY %s:%s; DIRECT\";\n}\n", addrProxy, proxyPort)
+		case w.Scenario.Network.HTTP == "blockpage":
+			// A filter injects its page into every plain-HTTP answer.
+			rw.WriteHeader(http.StatusForbidden)
+			io.WriteString(rw, "<html><body>Access denied: this site has been blocked by your network's web filter.</body></html>")
 		case r.URL.Path == "/generate_204":
 			rw.WriteHeader(http.StatusNoContent)
 		default:
@@ -597,6 +681,15 @@ func (w *World) proxyHandler() http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodConnect {
 			http.Error(rw, "only CONNECT", http.StatusMethodNotAllowed)
+			return
+		}
+		switch w.Scenario.System.Proxy {
+		case "denied":
+			http.Error(rw, "Access denied by proxy policy", http.StatusForbidden)
+			return
+		case "auth_required":
+			rw.Header().Set("Proxy-Authenticate", `Basic realm="proxy"`)
+			http.Error(rw, "Proxy authentication required", http.StatusProxyAuthRequired)
 			return
 		}
 		host, port, _ := net.SplitHostPort(r.Host)
@@ -640,7 +733,7 @@ func pipe(c net.Conn, buf *bufio.ReadWriter, up net.Conn) {
 func (w *World) buildFacts() error {
 	sc := w.Scenario
 	f := sysinfo.Facts{
-		OS: "linux", Home: w.Home, DNSServers: []string{addrSystemDNS + ":53"}, DNSSource: "lab",
+		OS: map[string]string{"macos": "darwin"}[sc.System.OS] + map[string]string{"linux": "linux", "windows": "windows"}[sc.System.OS], Home: w.Home, DNSServers: []string{addrSystemDNS + ":53"}, DNSSource: "lab",
 		Uptime:      time.Duration(*sc.System.UptimeHours * float64(time.Hour)),
 		ClockOffset: time.Duration(sc.System.ClockOffsetS * float64(time.Second)),
 		Proxy:       sysinfo.Proxy{Mode: "none"},
@@ -657,7 +750,10 @@ func (w *World) buildFacts() error {
 		f.Interfaces = []sysinfo.Interface{{Name: "wlan0", Kind: sysinfo.KindWiFi, Up: false}}
 	}
 	f.Interfaces = append([]sysinfo.Interface{{Name: "lo", Kind: sysinfo.KindLoopback, Up: true}}, f.Interfaces...)
-	if sc.System.Link != "none" {
+	if sc.Network.DNS == "none" {
+		f.DNSServers = nil // no resolver configured
+	}
+	if sc.System.Link != "none" && sc.System.DHCP != "failed" {
 		f.DefaultRoute = &sysinfo.Route{Interface: iface, Gateway: addrGateway}
 		if sc.Network.IPv6 != "none" {
 			f.DefaultRoute6 = &sysinfo.Route{Interface: iface, Gateway: "fe80::1"}
@@ -674,15 +770,19 @@ func (w *World) buildFacts() error {
 		f.Interfaces = append(f.Interfaces, sysinfo.Interface{Name: "ppp0", Kind: sysinfo.KindPPP, Up: true})
 	}
 	switch sc.System.Proxy {
-	case "manual":
+	case "manual", "dead", "denied", "auth_required":
 		f.Proxy = sysinfo.Proxy{Mode: "manual", Source: "fixture", URL: "http://" + addrProxy + ":" + proxyPort}
 	case "pac":
 		f.Proxy = sysinfo.Proxy{Mode: "pac", Source: "fixture", URL: "http://" + addrPAC + "/proxy.pac"}
 	}
 	now := time.Now()
+	goos := f.OS
 	for _, b := range sc.System.Browsers {
 		f.Browsers = append(f.Browsers, sysinfo.Browser{Name: b.Name, Version: b.Version, Running: b.Running})
-		_, err := fixture.Write(w.Home, "linux", fixture.Profile{
+		if b.Name == "safari" {
+			continue // its binary cookie store is not written by the lab; facts only
+		}
+		_, err := fixture.Write(w.Home, goos, fixture.Profile{
 			Browser: b.Name, Version: b.Version, Domain: w.Profile.CookieDomains[0],
 			SiteCookies: b.SiteCookies, Expired: b.ExpiredSiteCookies, OtherCookies: 5, CacheMB: b.CacheMB,
 		}, now)
@@ -703,7 +803,8 @@ func (w *World) buildNet(asProxy bool) netmap.World {
 	add := func(match, action, to string, delay int) {
 		rules = append(rules, netmap.Rule{Match: match, Action: action, To: to, DelayMS: delay})
 	}
-	if sc.System.Link == "none" {
+	if sc.System.Link == "none" || sc.System.DHCP == "failed" {
+		// No link, or associated without an address: no route anywhere.
 		add("*", netmap.NetUnreachable, "", 0)
 	}
 	if sc.Network.IPv6 == "none" {
@@ -722,6 +823,46 @@ func (w *World) buildNet(asProxy bool) netmap.World {
 	for _, r := range w.routes {
 		if strings.HasPrefix(r.Match, addrGateway+":") || strings.HasPrefix(r.Match, addrSystemDNS+":") || strings.HasPrefix(r.Match, addrProxy+":") {
 			rules = append(rules, r)
+		}
+	}
+	if sc.Network.PublicDNS == "blocked" {
+		// A firewall that also drops the public resolvers (plain and DoH).
+		add(addrPublicDNS, netmap.Blackhole, "", 0)
+	}
+	if sc.Network.Uplink == "down" || (sc.Network.BandwidthMbps != nil && *sc.Network.BandwidthMbps == 0) {
+		// Nothing beyond the router gets through.
+		add("*", netmap.Blackhole, "", 0)
+	}
+	if sc.Network.HTTP == "blocked" {
+		// Plain HTTP (port 80) dropped to every site of the world.
+		for _, ip := range w.zone4 {
+			add(net.JoinHostPort(ip.String(), "80")+"/tcp", netmap.Blackhole, "", 0)
+		}
+	}
+	oca := w.zone4[ocaHost].String()
+	video := sc.Network.Video
+	if video == "ok" && (sc.Network.Service == "blackhole" || sc.Network.Service == "refused") {
+		// The video servers are the service's too: what silences or refuses
+		// its front ends does the same to them, unless the file says otherwise.
+		video = sc.Network.Service
+	}
+	switch video {
+	case "refused":
+		for _, h := range []string{"fast.com", "api.fast.com", ocaHost} {
+			add(w.zone4[h].String(), netmap.Refuse, "", 0)
+		}
+	case "blackhole":
+		for _, h := range []string{"fast.com", "api.fast.com", ocaHost} {
+			add(w.zone4[h].String(), netmap.Blackhole, "", 0)
+		}
+	case "blocked":
+		add(oca, netmap.Blackhole, "", 0)
+	case "throttled":
+		for _, r := range w.routes {
+			if r.Match == net.JoinHostPort(oca, "443")+"/tcp" {
+				r.RateMbps = sc.Network.VideoMbps
+				rules = append(rules, r)
+			}
 		}
 	}
 	if sc.Network.CaptivePortal {
@@ -751,11 +892,15 @@ func (w *World) buildNet(asProxy bool) netmap.World {
 		add(ip, netmap.Refuse, "", 0)
 	}
 	add("*", netmap.Blackhole, "", 0)
-	n := sc.Network
+	n, ln := sc.Network, w.line()
 	nw := netmap.World{Rules: rules, Local: []string{addrGateway, addrSystemDNS, addrProxy},
-		RTTMS: n.RTTms, JitterMS: n.JitterMs, LossRate: n.ConnectFailureRate, Seed: uint64(len(sc.Name))}
-	if n.BandwidthMbps != nil {
+		RTTMS: ln.rttMS, JitterMS: ln.jitterMS, LossRate: n.ConnectFailureRate, PacketLoss: ln.lossPct / 100,
+		LocalRTTMS: ln.routerRTTms, Seed: uint64(len(sc.Name))}
+	if n.BandwidthMbps != nil && *n.BandwidthMbps > 0 {
 		nw.BandwidthMbps = *n.BandwidthMbps
+	}
+	if ln.capMbps > 0 && (nw.BandwidthMbps == 0 || ln.capMbps < nw.BandwidthMbps) {
+		nw.BandwidthMbps = ln.capMbps
 	}
 	return nw
 }

@@ -10,6 +10,7 @@ package netmap
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -37,6 +38,9 @@ type Rule struct {
 	Action  string `json:"action"`
 	To      string `json:"to,omitempty"`
 	DelayMS int    `json:"delay_ms,omitempty"`
+	// RateMbps caps what all connections through this rule carry together
+	// (a provider throttling one destination).
+	RateMbps float64 `json:"rate_mbps,omitempty"`
 }
 
 // World is the whole description.
@@ -56,6 +60,12 @@ type World struct {
 	// BandwidthMbps caps the line: all TCP connections to non-local
 	// addresses share it, in each direction, as they share an access link.
 	BandwidthMbps float64 `json:"bandwidth_mbps,omitempty"`
+	// PacketLoss is the chance that any one packet to or from a non-local
+	// address is lost: a connect loses its SYN or SYN-ACK (and waits for
+	// the kernel's retransmission), a datagram vanishes, a stream stalls
+	// for a round trip now and then (fast retransmit), and a TCP flow's
+	// rate is held to what loss allows (Mathis et al.: MSS/RTT · 1.22/√p).
+	PacketLoss float64 `json:"packet_loss,omitempty"`
 }
 
 // Dialer dials in a World.
@@ -66,6 +76,7 @@ type Dialer struct {
 	local    map[string]bool
 	once     sync.Once
 	down, up *pacer
+	rules    map[*Rule][2]*pacer
 }
 
 // New returns a Dialer for w.
@@ -175,10 +186,11 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	if !d.local[ip.String()] {
 		d.mu.Lock()
 		var wait time.Duration
-		lost := d.rnd.Float64() < d.W.LossRate
+		synLoss := d.synLoss()
+		lost := d.rnd.Float64() < synLoss
 		for try := 0; lost && try < 2; try++ {
 			wait += time.Second << try
-			lost = d.rnd.Float64() < d.W.LossRate
+			lost = d.rnd.Float64() < synLoss
 		}
 		delay := d.W.RTTMS + (d.rnd.Float64()*2-1)*d.W.JitterMS
 		d.mu.Unlock()
@@ -199,18 +211,22 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	case Route:
 		var nd net.Dialer
 		c, err := nd.DialContext(ctx, base, r.To)
-		if err != nil || base != "tcp" || (d.local[ip.String()] && d.W.LocalRTTMS == 0) {
+		if err != nil {
 			return c, err
 		}
+		if base != "tcp" {
+			if uc, ok := c.(*net.UDPConn); ok && d.W.PacketLoss > 0 && !d.local[ip.String()] {
+				return &lossyDatagrams{UDPConn: uc, d: d}, nil
+			}
+			return c, nil
+		}
 		if d.local[ip.String()] {
+			if d.W.LocalRTTMS == 0 {
+				return c, nil
+			}
 			return playedConn{c}, nil
 		}
-		if d.down != nil {
-			return &pacedConn{Conn: c, down: d.down, up: d.up}, nil
-		}
-		// The played round trip was a sleep, not something the kernel saw:
-		// hide the socket so that nothing reads a loopback RTT from it.
-		return playedConn{c}, nil
+		return d.wrap(c, r), nil
 	case Refuse:
 		return nil, errno(network, addr, syscall.ECONNREFUSED)
 	case Blackhole:
@@ -235,11 +251,78 @@ func (w World) Validate() error {
 	if w.LossRate < 0 || w.LossRate > 1 {
 		return fmt.Errorf("loss_rate %v outside 0..1", w.LossRate)
 	}
+	if w.PacketLoss < 0 || w.PacketLoss > 1 {
+		return fmt.Errorf("packet_loss %v outside 0..1", w.PacketLoss)
+	}
 	return nil
 }
 
 // playedConn is a connection whose path conditions the dialer played.
 type playedConn struct{ net.Conn }
+
+// synLoss is the chance a connect's handshake loses a packet: the line's
+// connect loss, or the SYN or the SYN-ACK lost to packet loss.
+func (d *Dialer) synLoss() float64 {
+	p := d.W.PacketLoss
+	return max(d.W.LossRate, 1-(1-p)*(1-p))
+}
+
+// wrap gives a routed TCP connection the line's conditions: the shared line
+// rate, a rule's own rate, and packet loss (stalls and the loss-limited
+// rate). The played round trip was a sleep, not something the kernel saw,
+// so the socket is always hidden: nothing reads a loopback RTT from it.
+func (d *Dialer) wrap(c net.Conn, r *Rule) net.Conn {
+	pc := &pacedConn{Conn: c, down: d.down, up: d.up}
+	if r.RateMbps > 0 {
+		d.mu.Lock()
+		if d.rules == nil {
+			d.rules = map[*Rule][2]*pacer{}
+		}
+		pr, ok := d.rules[r]
+		if !ok {
+			pr = [2]*pacer{{bytesPerSec: r.RateMbps * 125000}, {bytesPerSec: r.RateMbps * 125000}}
+			d.rules[r] = pr
+		}
+		d.mu.Unlock()
+		pc.rdown, pc.rup = pr[0], pr[1]
+	}
+	if p := d.W.PacketLoss; p > 0 {
+		rtt := max(d.W.RTTMS, 10) / 1000
+		// Mathis: rate ≤ MSS/RTT · 1.22/√p, per flow.
+		rate := 1460 / rtt * 1.22 / math.Sqrt(p)
+		pc.flow = &pacer{bytesPerSec: rate}
+		// A lost segment costs about a round trip (fast retransmit with
+		// SACK); the rate cut that loss causes is the Mathis bound above.
+		pc.loss, pc.rto = p, time.Duration(max(10, d.W.RTTMS))*time.Millisecond
+		pc.dial = d
+	}
+	if pc.down == nil && pc.rdown == nil && pc.flow == nil {
+		return playedConn{c}
+	}
+	return pc
+}
+
+// chance draws from the dialer's seeded source.
+func (d *Dialer) chance(p float64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rnd.Float64() < p
+}
+
+// lossyDatagrams drops each datagram written with the line's packet loss
+// (the query is lost on the way; the resolver never sees it). It stays a
+// net.PacketConn, so DNS clients keep datagram framing.
+type lossyDatagrams struct {
+	*net.UDPConn
+	d *Dialer
+}
+
+func (c *lossyDatagrams) Write(b []byte) (int, error) {
+	if c.d.chance(c.d.W.PacketLoss) {
+		return len(b), nil
+	}
+	return c.UDPConn.Write(b)
+}
 
 // pacer is a shared token bucket: every byte through it waits its turn at
 // the line rate, with a 64 KB burst.
@@ -264,12 +347,33 @@ func (p *pacer) wait(n int) {
 	}
 }
 
-// pacedConn moves its data at the line's shared rate. It stays a TCP-style
-// stream; UDP is never paced (a wrapped datagram socket would hide
-// net.PacketConn from DNS clients).
+// pacedConn moves its data at the line's shared rate, a rule's rate and
+// the loss-limited rate of its own flow, and stalls for a round trip when a
+// segment of a chunk is lost. It stays a TCP-style stream;
+// UDP is never paced (a wrapped datagram socket would hide net.PacketConn
+// from DNS clients).
 type pacedConn struct {
 	net.Conn
-	down, up *pacer
+	down, up   *pacer // the line's, shared
+	rdown, rup *pacer // the rule's, shared
+	flow       *pacer // this flow's loss-limited rate
+	loss       float64
+	rto        time.Duration
+	dial       *Dialer
+}
+
+func (c *pacedConn) pace(n int, line, rule *pacer) {
+	for _, p := range []*pacer{line, rule, c.flow} {
+		if p != nil {
+			p.wait(n)
+		}
+	}
+	if c.loss > 0 {
+		segs := float64(n)/1460 + 1
+		if c.dial.chance(1 - math.Pow(1-c.loss, segs)) {
+			time.Sleep(c.rto)
+		}
+	}
 }
 
 func (c *pacedConn) Read(b []byte) (int, error) {
@@ -278,7 +382,7 @@ func (c *pacedConn) Read(b []byte) (int, error) {
 	}
 	n, err := c.Conn.Read(b)
 	if n > 0 {
-		c.down.wait(n)
+		c.pace(n, c.down, c.rdown)
 	}
 	return n, err
 }
@@ -287,7 +391,7 @@ func (c *pacedConn) Write(b []byte) (int, error) {
 	total := 0
 	for len(b) > 0 {
 		k := min(len(b), 16384)
-		c.up.wait(k)
+		c.pace(k, c.up, c.rup)
 		n, err := c.Conn.Write(b[:k])
 		total += n
 		if err != nil {

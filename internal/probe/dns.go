@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
 
 // Answer is the result of one DNS query.
@@ -21,6 +23,8 @@ type Answer struct {
 	Rcode string // "NOERROR", "NXDOMAIN", ...
 	IPs   []netip.Addr
 	RTT   time.Duration
+	// Resent counts UDP queries sent again for want of an answer.
+	Resent int
 }
 
 // udpRetry is how long a UDP query waits before it is sent again, as stub
@@ -32,14 +36,21 @@ const udpRetry = 400 * time.Millisecond
 // exchangeUDP sends m to server over UDP through the dialer, resending it
 // while no answer came, and retries over TCP when the answer is truncated.
 func exchangeUDP(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns.Msg, time.Duration, error) {
+	r, rtt, _, err := exchangeUDPCounting(ctx, d, server, m)
+	return r, rtt, err
+}
+
+// exchangeUDPCounting is exchangeUDP that also says how often the query was
+// resent.
+func exchangeUDPCounting(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns.Msg, time.Duration, int, error) {
 	start := time.Now()
-	r, err := exchangeDatagram(ctx, d, server, m)
+	r, resent, err := exchangeDatagram(ctx, d, server, m)
 	if err != nil || !r.Truncated {
-		return r, time.Since(start), err
+		return r, time.Since(start), resent, err
 	}
 	c, err := d.DialContext(ctx, "tcp", server)
 	if err != nil {
-		return nil, time.Since(start), err
+		return nil, time.Since(start), resent, err
 	}
 	defer c.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -52,23 +63,25 @@ func exchangeUDP(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns
 	if err == nil && r.Truncated {
 		err = errors.New("truncated answer over TCP")
 	}
-	return r, time.Since(start), err
+	return r, time.Since(start), resent, err
 }
 
-func exchangeDatagram(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns.Msg, error) {
+func exchangeDatagram(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns.Msg, int, error) {
 	c, err := d.DialContext(ctx, "udp", server)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	co := &dns.Conn{Conn: c, UDPSize: 1232}
 	var lastErr error
+	sent := 0
 	for ctx.Err() == nil {
 		if err := co.WriteMsg(m); err != nil {
-			return nil, err
+			return nil, max(sent-1, 0), err
 		}
+		sent++
 		wait := time.Now().Add(udpRetry)
 		if dl, ok := ctx.Deadline(); ok && dl.Before(wait) {
 			wait = dl
@@ -81,18 +94,18 @@ func exchangeDatagram(ctx context.Context, d Dialer, server string, m *dns.Msg) 
 				break
 			}
 			if r.Id == m.Id {
-				return r, nil
+				return r, sent - 1, nil
 			}
 		}
 		var ne net.Error
 		if !errors.As(lastErr, &ne) || !ne.Timeout() {
-			return nil, lastErr // refused (ICMP port unreachable) and the like
+			return nil, sent - 1, lastErr // refused (ICMP port unreachable) and the like
 		}
 	}
 	if lastErr == nil {
 		lastErr = ctx.Err()
 	}
-	return nil, lastErr
+	return nil, max(sent-1, 0), lastErr
 }
 
 // dohExchange sends m as an RFC 8484 POST to url, verifying the server against
@@ -261,15 +274,28 @@ func (s *state) query(ctx context.Context, via, host string, qtype uint16) (Answ
 	switch via {
 	case "system":
 		if len(s.facts.DNSServers) == 0 {
+			if _, skipped := s.facts.Skipped(sysinfo.FactDNS); !skipped {
+				// Read, and empty: nothing to ask.
+				return Answer{}, &DNSError{FNoResolver}
+			}
 			return s.goLookup(ctx, host, qtype)
 		}
 		// Ask each configured server in turn, as the stub resolver does.
+		resent := 0
 		for _, srv := range s.facts.DNSServers {
-			r, rtt, err = exchangeUDP(ctx, s.env.Dialer, srv, m)
+			var n int
+			r, rtt, n, err = exchangeUDPCounting(ctx, s.env.Dialer, srv, m)
+			resent += n
 			if err == nil && r.Rcode != dns.RcodeServerFailure && r.Rcode != dns.RcodeRefused {
 				break
 			}
 		}
+		if err != nil {
+			return Answer{RTT: rtt, Resent: resent}, err
+		}
+		a, err := ParseAnswer(r, qtype)
+		a.RTT, a.Resent = rtt, resent
+		return a, err
 	case "public":
 		r, rtt, err = exchangeUDP(ctx, s.env.Dialer, s.env.PublicDNS, m)
 	case "doh":

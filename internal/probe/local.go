@@ -17,9 +17,6 @@ const (
 	WeakSignalDBM = -70
 	// LongUptimeHours: two weeks without a restart.
 	LongUptimeHours = 14 * 24
-	// OutdatedReleases: a browser this many major releases (about one a month)
-	// behind the current one has missed half a year of updates.
-	OutdatedReleases = 6
 	// LargeCacheMB: a browser cache past 1 GB has gone a long time uncleaned.
 	LargeCacheMB = 1024
 )
@@ -191,7 +188,7 @@ func probeBrowserVersion(_ context.Context, s *state) []Observation {
 		default:
 			o.Value = float64(major)
 			o.Status, o.Detail = OK, fmt.Sprintf("version %s (current %d as of %s)", b.Version, cur, browsers.CurrentAsOf)
-			if major < cur-OutdatedReleases {
+			if major < cur-browsers.OutdatedAfter(b.Name) {
 				o.Status, o.Failure = Problem, FOutdated
 			}
 		}

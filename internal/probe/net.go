@@ -100,7 +100,7 @@ func probeDNS(name, via string) probeFunc {
 	return func(ctx context.Context, s *state) []Observation {
 		return parallel(s.serviceHosts(), func(h string) Observation {
 			a, err := s.lookup(ctx, via, h, dns.TypeA)
-			o := Observation{Probe: name, Target: h, Value: ms(a.RTT)}
+			o := Observation{Probe: name, Target: h, Value: ms(a.RTT), Retries: a.Resent}
 			if err != nil {
 				o.Status, o.Failure = Problem, Classify(err)
 				o.Detail = fmt.Sprintf("no address for %s: %s", h, o.Failure)
@@ -427,6 +427,10 @@ func probePortal(ctx context.Context, s *state) []Observation {
 		o.Status, o.Failure, o.Detail = Problem, Classify(err), err.Error()
 	case resp.StatusCode == http.StatusNoContent:
 		o.Status, o.Detail = OK, "no captive portal (HTTP 204 as expected)"
+	case ClassifyPage(resp.StatusCode, body, nil) == FBlockFilter:
+		// A filter's page injected into plain HTTP, not a sign-in page.
+		o.Status, o.Failure = Problem, FBlockFilter
+		o.Detail = fmt.Sprintf("expected HTTP 204, got a filter's block page (HTTP %d)", resp.StatusCode)
 	default:
 		o.Status, o.Failure = Problem, FPortal
 		o.Detail = fmt.Sprintf("expected HTTP 204, got %d", resp.StatusCode)
@@ -568,8 +572,7 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 			note = fmt.Sprintf(" to %s (the service did not accept connections)", hosts[i])
 		}
 		rtts, lost, tried := sampleConnects(ctx, s, c.addr, c.rtt)
-		rtts = append([]float64{c.rtt}, rtts...)
-		return latencyObservations(c.addr, rtts, lost, tried+1, note)
+		return latencyObservations(c.addr, rtts, lost, tried, note)
 	}
 	o := Observation{Probe: PLatency, Target: hosts[0], Status: Problem, Failure: FTimeout, Detail: "no connection succeeded"}
 	if cands[0].addr != "" {
@@ -601,21 +604,29 @@ func connectRTT(ctx context.Context, d Dialer, addr string) (time.Duration, erro
 
 // sampleConnects connects to addr from a few workers at once until it has
 // its samples or the probe's deadline is near. A connect is lost when it
-// fails, or when it takes longer than the path's shortest round trip plus
-// most of a SYN retransmission timeout (then it completed only thanks to a
-// resent SYN). A connect cut short by the probe's own deadline before that
-// point is no evidence either way and is dropped.
+// fails, or when it takes longer than the path's shortest round trip (over
+// all samples, the first included) plus most of a SYN retransmission
+// timeout: then it completed only thanks to a resent SYN. A connect cut
+// short by the probe's own deadline before that point is no evidence either
+// way and is dropped; so connects start only while a loss could still be
+// told apart before the deadline (dropping late failures but keeping late
+// successes would hide loss).
 func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64) (rtts []float64, lost, tried int) {
-	const samples, workers, gap = 15, 3, 20 * time.Millisecond
+	const samples, workers, gap = 39, 6, 20 * time.Millisecond
 	retransmit := float64(lostAfter.Milliseconds()) * 0.9
 	type res struct {
-		at   time.Time
-		rtt  float64
-		lost bool
+		at     time.Time
+		rtt    float64
+		failed bool
 	}
 	var mu sync.Mutex
-	var out []res
+	out := []res{{rtt: firstRTT}}
+	// Until a sample says otherwise, a first connect of over a second is
+	// taken to have needed one resent SYN, so that sampling still starts.
 	minRTT := firstRTT
+	if firstRTT >= float64(lostAfter.Milliseconds()) {
+		minRTT = firstRTT - float64(lostAfter.Milliseconds())
+	}
 	next := 0
 	var wg sync.WaitGroup
 	for range workers {
@@ -632,26 +643,18 @@ func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64
 				next++
 				mu.Unlock()
 				dl, _ := ctx.Deadline()
-				if time.Until(dl) < time.Duration((floor*1.5+50)*float64(time.Millisecond)) {
+				if time.Until(dl) < time.Duration((floor+retransmit+50)*float64(time.Millisecond)) {
 					return
 				}
 				at := time.Now()
 				d, err := connectRTT(ctx, s.env.Dialer, addr)
-				r := res{at: at, rtt: ms(d)}
-				switch {
-				case err != nil && ctx.Err() != nil:
-					if r.rtt <= floor+retransmit {
-						return // cut short by the probe's deadline: no evidence
-					}
-					r.lost = true
-				case err != nil:
-					r.lost = true
-				case r.rtt > floor+retransmit:
-					r.lost = true
+				r := res{at: at, rtt: ms(d), failed: err != nil}
+				if err != nil && ctx.Err() != nil && r.rtt <= floor+retransmit {
+					return // cut short by the probe's deadline: no evidence
 				}
 				mu.Lock()
 				out = append(out, r)
-				if !r.lost && r.rtt < minRTT {
+				if !r.failed && r.rtt < minRTT {
 					minRTT = r.rtt
 				}
 				mu.Unlock()
@@ -660,10 +663,16 @@ func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64
 		}()
 	}
 	wg.Wait()
-	slices.SortFunc(out, func(a, b res) int { return a.at.Compare(b.at) })
+	slices.SortFunc(out[1:], func(a, b res) int { return a.at.Compare(b.at) })
+	floor := math.Inf(1)
+	for _, r := range out {
+		if !r.failed {
+			floor = math.Min(floor, r.rtt)
+		}
+	}
 	for _, r := range out {
 		tried++
-		if r.lost {
+		if r.failed || r.rtt > floor+retransmit {
 			lost++
 		} else {
 			rtts = append(rtts, r.rtt)

@@ -24,7 +24,9 @@ type Observation struct {
 	Value   float64 `json:"value"`
 	Detail  string  `json:"detail"`
 	// Addrs are the addresses a DNS probe got (additive to report/v1).
-	Addrs    []string      `json:"addrs,omitempty"`
+	Addrs []string `json:"addrs,omitempty"`
+	// Retries counts resent queries or connects (additive to report/v1).
+	Retries  int           `json:"retries,omitempty"`
 	Duration time.Duration `json:"-"`
 }
 
@@ -47,6 +49,7 @@ const (
 	PDNSDoH       = "dns.doh"
 	PDNSPublic    = "dns.public"
 	PDNSHijack    = "dns.hijack"
+	PDNSResolver  = "dns.resolver"
 	PTCPService   = "tcp.service"
 	PTCP6Service  = "tcp6.service"
 	PTLSService   = "tls.service"

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -152,7 +153,44 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 	for _, r := range results {
 		out = append(out, r...)
 	}
-	return out, facts
+	return append(out, s.resolverSummary()), facts
+}
+
+// resolverSummary sums up every query the system resolver was asked during
+// the run (the service's names, the control sites', the portal check's, the
+// made-up name): how many answered, how many needed a resend, the slowest.
+// One struggling resolver shows across all of them, not in three names.
+func (s *state) resolverSummary() Observation {
+	o := Observation{Probe: PDNSResolver, Target: "system resolver"}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	answered, resent, slowest := 0, 0, time.Duration(0)
+	for k, r := range s.lookups {
+		if k.via != "system" {
+			continue
+		}
+		select {
+		case <-r.done:
+		default:
+			continue // still waiting: counted by the probe that asked
+		}
+		if r.err != nil {
+			var de *DNSError
+			if !errors.As(r.err, &de) {
+				continue // no answer at all: the DNS probes report it
+			}
+		}
+		answered++
+		resent += r.ans.Resent
+		slowest = max(slowest, r.ans.RTT)
+	}
+	if answered == 0 {
+		o.Status, o.Detail = NotRun, "no query was answered"
+		return o
+	}
+	o.Status, o.Value, o.Retries = OK, ms(slowest), resent
+	o.Detail = fmt.Sprintf("%d queries answered, %d resent, slowest %.0f ms", answered, resent, ms(slowest))
+	return o
 }
 
 // readFacts reads the OS facts with the same guarantees as a probe: at most

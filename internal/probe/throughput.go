@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -53,6 +54,10 @@ func (s *state) speedBackends(c *http.Client) []speed.Backend {
 	return out
 }
 
+// videoUnreachable are the failures that mean the video servers could not
+// be reached (not that the probe ran out of time to measure them).
+var videoUnreachable = map[string]bool{FTimeout: true, FRefused: true, FReset: true, FNetUnreachable: true, FHostUnreachable: true, FEOF: true}
+
 func probeThroughput(ctx context.Context, s *state) []Observation {
 	c := s.httpClient(nil, true)
 	defer c.CloseIdleConnections()
@@ -72,6 +77,14 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 	}
 	if err != nil {
 		why := strings.Join(notes, "; ")
+		var me *speed.MeasureError
+		if errors.As(err, &me) && ctx.Err() == nil && videoUnreachable[Classify(me.Err)] {
+			// Servers were handed out and then could not be used: for the
+			// service's own video servers, that is what a viewer sees as
+			// "the menus load but the video never starts".
+			return []Observation{{Status: Problem, Failure: FVideoUnreachable, Detail: "the video servers could not be used: " + why},
+				{Probe: PLoadedRTT, Status: NotRun, Detail: "throughput not measured"}}
+		}
 		return []Observation{{Status: NotRun, Detail: "throughput not measured: " + why},
 			{Probe: PLoadedRTT, Status: NotRun, Detail: "throughput not measured"}}
 	}

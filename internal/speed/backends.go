@@ -181,6 +181,7 @@ func ParseFastTargets(body []byte) ([]Target, error) {
 // measurement fails, is reported in one line (in notes) and the next is tried.
 func Run(ctx context.Context, backends []Backend, o Options) (Result, []string, error) {
 	var notes []string
+	var measureErr error
 	for _, b := range backends {
 		res, err := b.Measure(ctx, o)
 		res.Backend = b.Name()
@@ -190,13 +191,24 @@ func Run(ctx context.Context, backends []Backend, o Options) (Result, []string, 
 				notes = append(notes, fmt.Sprintf("%s could not be used: %s", b.Name(), oneLine(u.err)))
 			} else {
 				notes = append(notes, fmt.Sprintf("%s: %s", b.Name(), oneLine(err)))
+				measureErr = err
 			}
 			continue
 		}
 		return res, notes, nil
 	}
+	if measureErr != nil {
+		return Result{LossPct: -1}, notes, &MeasureError{Err: measureErr}
+	}
 	return Result{LossPct: -1}, notes, errors.New("no speed-test server could be reached")
 }
+
+// MeasureError says servers were handed out but the transfer from them
+// failed: the video servers themselves could not be used.
+type MeasureError struct{ Err error }
+
+func (e *MeasureError) Error() string { return "the speed-test servers failed: " + e.Err.Error() }
+func (e *MeasureError) Unwrap() error { return e.Err }
 
 func oneLine(err error) string {
 	var ue *url.Error
