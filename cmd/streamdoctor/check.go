@@ -126,6 +126,9 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	if ios.ErrTTY {
 		req.Progress, stopProgress = progress(ios, o.timeout)
 	}
+	if err := checkEnviron(); err != nil {
+		return err
+	}
 	env := ios.Env
 	if o.envFile != "" {
 		e, err := netmap.LoadEnv(o.envFile)

@@ -43,8 +43,25 @@ func SystemIO() *IO {
 		OutTTY:  term.IsTerminal(int(os.Stdout.Fd())),
 		ErrTTY:  term.IsTerminal(int(os.Stderr.Fd())),
 		NoColor: os.Getenv("NO_COLOR") != "",
-		Env:     probe.DefaultEnv,
+		Env:     systemEnv,
 	}
+}
+
+// systemEnv is the real network, with the trusted vantage points moved
+// where STREAMDOCTOR_PUBLIC_ROOTS, _PUBLIC_DNS and _DOH_URL say (checked
+// before any command runs: see checkEnviron).
+func systemEnv() *probe.Env {
+	e := probe.DefaultEnv()
+	_ = e.FromEnviron(os.Getenv)
+	return e
+}
+
+// checkEnviron turns a bad STREAMDOCTOR_* variable into a usage error.
+func checkEnviron() error {
+	if err := probe.DefaultEnv().FromEnviron(os.Getenv); err != nil {
+		return &exitError{code: ExitUsage, msg: err.Error()}
+	}
+	return nil
 }
 
 // exitError carries an exit code through cobra.

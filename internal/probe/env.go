@@ -5,7 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"net"
+	"net/url"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -117,4 +121,52 @@ var DefaultTimeouts = Timeouts{
 	TLS:     3 * time.Second,
 	HTTP:    3500 * time.Millisecond,
 	Latency: 2800 * time.Millisecond,
+}
+
+// Environment variables that point the trusted vantage points elsewhere:
+// for networks that block 8.8.8.8, for private networks with their own
+// resolvers and PKI, and for test rigs.
+const (
+	// EnvPublicRoots names a PEM file used as the public web PKI instead of
+	// the embedded root bundle.
+	EnvPublicRoots = "STREAMDOCTOR_PUBLIC_ROOTS"
+	// EnvPublicDNS is host:port of the trusted plain-DNS server.
+	EnvPublicDNS = "STREAMDOCTOR_PUBLIC_DNS"
+	// EnvDoHURL is the trusted DNS-over-HTTPS URL (https://…/dns-query).
+	EnvDoHURL = "STREAMDOCTOR_DOH_URL"
+)
+
+// FromEnviron applies the three variables (read through getenv) to e. An
+// unset variable leaves e's value; a bad one is an error that says which
+// variable and what would be right.
+func (e *Env) FromEnviron(getenv func(string) string) error {
+	if p := getenv(EnvPublicRoots); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("%s: cannot read %s (give a PEM file of root certificates)", EnvPublicRoots, p)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return fmt.Errorf("%s: %s holds no PEM certificate (give a PEM file of root certificates)", EnvPublicRoots, p)
+		}
+		e.PublicRoots = pool
+	}
+	if a := getenv(EnvPublicDNS); a != "" {
+		host, port, err := net.SplitHostPort(a)
+		if err != nil || host == "" {
+			return fmt.Errorf("%s: %q is not host:port (e.g. 9.9.9.9:53)", EnvPublicDNS, a)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%s: port %q is not 1-65535 (e.g. 9.9.9.9:53)", EnvPublicDNS, port)
+		}
+		e.PublicDNS = a
+	}
+	if u := getenv(EnvDoHURL); u != "" {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Scheme != "https" || pu.Host == "" {
+			return fmt.Errorf("%s: %q is not an https URL (e.g. https://9.9.9.9/dns-query)", EnvDoHURL, u)
+		}
+		e.DoHURL = u
+	}
+	return nil
 }

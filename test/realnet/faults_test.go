@@ -1,0 +1,140 @@
+//go:build linux
+
+package realnet
+
+import (
+	"testing"
+	"time"
+)
+
+// Each test builds a fresh network, breaks one thing the way it breaks for
+// real, and runs the real binary. Verdicts use the error code the viewer
+// saw (NSEZ-503) unless the story is a plain check.
+
+func TestHealthy(t *testing.T) {
+	r := newRig(t, options{})
+	r.expect("none")
+}
+
+func TestLinkDown(t *testing.T) {
+	r := newRig(t, options{})
+	r.ns(r.cli, "ip", "link", "set", "eth0", "down")
+	r.expect("no_link", "--code", "NSEZ-503")
+}
+
+func TestRouterHung(t *testing.T) {
+	r := newRig(t, options{})
+	// The router's software is stuck: it takes nothing in and forwards nothing.
+	r.ns(r.rtr, "iptables", "-P", "INPUT", "DROP")
+	r.ns(r.rtr, "iptables", "-P", "FORWARD", "DROP")
+	r.expect("gateway_unreachable", "--code", "NSEZ-503")
+}
+
+func TestUplinkDown(t *testing.T) {
+	r := newRig(t, options{})
+	r.ns(r.rtr, "ip", "link", "set", "wan", "down")
+	r.expect("isp_routing", "--code", "NSEZ-503")
+}
+
+func TestResolverStopped(t *testing.T) {
+	r := newRig(t, options{noDNSMasq: true})
+	r.expect("dns_failure", "--code", "NSEZ-503")
+}
+
+func TestResolverUpstreamDead(t *testing.T) {
+	// dnsmasq forwards to a resolver that does not exist: no answer, or
+	// SERVFAIL, for every name.
+	r := newRig(t, options{upstream: "203.0.113.99"})
+	r.expect("dns_failure", "--code", "NSEZ-503")
+}
+
+func TestResolverFiltersService(t *testing.T) {
+	// A blocklist: "no such name" for the service's domains only.
+	r := newRig(t, options{dnsmasqArgs: []string{"--address=/netflix.com/", "--address=/nflxext.com/"}})
+	r.expect("dns_hijack", "--code", "NSEZ-503")
+}
+
+func TestResolverSmartDNS(t *testing.T) {
+	// Smart DNS: the service's names point at a relay the service blocks.
+	r := newRig(t, options{dnsmasqArgs: []string{"--address=/netflix.com/" + ipRelay, "--address=/nflxext.com/" + ipRelay}})
+	r.expect("dns_hijack", "--code", "NSEZ-503")
+}
+
+func TestService503(t *testing.T) {
+	r := newRig(t, options{nginxSvc: `return 503 "Service Unavailable";`})
+	r.expect("service_outage", "--code", "NSEZ-503")
+}
+
+func TestLocalFirewallReject(t *testing.T) {
+	r := newRig(t, options{})
+	r.ns(r.cli, "iptables", "-A", "OUTPUT", "-d", ipService, "-p", "tcp", "-j", "REJECT")
+	r.expect("firewall_block", "--code", "NSEZ-503", "--answer", "other_devices_work=yes")
+}
+
+func TestLocalFirewallDrop(t *testing.T) {
+	r := newRig(t, options{})
+	r.ns(r.cli, "iptables", "-A", "OUTPUT", "-d", ipService, "-j", "DROP")
+	r.expect("firewall_block", "--code", "NSEZ-503", "--answer", "other_devices_work=yes")
+}
+
+func TestProxyDenies(t *testing.T) {
+	r := newRig(t, options{squidDeny: true})
+	r.env = append(r.env, "HTTPS_PROXY=http://"+ipSquid+":3128", "https_proxy=http://"+ipSquid+":3128")
+	r.expect("proxy", "--code", "NSEZ-503")
+}
+
+func TestInspectingBox(t *testing.T) {
+	// A box on the path re-signs the service's connections with its own
+	// root, which is installed on this device.
+	r := newRig(t, options{})
+	r.ns(r.rtr, "iptables", "-t", "nat", "-A", "PREROUTING", "-d", ipService, "-p", "tcp", "--dport", "443", "-j", "DNAT", "--to-destination", ipInspector+":443")
+	r.trustFile = r.dir + "/trust.pem"
+	write(t, r.trustFile, string(r.public.pem)+string(r.inspecting.pem))
+	r.expect("tls_interception", "--code", "NSEZ-503")
+}
+
+func TestCaptivePortal(t *testing.T) {
+	r := newRig(t, options{})
+	// The portal (nginx on the router) answers all web traffic until
+	// sign-in; nothing else is forwarded.
+	portal := r.dir + "/portal.conf"
+	crt, key := r.inspecting.leaf(t, r.dir, "portal", "portal.example")
+	write(t, portal, `daemon off; master_process off; pid `+r.dir+`/portal.pid; error_log `+r.dir+`/portal-error.log;
+events { worker_connections 64; }
+http { access_log off; client_body_temp_path `+r.dir+`/nginx-tmp; proxy_temp_path `+r.dir+`/nginx-tmp; fastcgi_temp_path `+r.dir+`/nginx-tmp; uwsgi_temp_path `+r.dir+`/nginx-tmp; scgi_temp_path `+r.dir+`/nginx-tmp;
+  server { listen 192.0.2.1:8080; location / { return 302 http://portal.example/login; } }
+  server { listen 192.0.2.1:8443 ssl; ssl_certificate `+crt+`; ssl_certificate_key `+key+`; location / { return 302 http://portal.example/login; } } }
+`)
+	r.start(r.rtr, "portal", "nginx", "-c", portal, "-e", r.dir+"/portal-error.log")
+	r.waitTCP(r.rtr, "192.0.2.1:8080")
+	r.ns(r.rtr, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "lan", "-p", "tcp", "--dport", "80", "-j", "DNAT", "--to-destination", "192.0.2.1:8080")
+	r.ns(r.rtr, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "lan", "-p", "tcp", "--dport", "443", "-j", "DNAT", "--to-destination", "192.0.2.1:8443")
+	r.ns(r.rtr, "iptables", "-P", "FORWARD", "DROP")
+	r.expect("captive_portal", "--code", "NSEZ-503")
+}
+
+func TestShapedLine(t *testing.T) {
+	r := newRig(t, options{speedServer: true})
+	r.ns(r.rtr, "tc", "qdisc", "replace", "dev", "lan", "root", "tbf", "rate", "2mbit", "burst", "32kbit", "latency", "50ms")
+	r.expect("low_bandwidth", "--code", "NSEZ-503")
+}
+
+func TestPacketLoss(t *testing.T) {
+	r := newRig(t, options{})
+	// 15 % of forwarded packets are lost, each way.
+	r.ns(r.rtr, "iptables", "-A", "FORWARD", "-m", "statistic", "--mode", "random", "--probability", "0.15", "-j", "DROP")
+	r.expect("unstable_connection", "--code", "NSEZ-503")
+}
+
+func TestBrokenIPv6(t *testing.T) {
+	r := newRig(t, options{ipv6: true})
+	// Addresses and a default route, but the router forwards no IPv6.
+	r.ns(r.rtr, "ip6tables", "-P", "FORWARD", "DROP")
+	r.expect("ipv6_broken", "--code", "NSEZ-503")
+}
+
+func TestClockBehind(t *testing.T) {
+	// Every server's clock says an hour later than this device's.
+	r := newRig(t, options{clockOff: time.Hour})
+	r.expect("clock_skew", "--code", "NSEZ-503")
+}
