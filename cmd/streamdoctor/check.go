@@ -139,6 +139,10 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	}
 	res, err := check.Run(cmd.Context(), k, env(), req)
 	stopProgress()
+	if cmd.Context().Err() != nil {
+		// Probes cut short by the interrupt measured nothing: no verdict.
+		return interrupted("check")
+	}
 	if err != nil {
 		return &exitError{code: ExitFailed, msg: err.Error()}
 	}

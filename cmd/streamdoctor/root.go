@@ -21,7 +21,16 @@ const (
 	ExitProblem = 1 // a problem was found and diagnosed
 	ExitUsage   = 2 // bad usage or input
 	ExitFailed  = 3 // the check itself could not run
+	// ExitInterrupted: stopped by Ctrl-C (or SIGTERM) before it finished,
+	// as shells report a process ended by SIGINT (128 + 2).
+	ExitInterrupted = 130
 )
+
+// interrupted is the error of a command stopped before it finished: nothing
+// measured until then is turned into a verdict.
+func interrupted(what string) error {
+	return &exitError{code: ExitInterrupted, msg: "interrupted: the " + what + " was stopped before it finished; nothing was concluded"}
+}
 
 // IO are the streams a command uses, injected so commands run in tests.
 type IO struct {

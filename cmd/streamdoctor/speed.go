@@ -96,6 +96,9 @@ func runSpeed(cmd *cobra.Command, ios *IO, o *speedOptions) error {
 	}
 	res, notes, err := speed.Run(cmd.Context(), backends, opt)
 	stop()
+	if cmd.Context().Err() != nil {
+		return interrupted("speed test")
+	}
 	for _, n := range notes {
 		fmt.Fprintln(ios.ErrOut, "streamdoctor: "+n)
 	}

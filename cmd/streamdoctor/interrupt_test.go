@@ -1,0 +1,98 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Ctrl-C during a check stops it: exit 130, one line saying so, and no
+// verdict built from probes the interrupt cut short.
+func TestCheckInterruptedExits130(t *testing.T) {
+	bin := buildBinary(t)
+	w := world(t, "outage-blackhole.yaml") // silent connects keep the check busy for seconds
+	f := filepath.Join(t.TempDir(), "env.json")
+	b, _ := json.Marshal(w.EnvFile())
+	if err := os.WriteFile(f, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"check", "--env-file", f, "--json"}, {"check", "--env-file", f}} {
+		cmd := exec.Command(bin, args...)
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(700 * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		err := cmd.Wait()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != ExitInterrupted {
+			t.Fatalf("%v: %v, want exit 130\nstdout %q\nstderr %q", args, err, out.String(), errOut.String())
+		}
+		if out.Len() != 0 {
+			t.Errorf("%v: a verdict was printed after the interrupt: %q", args, out.String())
+		}
+		if !strings.Contains(errOut.String(), "interrupted") || strings.Count(strings.TrimSpace(errOut.String()), "\n") != 0 {
+			t.Errorf("%v: stderr %q, want one line saying it was interrupted", args, errOut.String())
+		}
+	}
+}
+
+// A bad STREAMDOCTOR_* variable is a usage error that names it.
+func TestBadEnvironmentVariables(t *testing.T) {
+	for _, c := range []struct{ name, val, want string }{
+		{"STREAMDOCTOR_PUBLIC_DNS", "nine.nine", "STREAMDOCTOR_PUBLIC_DNS"},
+		{"STREAMDOCTOR_PUBLIC_DNS", "9.9.9.9:99999", "port"},
+		{"STREAMDOCTOR_DOH_URL", "http://9.9.9.9/dns-query", "https"},
+		{"STREAMDOCTOR_PUBLIC_ROOTS", "/does/not/exist.pem", "PEM"},
+	} {
+		t.Run(c.name+"="+c.val, func(t *testing.T) {
+			t.Setenv(c.name, c.val)
+			r := cli(t, nil, "check")
+			if r.code != ExitUsage || !strings.Contains(r.errOut, c.want) || strings.Count(strings.TrimSpace(r.errOut), "\n") != 0 {
+				t.Errorf("exit %d, %q", r.code, r.errOut)
+			}
+		})
+	}
+}
+
+// The same for the speed test: a server that trickles keeps it measuring.
+func TestSpeedInterruptedExits130(t *testing.T) {
+	bin := buildBinary(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fl, _ := w.(http.Flusher)
+		for i := 0; i < 200 && r.Context().Err() == nil; i++ {
+			_, _ = w.Write(make([]byte, 1024))
+			if fl != nil {
+				fl.Flush()
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	cmd := exec.Command(bin, "speed", "--server", srv.URL+"/speedtest")
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitInterrupted {
+		t.Fatalf("%v, want exit 130\nstdout %q\nstderr %q", err, out.String(), errOut.String())
+	}
+	if out.Len() != 0 || !strings.Contains(errOut.String(), "interrupted") {
+		t.Errorf("stdout %q stderr %q", out.String(), errOut.String())
+	}
+}
