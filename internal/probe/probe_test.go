@@ -41,6 +41,15 @@ func TestClassify(t *testing.T) {
 		{io.ErrUnexpectedEOF, FEOF},
 		{errors.New("read tcp: connection reset by peer"), FReset},
 		{errors.New("something odd"), FUnknown},
+		// A name that did not resolve is the resolver's failure, whatever
+		// the probe that met it was doing.
+		{&ResolveError{Host: "x", Err: fmt.Errorf("read udp 192.0.2.9:53: %w", os.ErrDeadlineExceeded)}, FDNSTimeout},
+		{&ResolveError{Host: "x", Err: &DNSError{FNXDomain}}, FNXDomain},
+		{&ResolveError{Host: "x", Err: op(syscall.ECONNREFUSED)}, FDNSUnreachable},
+		// A proxy's answer to CONNECT.
+		{&net.OpError{Op: "proxyconnect", Net: "tcp", Err: &ProxyStatusError{Code: 403}}, FProxyDenied},
+		{&ProxyStatusError{Code: 407}, FProxyAuthRequired},
+		{&ProxyStatusError{Code: 502}, FProxyUpstream},
 	}
 	for _, c := range cases {
 		if got := Classify(c.err); got != c.want {
@@ -253,4 +262,60 @@ type refuseAll struct{}
 
 func (refuseAll) DialContext(_ context.Context, network, addr string) (net.Conn, error) {
 	return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+}
+
+// timeoutDNS is a network where DNS queries vanish and everything else is
+// refused.
+type timeoutDNS struct{}
+
+func (timeoutDNS) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if network == "udp" {
+		c1, c2 := net.Pipe() // a datagram path where nothing ever answers
+		go func() { _, _ = io.Copy(io.Discard, c2) }()
+		return c1, nil
+	}
+	return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+}
+
+// A resolver that does not answer is charged to name resolution: the TCP
+// probe reports "not run" with a DNS failure, never a TCP timeout.
+func TestResolverFailureNeverBecomesTCPFailure(t *testing.T) {
+	f := sysinfo.Facts{OS: "linux", DNSServers: []string{"192.0.2.53:53"}, Proxy: sysinfo.Proxy{Mode: "none"},
+		Interfaces:   []sysinfo.Interface{{Name: "eth0", Kind: sysinfo.KindEthernet, Up: true}},
+		DefaultRoute: &sysinfo.Route{Interface: "eth0", Gateway: "192.0.2.1"}}
+	env := &Env{Dialer: timeoutDNS{}, Facts: sysinfo.Fixture{F: f}, PublicDNS: "192.0.2.54:53", DoHURL: "https://192.0.2.54/dns-query"}
+	tm := DefaultTimeouts
+	tm.DNS = 300 * time.Millisecond
+	obs, _ := Run(context.Background(), env, profile.Netflix(), Options{Timeout: 3 * time.Second, Timeouts: tm})
+	n := 0
+	for _, o := range obs {
+		if o.Probe != PTCPService {
+			continue
+		}
+		n++
+		if o.Status != NotRun || !IsDNSFailure(o.Failure) {
+			t.Errorf("tcp.service %s: %s %q (%s), want not run with a DNS failure", o.Target, o.Status, o.Failure, o.Detail)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no tcp.service observation")
+	}
+}
+
+// A computer with no Wi-Fi adapter is known not to be on Wi-Fi.
+func TestNoWiFiAdapterMeansWired(t *testing.T) {
+	f := &sysinfo.Facts{OS: "linux", NotRun: map[string]string{sysinfo.FactWiFi: "no Wi-Fi adapter"},
+		Interfaces:   []sysinfo.Interface{{Name: "enp3s0", Kind: sysinfo.KindEthernet, Up: true}},
+		DefaultRoute: &sysinfo.Route{Interface: "enp3s0", Gateway: "192.0.2.1"}}
+	obs := probeWiFi(context.Background(), &state{facts: f})
+	if len(obs) != 1 || obs[0].Failure != FWired {
+		t.Errorf("%+v", obs)
+	}
+	// A Wi-Fi adapter whose signal could not be read stays unknown.
+	f.Interfaces = append(f.Interfaces, sysinfo.Interface{Name: "wlan0", Kind: sysinfo.KindWiFi, Up: true})
+	f.DefaultRoute.Interface = "wlan0"
+	f.NotRun[sysinfo.FactWiFi] = "signal not readable"
+	if obs := probeWiFi(context.Background(), &state{facts: f}); obs[0].Failure == FWired {
+		t.Errorf("a Wi-Fi link called wired: %+v", obs)
+	}
 }
