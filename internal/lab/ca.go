@@ -67,10 +67,16 @@ func (c *ca) pool() *x509.CertPool {
 
 // leaf returns a certificate for name (a host name or an IP address), valid
 // like a typical 90-day web certificate a month into its life.
-func (c *ca) leaf(name string) (*tls.Certificate, error) {
+func (c *ca) leaf(name string) (*tls.Certificate, error) { return c.faultyLeaf(name, "") }
+
+// faultyLeaf returns a certificate for name with a fault a real server can
+// have: "expired" (ended a day ago), "wrong_name" (issued to another name);
+// "" is a sound one.
+func (c *ca) faultyLeaf(name, fault string) (*tls.Certificate, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if l, ok := c.leaves[name]; ok {
+	key := fault + "/" + name
+	if l, ok := c.leaves[key]; ok {
 		return l, nil
 	}
 	now := time.Now()
@@ -86,38 +92,11 @@ func (c *ca) leaf(name string) (*tls.Certificate, error) {
 	} else {
 		tmpl.DNSNames = []string{name}
 	}
-	der, key, err := issue(tmpl, c.cert, c.key)
-	if err != nil {
-		return nil, err
-	}
-	l := &tls.Certificate{Certificate: [][]byte{der, c.cert.Raw}, PrivateKey: key}
-	c.leaves[name] = l
-	return l, nil
-}
-
-// faultyLeaf returns a certificate for name with a fault a real server can
-// have: "expired" (ended a day ago), "wrong_name" (issued to another name).
-func (c *ca) faultyLeaf(name, fault string) (*tls.Certificate, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	key := fault + "/" + name
-	if l, ok := c.leaves[key]; ok {
-		return l, nil
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: name},
-		NotBefore:   now.AddDate(0, 0, -91),
-		NotAfter:    now.AddDate(0, 0, 60),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:    []string{name},
-	}
 	switch fault {
 	case "expired":
-		tmpl.NotAfter = now.AddDate(0, 0, -1)
+		tmpl.NotBefore, tmpl.NotAfter = now.AddDate(0, 0, -91), now.AddDate(0, 0, -1)
 	case "wrong_name":
-		tmpl.Subject.CommonName, tmpl.DNSNames = "default.lab", []string{"default.lab"}
+		tmpl.Subject.CommonName, tmpl.DNSNames, tmpl.IPAddresses = "default.lab", []string{"default.lab"}, nil
 	}
 	der, k, err := issue(tmpl, c.cert, c.key)
 	if err != nil {
