@@ -355,7 +355,10 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	tls := v.ran(probe.PTLSService)
 	if len(tls) > 0 {
 		ev["tls_intercepted"] = has(tls, probe.FIntercepted)
-		ev["tls_untrusted"] = has(tls, probe.FUnknownCA, probe.FHostname)
+		ev["tls_untrusted"] = has(tls, probe.FUnknownCA)
+		// Go checks the chain before the name, so a name mismatch comes with
+		// a valid chain: a real server, misrouted or misconfigured.
+		ev["tls_wrong_name"] = has(tls, probe.FHostname)
 		ev["tls_time"] = has(tls, probe.FCertTime)
 		// Opened at the TCP level, then broke or stalled in the handshake.
 		ev["service_exchange_fail"] = count(tls, func(o probe.Observation) bool {
@@ -447,6 +450,16 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	set("long_uptime", len(up) > 0, has(up, probe.FLongUptime))
 
 	screen(ev)
+	if ev["latency_very_high"] {
+		// Over 300 ms a round trip, a handshake and a request take most of
+		// a probe's budget: exchanges that ran out of time are the path's,
+		// charged to the latency grade.
+		for _, id := range []string{"service_exchange_fail", "controls_fail", "service_slow"} {
+			if ev[id] {
+				delete(ev, id)
+			}
+		}
+	}
 	if ev["loss_heavy"] || ev["loss_some"] {
 		// A lossy line explains a failed transfer from the video servers.
 		if ev["video_fail"] {

@@ -543,7 +543,7 @@ var EvidenceIDs = []string{
 	"gateway_fail", "router_slow", "internet_down",
 	"dns_system_fail", "dns_unreliable", "dns_blocked_name", "dns_redirected", "dns_bogon", "dns_trusted_fail", "nx_hijack",
 	"service_tcp_fail", "service_refused", "service_5xx", "service_blockpage", "filter_blockpage", "service_slow",
-	"service_exchange_fail", "tls_intercepted", "tls_untrusted", "tls_time", "clock_skewed", "clock_off_days",
+	"service_exchange_fail", "tls_intercepted", "tls_untrusted", "tls_wrong_name", "tls_time", "clock_skewed", "clock_off_days",
 	"controls_fail", "portal", "proxy_set", "proxy_path_fail", "vpn_on", "ipv6_fail",
 	"latency_normal", "latency_high", "latency_very_high", "jitter_low", "jitter_some", "jitter_high",
 	"loss_none", "loss_some", "loss_heavy", "throughput_ok", "throughput_below_hd", "throughput_below_sd", "video_fail", "bufferbloat", "stale_data", "large_cache", "outdated", "long_uptime",

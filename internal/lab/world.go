@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log"
 	"net"
@@ -895,7 +896,7 @@ func (w *World) buildNet(asProxy bool) netmap.World {
 	n, ln := sc.Network, w.line()
 	nw := netmap.World{Rules: rules, Local: []string{addrGateway, addrSystemDNS, addrProxy},
 		RTTMS: ln.rttMS, JitterMS: ln.jitterMS, LossRate: n.ConnectFailureRate, PacketLoss: ln.lossPct / 100,
-		LocalRTTMS: ln.routerRTTms, Seed: uint64(len(sc.Name))}
+		LocalRTTMS: ln.routerRTTms, Seed: seedOf(sc.Name)}
 	if n.BandwidthMbps != nil && *n.BandwidthMbps > 0 {
 		nw.BandwidthMbps = *n.BandwidthMbps
 	}
@@ -903,6 +904,14 @@ func (w *World) buildNet(asProxy bool) netmap.World {
 		nw.BandwidthMbps = ln.capMbps
 	}
 	return nw
+}
+
+// seedOf makes the world's random seed from the scenario's name, so a
+// scenario always plays the same network.
+func seedOf(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
 }
 
 // EnvFile describes this world for another process (streamdoctor check --env-file).

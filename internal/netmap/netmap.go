@@ -10,6 +10,7 @@ package netmap
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -77,6 +78,16 @@ type Dialer struct {
 	once     sync.Once
 	down, up *pacer
 	rules    map[*Rule][2]*pacer
+	conns    map[string]uint64 // connects made so far, per destination
+}
+
+// draws returns a source of uniform numbers for the n-th connect to key,
+// fixed by the world's seed.
+func (d *Dialer) draws(key string, n uint64) func() float64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%s/%d", d.W.Seed, key, n)
+	r := rand.New(rand.NewPCG(h.Sum64(), d.W.Seed))
+	return r.Float64
 }
 
 // New returns a Dialer for w.
@@ -184,16 +195,27 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		return nil, errno(network, addr, syscall.EHOSTUNREACH)
 	}
 	if !d.local[ip.String()] {
+		// The fate of the n-th connect to a destination is drawn from
+		// (seed, destination, n), not from a shared stream: which goroutine
+		// dials first, on a busy machine or an idle one, does not change
+		// what the world does.
 		d.mu.Lock()
+		if d.conns == nil {
+			d.conns = map[string]uint64{}
+		}
+		key := addr + "/" + base
+		n := d.conns[key]
+		d.conns[key] = n + 1
+		d.mu.Unlock()
+		draw := d.draws(key, n)
 		var wait time.Duration
 		synLoss := d.synLoss()
-		lost := d.rnd.Float64() < synLoss
+		lost := draw() < synLoss
 		for try := 0; lost && try < 2; try++ {
 			wait += time.Second << try
-			lost = d.rnd.Float64() < synLoss
+			lost = draw() < synLoss
 		}
-		delay := d.W.RTTMS + (d.rnd.Float64()*2-1)*d.W.JitterMS
-		d.mu.Unlock()
+		delay := d.W.RTTMS + (draw()*2-1)*d.W.JitterMS
 		if lost {
 			return nil, blackhole(ctx, network, addr)
 		}
