@@ -132,6 +132,9 @@ func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
 	if err != nil {
 		return usageErr("%s", err)
 	}
+	if err := checkEnviron(); err != nil {
+		return err
+	}
 	dir, err := stateDir()
 	if err != nil {
 		return &exitError{code: ExitFailed, msg: "no place for the session state: " + err.Error()}
