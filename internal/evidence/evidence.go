@@ -4,7 +4,11 @@
 // never sees a probe and probes never decide causes.
 //
 // A symbol is set only when the probes that decide it ran; otherwise it stays
-// unknown and the engine ignores it.
+// unknown and the engine ignores it. Two rules keep correlated symptoms from
+// being counted twice (internal/engine/doc.go has the model): a failure is
+// charged to the first layer that failed (link, router, internet, resolver,
+// service), the failures beyond it left unknown; and a graded measurement
+// (signal, latency, jitter, loss, throughput) sets exactly one band.
 package evidence
 
 import (
