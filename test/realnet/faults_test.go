@@ -138,3 +138,13 @@ func TestClockBehind(t *testing.T) {
 	r := newRig(t, options{clockOff: time.Hour})
 	r.expect("clock_skew", "--code", "NSEZ-503")
 }
+
+func TestPacketLossOnTheUplink(t *testing.T) {
+	r := newRig(t, options{})
+	// 15 % of everything crossing the router's uplink is lost, its own
+	// resolver's queries included, each way.
+	for _, chain := range [][]string{{"OUTPUT", "-o"}, {"INPUT", "-i"}, {"FORWARD", "-o"}, {"FORWARD", "-i"}} {
+		r.ns(r.rtr, "iptables", "-A", chain[0], chain[1], "wan", "-m", "statistic", "--mode", "random", "--probability", "0.15", "-j", "DROP")
+	}
+	r.expect("unstable_connection", "--code", "NSEZ-503")
+}
