@@ -14,6 +14,7 @@ package evidence
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/streamdoctor/streamdoctor/internal/engine"
@@ -79,11 +80,9 @@ func majority(obs []probe.Observation, pred func(probe.Observation) bool) bool {
 	return len(obs) > 0 && 2*count(obs, pred) > len(obs)
 }
 
-// connectFailures are the failures that mean "could not reach it".
-var connectFailures = map[string]bool{
-	probe.FTimeout: true, probe.FRefused: true, probe.FReset: true, probe.FNetUnreachable: true,
-	probe.FHostUnreachable: true, probe.FEOF: true, probe.FUnknown: true,
-}
+// connectFailure: could not reach it (an error nobody could classify
+// counts too).
+func connectFailure(code string) bool { return probe.Unreachable(code) || code == probe.FUnknown }
 
 // Graded measurements: exactly one band of each is set present and the
 // others are left unknown, so the engine multiplies P(band | cause) once:
@@ -143,47 +142,48 @@ func notDNS(obs []probe.Observation) []probe.Observation {
 	return out
 }
 
-// Layers, nearest first. A failure is charged to the first layer that
-// failed: once a layer is seen broken, the failures beyond it are what that
-// break predicts and carry nothing of their own, so they are left unknown
-// (successes beyond it are kept: they contradict the break and must count).
-var layers = [][]string{
-	{"link_down"},
-	{"gateway_fail"},
-	{"internet_down"},
-	{"dns_blocked_name"},
-	{"dns_system_fail"},
+// explanations say, nearest break first, which failures a present symptom
+// already explains: those are left unknown instead of multiplied (successes
+// are kept: they contradict the break and must count). The first five are
+// the layers — link, router, internet, resolver filter, resolver — so a
+// failure is charged to the first layer that failed; the rest charge
+// failures to a path that is too long, a line that loses, a clock days off.
+// Each rule sees what the earlier ones left.
+var explanations = []struct {
+	when, explains []string
+	// line: nothing past this break was measured at all, so its grades of
+	// line quality are this break's failure too.
+	line bool
+}{
+	{[]string{"link_down"}, []string{"gateway_fail", "internet_down", "dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail",
+		"service_refused", "service_exchange_fail", "ipv6_fail", "dns_blocked_name", "portal", "proxy_path_fail", "router_slow", "dns_unreliable"}, true},
+	{[]string{"gateway_fail"}, []string{"internet_down", "dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail",
+		"service_refused", "service_exchange_fail", "ipv6_fail", "dns_blocked_name", "portal", "proxy_path_fail", "dns_unreliable"}, true},
+	{[]string{"internet_down"}, []string{"dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail", "service_exchange_fail", "ipv6_fail", "proxy_path_fail"}, false},
+	{[]string{"dns_blocked_name"}, []string{"dns_system_fail"}, false},
+	{[]string{"dns_system_fail"}, []string{"controls_fail"}, false},
+	// Over 300 ms a round trip, a handshake and a request take most of a
+	// probe's budget: exchanges that ran out of time are the path's.
+	{[]string{"latency_very_high"}, []string{"service_exchange_fail", "controls_fail", "service_slow"}, false},
+	// A lossy line explains a failed transfer from the video servers.
+	{[]string{"loss_heavy", "loss_some"}, []string{"video_fail"}, false},
+	// Expired-looking certificates, and sites failing on them, are what a
+	// clock days off predicts.
+	{[]string{"clock_off_days"}, []string{"tls_time", "controls_fail", "service_exchange_fail"}, false},
 }
 
-// beyond lists, for each layer, the symptoms that lie past it.
-var beyond = [][]string{
-	{"gateway_fail", "internet_down", "dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail",
-		"service_refused", "service_exchange_fail", "ipv6_fail", "dns_blocked_name", "portal", "proxy_path_fail", "router_slow", "dns_unreliable"},
-	{"internet_down", "dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail",
-		"service_refused", "service_exchange_fail", "ipv6_fail", "dns_blocked_name", "portal", "proxy_path_fail", "dns_unreliable"},
-	{"dns_system_fail", "dns_trusted_fail", "controls_fail", "service_tcp_fail", "service_exchange_fail", "ipv6_fail", "proxy_path_fail"},
-	{"dns_system_fail"},
-	{"controls_fail"},
-}
-
-// screen applies the layers to ev.
+// screen applies the explanations to ev.
 func screen(ev engine.Evidence) {
-	for i, layer := range layers {
-		broken := false
-		for _, id := range layer {
-			broken = broken || ev[id]
-		}
-		if !broken {
+	for _, x := range explanations {
+		if !slices.ContainsFunc(x.when, func(id string) bool { return ev[id] }) {
 			continue
 		}
-		for _, id := range beyond[i] {
-			if v, ok := ev[id]; ok && v {
+		for _, id := range x.explains {
+			if ev[id] {
 				delete(ev, id)
 			}
 		}
-		if i < 2 {
-			// Nothing past a dead link or router was measured at all: its
-			// grades of line quality are the router's failure too.
+		if x.line {
 			for _, bands := range [][]Band{LatencyBands, JitterBands, LossBands} {
 				for _, b := range bands {
 					delete(ev, b.ID)
@@ -240,9 +240,8 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	sysFail := func(o probe.Observation) bool { return problem(o) && o.Failure != probe.FBogonAnswer }
 	set("dns_system_fail", len(sys) > 0, majority(sys, sysFail))
 	set("dns_bogon", len(sys) > 0, has(sys, probe.FBogonAnswer))
-	// The resolver answered, but late or only to a resent query: one that
-	// is dropping or queueing queries.
-	// Judged over every query it answered during the check.
+	// The resolver answered, but late or only to a resent query (over every
+	// query it answered during the check): one that drops or queues queries.
 	if rs := v.ran(probe.PDNSResolver); len(rs) > 0 {
 		ev["dns_unreliable"] = rs[0].Retries > 0 || rs[0].Value > DNSSlowMS
 	}
@@ -257,7 +256,7 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 			if trustedAddrs[o.Target] == nil {
 				trustedAddrs[o.Target] = map[string]bool{}
 			}
-			for _, a := range addrsOf(o) {
+			for _, a := range o.Addrs {
 				trustedAddrs[o.Target][a] = true
 			}
 		}
@@ -277,11 +276,10 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	}
 
 	ctl := v.ran(probe.PHTTPSControl)
-	ctlReached := notDNS(ctl)
-	// Controls whose names did not resolve are the resolver's failure; the
-	// sites themselves count only where a connection was tried.
+	// Control sites that failed for want of a name are charged to the
+	// resolver by the explanations (dns_system_fail explains controls_fail).
 	set("controls_fail", len(ctl) > 0, len(ctl) > 0 && count(ctl, problem) == len(ctl))
-	controlsUp := count(ctlReached, func(o probe.Observation) bool { return o.Status == probe.OK }) > 0
+	controlsUp := count(ctl, func(o probe.Observation) bool { return o.Status == probe.OK }) > 0
 
 	hj := v.ran(probe.PDNSHijack)
 	set("nx_hijack", len(hj) > 0, has(hj, probe.FNXHijack))
@@ -305,7 +303,7 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 			}
 			compared++
 			shared := false
-			for _, a := range addrsOf(o) {
+			for _, a := range o.Addrs {
 				shared = shared || trustedAddrs[o.Target][a]
 			}
 			if !shared {
@@ -324,12 +322,12 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	// sites' are what it predicts.
 	// It is set only when present: when absent, its parts (trusted DNS,
 	// sites, service) are observed one by one and already say so.
-	if len(ctl) > 0 && len(trusted) > 0 && ev["dns_trusted_fail"] && count(ctl, problem) == len(ctl) &&
+	if ev["dns_trusted_fail"] && ev["controls_fail"] &&
 		count(tcp, func(o probe.Observation) bool { return o.Status == probe.OK }) == 0 {
 		ev["internet_down"] = true
 	}
 
-	tcpFail := func(o probe.Observation) bool { return problem(o) && connectFailures[o.Failure] }
+	tcpFail := func(o probe.Observation) bool { return problem(o) && connectFailure(o.Failure) }
 	set("service_tcp_fail", len(tcp) > 0, majority(tcp, tcpFail))
 	set("service_refused", len(tcp) > 0, majority(tcp, func(o probe.Observation) bool { return o.Failure == probe.FRefused }))
 	tcpOK := map[string]bool{}
@@ -366,7 +364,7 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 		ev["tls_time"] = has(tls, probe.FCertTime)
 		// Opened at the TCP level, then broke or stalled in the handshake.
 		ev["service_exchange_fail"] = count(tls, func(o probe.Observation) bool {
-			return problem(o) && (connectFailures[o.Failure] || o.Failure == probe.FTLSFailed)
+			return problem(o) && (connectFailure(o.Failure) || o.Failure == probe.FTLSFailed)
 		}) > 0
 	}
 	if len(https) > 0 && len(tcpOK) > 0 {
@@ -454,31 +452,6 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	set("long_uptime", len(up) > 0, has(up, probe.FLongUptime))
 
 	screen(ev)
-	if ev["latency_very_high"] {
-		// Over 300 ms a round trip, a handshake and a request take most of
-		// a probe's budget: exchanges that ran out of time are the path's,
-		// charged to the latency grade.
-		for _, id := range []string{"service_exchange_fail", "controls_fail", "service_slow"} {
-			if ev[id] {
-				delete(ev, id)
-			}
-		}
-	}
-	if ev["loss_heavy"] || ev["loss_some"] {
-		// A lossy line explains a failed transfer from the video servers.
-		if ev["video_fail"] {
-			delete(ev, "video_fail")
-		}
-	}
-	if ev["clock_off_days"] {
-		// Expired-looking certificates, and sites failing on them, are what
-		// a clock days off predicts.
-		for _, id := range []string{"tls_time", "controls_fail", "service_exchange_fail"} {
-			if ev[id] {
-				delete(ev, id)
-			}
-		}
-	}
 
 	for id, a := range ans {
 		switch a {
@@ -498,8 +471,3 @@ const DNSSlowMS = 400.0
 // RouterSlowMS: the router is one hop away; a connect to it slower than
 // this means the local link retries or queues.
 const RouterSlowMS = 60.0
-
-// addrsOf reads the addresses a DNS observation recorded.
-func addrsOf(o probe.Observation) []string {
-	return o.Addrs
-}

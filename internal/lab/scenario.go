@@ -137,11 +137,12 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 	if strings.TrimSpace(s.Name) == "" {
 		return d.ErrAt("missing name", "name")
 	}
-	checks := []struct {
+	type enumCheck struct {
 		v       string
 		allowed []string
 		path    []any
-	}{
+	}
+	checks := []enumCheck{
 		{s.Service, []string{"", "netflix"}, []any{"service"}},
 		{s.System.OS, []string{"", "linux", "windows", "macos"}, []any{"system", "os"}},
 		{s.System.Link, []string{"", "ethernet", "wifi", "none"}, []any{"system", "link"}},
@@ -160,11 +161,7 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		{s.Network.IPv6, []string{"", "none", "ok", "broken"}, []any{"network", "ipv6"}},
 	}
 	for _, h := range slices.Sorted(maps.Keys(s.Network.DNSNames)) {
-		checks = append(checks, struct {
-			v       string
-			allowed []string
-			path    []any
-		}{s.Network.DNSNames[h], DNSNameModes, []any{"network", "dns_names", h}})
+		checks = append(checks, enumCheck{s.Network.DNSNames[h], DNSNameModes, []any{"network", "dns_names", h}})
 	}
 	for _, c := range checks {
 		if err := oneOf(d, c.v, c.allowed, c.path...); err != nil {

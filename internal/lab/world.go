@@ -175,12 +175,15 @@ func (w *World) buildZone() {
 	}
 	w.zone4[profile.HostOf(w.Profile.PortalURL)] = netip.AddrFrom4([4]byte{198, 51, 100, 200})
 	// fast.com, its API and one Open Connect appliance for the speed test.
-	for i, h := range []string{"fast.com", "api.fast.com", ocaHost} {
+	for i, h := range videoHosts {
 		w.zone4[h] = netip.AddrFrom4([4]byte{198, 51, 100, byte(150 + i)})
 	}
 }
 
 const ocaHost = "ipv4-c001-lab001-ix.1.oca.nflxvideo.net"
+
+// videoHosts are the service's speed-test and video servers.
+var videoHosts = []string{"fast.com", "api.fast.com", ocaHost}
 
 func (w *World) listen(network string) (net.Listener, error) {
 	l, err := net.Listen(network, net.JoinHostPort(w.host, "0"))
@@ -848,13 +851,10 @@ func (w *World) buildNet(asProxy bool) netmap.World {
 		video = sc.Network.Service
 	}
 	switch video {
-	case "refused":
-		for _, h := range []string{"fast.com", "api.fast.com", ocaHost} {
-			add(w.zone4[h].String(), netmap.Refuse, "", 0)
-		}
-	case "blackhole":
-		for _, h := range []string{"fast.com", "api.fast.com", ocaHost} {
-			add(w.zone4[h].String(), netmap.Blackhole, "", 0)
+	case "refused", "blackhole":
+		action := map[string]string{"refused": netmap.Refuse, "blackhole": netmap.Blackhole}[video]
+		for _, h := range videoHosts {
+			add(w.zone4[h].String(), action, "", 0)
 		}
 	case "blocked":
 		add(oca, netmap.Blackhole, "", 0)

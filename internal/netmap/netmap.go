@@ -315,7 +315,7 @@ func (d *Dialer) wrap(c net.Conn, r *Rule) net.Conn {
 		pc.flow = &pacer{bytesPerSec: rate}
 		// A lost segment costs about a round trip (fast retransmit with
 		// SACK); the rate cut that loss causes is the Mathis bound above.
-		pc.loss, pc.rto = p, time.Duration(max(10, d.W.RTTMS))*time.Millisecond
+		pc.loss, pc.stall = p, time.Duration(max(10, d.W.RTTMS))*time.Millisecond
 		pc.dial = d
 	}
 	if pc.down == nil && pc.rdown == nil && pc.flow == nil {
@@ -380,7 +380,7 @@ type pacedConn struct {
 	rdown, rup *pacer // the rule's, shared
 	flow       *pacer // this flow's loss-limited rate
 	loss       float64
-	rto        time.Duration
+	stall      time.Duration // what a lost segment costs: about a round trip
 	dial       *Dialer
 }
 
@@ -393,7 +393,7 @@ func (c *pacedConn) pace(n int, line, rule *pacer) {
 	if c.loss > 0 {
 		segs := float64(n)/1460 + 1
 		if c.dial.chance(1 - math.Pow(1-c.loss, segs)) {
-			time.Sleep(c.rto)
+			time.Sleep(c.stall)
 		}
 	}
 }

@@ -94,6 +94,16 @@ func (e *ProxyStatusError) Error() string {
 	return fmt.Sprintf("proxy answered CONNECT with HTTP %d", e.Code)
 }
 
+// Unreachable says whether a failure code means the other end could not be
+// reached or dropped the connection (as opposed to answering wrongly).
+func Unreachable(code string) bool {
+	switch code {
+	case FTimeout, FRefused, FReset, FNetUnreachable, FHostUnreachable, FEOF:
+		return true
+	}
+	return false
+}
+
 // IsDNSFailure says whether a failure code is a name-resolution failure.
 func IsDNSFailure(code string) bool { return strings.HasPrefix(code, "dns_") }
 

@@ -35,14 +35,8 @@ const udpRetry = 400 * time.Millisecond
 
 // exchangeUDP sends m to server over UDP through the dialer, resending it
 // while no answer came, and retries over TCP when the answer is truncated.
-func exchangeUDP(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns.Msg, time.Duration, error) {
-	r, rtt, _, err := exchangeUDPCounting(ctx, d, server, m)
-	return r, rtt, err
-}
-
-// exchangeUDPCounting is exchangeUDP that also says how often the query was
-// resent.
-func exchangeUDPCounting(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns.Msg, time.Duration, int, error) {
+// It also says how often the query was resent.
+func exchangeUDP(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns.Msg, time.Duration, int, error) {
 	start := time.Now()
 	r, resent, err := exchangeDatagram(ctx, d, server, m)
 	if err != nil || !r.Truncated {
@@ -66,6 +60,8 @@ func exchangeUDPCounting(ctx context.Context, d Dialer, server string, m *dns.Ms
 	return r, time.Since(start), resent, err
 }
 
+// exchangeDatagram sends m over UDP every udpRetry until an answer with its
+// id comes back; it returns the answer and how many times m was resent.
 func exchangeDatagram(ctx context.Context, d Dialer, server string, m *dns.Msg) (*dns.Msg, int, error) {
 	c, err := d.DialContext(ctx, "udp", server)
 	if err != nil {
@@ -76,12 +72,12 @@ func exchangeDatagram(ctx context.Context, d Dialer, server string, m *dns.Msg) 
 	defer stop()
 	co := &dns.Conn{Conn: c, UDPSize: 1232}
 	var lastErr error
-	sent := 0
-	for ctx.Err() == nil {
+	resent := 0
+	for try := 0; ctx.Err() == nil; try++ {
+		resent = try
 		if err := co.WriteMsg(m); err != nil {
-			return nil, max(sent-1, 0), err
+			return nil, resent, err
 		}
-		sent++
 		wait := time.Now().Add(udpRetry)
 		if dl, ok := ctx.Deadline(); ok && dl.Before(wait) {
 			wait = dl
@@ -94,18 +90,18 @@ func exchangeDatagram(ctx context.Context, d Dialer, server string, m *dns.Msg) 
 				break
 			}
 			if r.Id == m.Id {
-				return r, sent - 1, nil
+				return r, resent, nil
 			}
 		}
 		var ne net.Error
 		if !errors.As(lastErr, &ne) || !ne.Timeout() {
-			return nil, sent - 1, lastErr // refused (ICMP port unreachable) and the like
+			return nil, resent, lastErr // refused (ICMP port unreachable) and the like
 		}
 	}
 	if lastErr == nil {
 		lastErr = ctx.Err()
 	}
-	return nil, max(sent-1, 0), lastErr
+	return nil, resent, lastErr
 }
 
 // dohExchange sends m as an RFC 8484 POST to url, verifying the server against
@@ -270,6 +266,7 @@ func (s *state) query(ctx context.Context, via, host string, qtype uint16) (Answ
 	m.SetEdns0(1232, false)
 	var r *dns.Msg
 	var rtt time.Duration
+	var resent int
 	var err error
 	switch via {
 	case "system":
@@ -281,33 +278,26 @@ func (s *state) query(ctx context.Context, via, host string, qtype uint16) (Answ
 			return s.goLookup(ctx, host, qtype)
 		}
 		// Ask each configured server in turn, as the stub resolver does.
-		resent := 0
 		for _, srv := range s.facts.DNSServers {
 			var n int
-			r, rtt, n, err = exchangeUDPCounting(ctx, s.env.Dialer, srv, m)
+			r, rtt, n, err = exchangeUDP(ctx, s.env.Dialer, srv, m)
 			resent += n
 			if err == nil && r.Rcode != dns.RcodeServerFailure && r.Rcode != dns.RcodeRefused {
 				break
 			}
 		}
-		if err != nil {
-			return Answer{RTT: rtt, Resent: resent}, err
-		}
-		a, err := ParseAnswer(r, qtype)
-		a.RTT, a.Resent = rtt, resent
-		return a, err
 	case "public":
-		r, rtt, err = exchangeUDP(ctx, s.env.Dialer, s.env.PublicDNS, m)
+		r, rtt, resent, err = exchangeUDP(ctx, s.env.Dialer, s.env.PublicDNS, m)
 	case "doh":
 		r, rtt, err = s.env.dohExchange(ctx, s.env.DoHURL, m)
 	default:
 		return Answer{}, fmt.Errorf("unknown resolver %q", via)
 	}
 	if err != nil {
-		return Answer{RTT: rtt}, err
+		return Answer{RTT: rtt, Resent: resent}, err
 	}
 	a, err := ParseAnswer(r, qtype)
-	a.RTT = rtt
+	a.RTT, a.Resent = rtt, resent
 	return a, err
 }
 

@@ -54,10 +54,6 @@ func (s *state) speedBackends(c *http.Client) []speed.Backend {
 	return out
 }
 
-// videoUnreachable are the failures that mean the video servers could not
-// be reached (not that the probe ran out of time to measure them).
-var videoUnreachable = map[string]bool{FTimeout: true, FRefused: true, FReset: true, FNetUnreachable: true, FHostUnreachable: true, FEOF: true}
-
 func probeThroughput(ctx context.Context, s *state) []Observation {
 	c := s.httpClient(nil, true)
 	defer c.CloseIdleConnections()
@@ -78,7 +74,7 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 	if err != nil {
 		why := strings.Join(notes, "; ")
 		var me *speed.MeasureError
-		if errors.As(err, &me) && ctx.Err() == nil && videoUnreachable[Classify(me.Err)] {
+		if errors.As(err, &me) && ctx.Err() == nil && Unreachable(Classify(me.Err)) {
 			// Servers were handed out and then could not be used: for the
 			// service's own video servers, that is what a viewer sees as
 			// "the menus load but the video never starts".
@@ -102,7 +98,7 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 		Detail: fmt.Sprintf("%.0f ms under load, %.0f ms idle (%.0f RPM)", res.LoadedRTTms, res.IdleRTTms, res.RPM)}
 	if res.LoadedRTTms == 0 {
 		lr.Status, lr.Detail = NotRun, "no round trip measured under load"
-	} else if floor := max(res.LoadedFloorMS, 0); floor > 0 && floor-res.IdleRTTms > BufferbloatMS {
+	} else if res.LoadedFloorMS > 0 && res.LoadedFloorMS-res.IdleRTTms > BufferbloatMS {
 		// Judged on the shortest loaded round trip: a standing queue raises
 		// every sample, a busy machine only some.
 		lr.Status, lr.Failure = Problem, FBufferbloat

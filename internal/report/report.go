@@ -193,7 +193,7 @@ var layerProbes = []struct {
 }{
 	{"Link", []string{probe.PLink, probe.PWiFi}},
 	{"Router", []string{probe.PGateway, probe.PConnectivity}},
-	{"DNS", []string{probe.PDNSSystem, probe.PDNSDoH, probe.PDNSPublic, probe.PDNSHijack}},
+	{"DNS", []string{probe.PDNSSystem, probe.PDNSDoH, probe.PDNSPublic, probe.PDNSHijack, probe.PDNSResolver}},
 	{"Internet", []string{probe.PHTTPSControl, probe.PPortal, probe.PProxy, probe.PVPN, probe.PClock, probe.PLatency, probe.PJitter, probe.PLoss}},
 	{"Speed", []string{probe.PThroughput, probe.PLoadedRTT}},
 	{"Service", []string{probe.PTCPService, probe.PTCP6Service, probe.PTLSService, probe.PHTTPSService, probe.PHTTPSProxy}},
