@@ -127,7 +127,9 @@ func oneOf(d *yamlx.Doc, v string, allowed []string, path ...any) error {
 			return nil
 		}
 	}
-	return d.ErrAt(fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, " | ")), path...)
+	// "" stands for a key left out (its default); it is not a value to offer.
+	shown := slices.DeleteFunc(slices.Clone(allowed), func(a string) bool { return a == "" })
+	return d.ErrAt(fmt.Sprintf("%q is not one of %s", v, strings.Join(shown, " | ")), path...)
 }
 
 func (s *Scenario) validate(d *yamlx.Doc) error {

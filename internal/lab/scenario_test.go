@@ -84,3 +84,12 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A bad value is named with the values that would be right, and no empty
+// alternative among them.
+func TestBadValueListsTheRightOnes(t *testing.T) {
+	_, err := Parse("x.yaml", []byte("version: 1\nname: x\nnetwork: {dns: sluggish}\nexpect: {top_cause: none}\n"))
+	if err == nil || !strings.Contains(err.Error(), `x.yaml:3: network.dns: "sluggish" is not one of ok | servfail`) {
+		t.Errorf("got %v", err)
+	}
+}
