@@ -115,7 +115,11 @@ http { access_log off; client_body_temp_path `+r.dir+`/nginx-tmp; proxy_temp_pat
 
 func TestShapedLine(t *testing.T) {
 	r := newRig(t, options{speedServer: true})
-	r.ns(r.rtr, "tc", "qdisc", "replace", "dev", "lan", "root", "tbf", "rate", "2mbit", "burst", "32kbit", "latency", "50ms")
+	// A modem-like buffer (400 ms). With a tiny one (50 ms, 12.5 KB) the
+	// check's own speed sample overflows it, about one connect in six is
+	// lost, and the line reads as unstable about one run in ten (a known
+	// limit: the loss is real, but the check caused it).
+	r.ns(r.rtr, "tc", "qdisc", "replace", "dev", "lan", "root", "tbf", "rate", "2mbit", "burst", "32kbit", "latency", "400ms")
 	r.expect("low_bandwidth", "--code", "NSEZ-503")
 }
 
