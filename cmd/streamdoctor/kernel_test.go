@@ -133,7 +133,10 @@ func TestKernelBandwidthCap(t *testing.T) {
 		t.Fatalf("build lab: %v\n%s", err, out)
 	}
 	client, router := netnsPair(t)
-	sh(t, "ip", "netns", "exec", router, "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "2mbit", "burst", "32kbit", "latency", "50ms")
+	// A modem-like buffer (400 ms): with a tiny one the check's own speed
+	// sample overflows it and the loss it causes reads as an unstable line
+	// now and then (the limit test/realnet's TestShapedLine names).
+	sh(t, "ip", "netns", "exec", router, "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "2mbit", "burst", "32kbit", "latency", "400ms")
 	env := filepath.Join(t.TempDir(), "env.json")
 	serve := exec.Command("ip", "netns", "exec", router, labBin, "serve", "--listen-host", "192.0.2.1", "--env-file", env, "--for", "60s", "../../scenarios/healthy.yaml")
 	if err := serve.Start(); err != nil {
