@@ -474,6 +474,9 @@ func (r *rig) check(args ...string) (int, report) {
 	} else if err != nil {
 		r.t.Fatalf("running streamdoctor: %v", err)
 	}
+	if d := os.Getenv("SD_DUMP"); d != "" {
+		os.WriteFile(filepath.Join(d, fmt.Sprintf("%s-%d.json", r.t.Name(), time.Now().UnixNano())), out, 0o644)
+	}
 	var rep report
 	if jerr := json.Unmarshal(out, &rep); jerr != nil {
 		r.t.Fatalf("exit %d, not a report: %v\n%s\n%s", code, jerr, out, stderr.String())
@@ -486,10 +489,6 @@ func (r *rig) check(args ...string) (int, report) {
 func (r *rig) expect(want string, args ...string) {
 	r.t.Helper()
 	code, rep := r.check(args...)
-	r.t.Logf("%s: exit %d, %s %.0f %%", r.t.Name(), code, rep.Verdict.TopCause, rep.Verdict.Confidence*100)
-	if rep.Verdict.TopCause == want && (want == "none") == (code == 0) {
-		return
-	}
 	var b strings.Builder
 	for i, c := range rep.Causes {
 		if i == 4 {
@@ -497,10 +496,12 @@ func (r *rig) expect(want string, args ...string) {
 		}
 		fmt.Fprintf(&b, " %s %.0f%%", c.ID, c.Probability*100)
 	}
-	r.t.Errorf("diagnosed %s (exit %d), want %s; ranking%s", rep.Verdict.TopCause, code, want, b.String())
+	// Logged on every run (shown with -v and on failure): what was seen.
+	r.t.Logf("%s: exit %d, ranking%s", r.t.Name(), code, b.String())
 	for _, o := range rep.Observations {
-		if o.Status != "ok" {
-			r.t.Logf("  %-22s %-8s %-24s %s", o.Probe, o.Status, o.Failure, o.Detail)
-		}
+		r.t.Logf("  %-22s %-8s %-24s %s", o.Probe, o.Status, o.Failure, o.Detail)
+	}
+	if rep.Verdict.TopCause != want || (want == "none") != (code == 0) {
+		r.t.Errorf("diagnosed %s (exit %d), want %s", rep.Verdict.TopCause, code, want)
 	}
 }
