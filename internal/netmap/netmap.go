@@ -194,6 +194,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		}
 		return nil, errno(network, addr, syscall.EHOSTUNREACH)
 	}
+	// wait is the handshake the world plays: the round trip, plus a second
+	// (then two) for each SYN it lost.
+	var wait time.Duration
 	if !d.local[ip.String()] {
 		// The fate of the n-th connect to a destination is drawn from
 		// (seed, destination, n), not from a shared stream: which goroutine
@@ -208,7 +211,6 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		d.conns[key] = n + 1
 		d.mu.Unlock()
 		draw := d.draws(key, n)
-		var wait time.Duration
 		synLoss := d.synLoss()
 		lost := draw() < synLoss
 		for try := 0; lost && try < 2; try++ {
@@ -225,7 +227,8 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		}
 	}
 	if d.local[ip.String()] && d.W.LocalRTTMS > 0 {
-		if err := sleep(ctx, time.Duration(d.W.LocalRTTMS*float64(time.Millisecond))); err != nil {
+		wait = time.Duration(d.W.LocalRTTMS * float64(time.Millisecond))
+		if err := sleep(ctx, wait); err != nil {
 			return nil, opErr(network, addr, err)
 		}
 	}
@@ -246,9 +249,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 			if d.W.LocalRTTMS == 0 {
 				return c, nil
 			}
-			return playedConn{c}, nil
+			return handshake{playedConn{c}, wait}, nil
 		}
-		return d.wrap(c, r), nil
+		return handshake{d.wrap(c, r), wait}, nil
 	case Refuse:
 		return nil, errno(network, addr, syscall.ECONNREFUSED)
 	case Blackhole:
@@ -281,6 +284,18 @@ func (w World) Validate() error {
 
 // playedConn is a connection whose path conditions the dialer played.
 type playedConn struct{ net.Conn }
+
+// handshake is a connection whose handshake the dialer played. It reports
+// the round trip the world played, as the kernel reports (TCP_INFO) the one
+// it saw: neither includes the time this process waited to be scheduled, so
+// a busy machine does not change what the lab's world measures.
+type handshake struct {
+	net.Conn
+	rtt time.Duration
+}
+
+// HandshakeRTT is the played round trip of the connection's handshake.
+func (h handshake) HandshakeRTT() time.Duration { return h.rtt }
 
 // synLoss is the chance a connect's handshake loses a packet: the line's
 // connect loss, or the SYN or the SYN-ACK lost to packet loss.

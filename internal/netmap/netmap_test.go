@@ -114,3 +114,24 @@ func TestLoadEnvValidates(t *testing.T) {
 		t.Errorf("valid file: %v", err)
 	}
 }
+
+// A played handshake reports the round trip the world played, not the time
+// this process took to get there: the same on a busy machine as an idle one.
+func TestHandshakeRTTIsThePlayedOne(t *testing.T) {
+	to := echoServer(t, 1)
+	d := New(World{RTTMS: 40, JitterMS: 10, Seed: 7, Rules: []Rule{{Match: "192.0.2.9:443/tcp", Action: Route, To: to}}})
+	for i := range 5 {
+		c, err := d.DialContext(context.Background(), "tcp4", "192.0.2.9:443")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, ok := c.(interface{ HandshakeRTT() time.Duration })
+		if !ok {
+			t.Fatalf("connect %d: a played connection does not report its handshake", i)
+		}
+		if r := h.HandshakeRTT(); r < 30*time.Millisecond || r > 50*time.Millisecond {
+			t.Errorf("connect %d: played %v, want 40 ms ± 10", i, r)
+		}
+		c.Close()
+	}
+}

@@ -586,8 +586,14 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 		{Probe: PLoss, Target: o.Target, Status: NotRun, Detail: "no connection succeeded, so loss cannot be told from an outage"}}
 }
 
+// HandshakeRTTer is a connection that knows its handshake's round trip
+// better than a wall clock in this process does: a Dialer may return one
+// (the fault lab's, which plays the round trip itself, does).
+type HandshakeRTTer interface{ HandshakeRTT() time.Duration }
+
 // connectRTT connects once and returns the round trip: the kernel's figure
-// for a real socket, else the time the connect took.
+// for a real socket (or the connection's own, where it knows it), else the
+// time the connect took.
 func connectRTT(ctx context.Context, d Dialer, addr string) (time.Duration, error) {
 	start := time.Now()
 	c, err := d.DialContext(ctx, "tcp4", addr)
@@ -596,6 +602,9 @@ func connectRTT(ctx context.Context, d Dialer, addr string) (time.Duration, erro
 		return wall, err
 	}
 	defer c.Close()
+	if h, ok := c.(HandshakeRTTer); ok {
+		return min(h.HandshakeRTT(), wall), nil
+	}
 	if k, ok := kernelRTT(c); ok && k <= wall {
 		return k, nil
 	}
