@@ -32,21 +32,32 @@ func stateDir() (string, error) {
 	if d := os.Getenv("STREAMDOCTOR_STATE_DIR"); d != "" {
 		return d, nil
 	}
+	return userDir("XDG_STATE_HOME", "state", "StreamDoctor")
+}
+
+// dataDir is where `outage serve` keeps its database by default: the
+// user's data folder ($XDG_DATA_HOME or ~/.local/share on Linux), else the
+// OS's per-user configuration directory.
+func dataDir() (string, error) { return userDir("XDG_DATA_HOME", "share", "StreamDoctor") }
+
+// userDir is $xdgVar/streamdoctor or ~/.local/<local>/streamdoctor on
+// Linux, and <the OS's configuration directory>/<other> elsewhere.
+func userDir(xdgVar, local, other string) (string, error) {
 	if runtime.GOOS == "linux" {
-		if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		if d := os.Getenv(xdgVar); d != "" {
 			return filepath.Join(d, "streamdoctor"), nil
 		}
 		h, err := os.UserHomeDir()
 		if err != nil {
 			return "", err
 		}
-		return filepath.Join(h, ".local", "state", "streamdoctor"), nil
+		return filepath.Join(h, ".local", local, "streamdoctor"), nil
 	}
 	d, err := os.UserConfigDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(d, "StreamDoctor"), nil
+	return filepath.Join(d, other), nil
 }
 
 // execRunner runs OS commands for fixes, each for at most 30 s.

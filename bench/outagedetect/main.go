@@ -1,0 +1,177 @@
+// Command outagedetect replays a synthetic month of crowd reports through
+// the real outage detector on a simulated clock, then surges of 3x, 5x and
+// 10x, and prints how often it cried "outage" in the calm month and how
+// long each surge took to be called an outage. Run by bench/outage-detect.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/outage"
+)
+
+const bucket = outage.BucketSeconds
+
+// rate is the usual reports per five minutes at t: a daily cycle from a
+// quarter of the peak (8 am) to the peak (8 pm), a third more at weekends.
+func rate(t time.Time, peak float64) float64 {
+	h := float64(t.Hour()) + float64(t.Minute())/60
+	daily := 0.625 + 0.375*math.Cos((h-20)/24*2*math.Pi)
+	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		daily *= 1.3
+	}
+	return peak * daily
+}
+
+// arrivals draws a Poisson process of the given rate (per bucket) from
+// start to end, with an extra multiplier inside [s0, s1).
+func arrivals(r *rand.Rand, start, end time.Time, peak float64, s0, s1 time.Time, mult float64) []int64 {
+	var out []int64
+	for t := start; t.Before(end); t = t.Add(time.Minute) {
+		lam := rate(t, peak) / 5 // per minute
+		if !t.Before(s0) && t.Before(s1) {
+			lam *= mult
+		}
+		// Poisson count for this minute, spread uniformly over it.
+		n, l, p := 0, math.Exp(-lam), 1.0
+		for {
+			p *= r.Float64()
+			if p <= l {
+				break
+			}
+			n++
+		}
+		for range n {
+			out = append(out, t.Unix()+int64(r.IntN(60)))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// series holds complete bucket counts; at evaluates the detector at t with
+// only the reports that have arrived by then in the current bucket.
+type series struct {
+	full  map[int64]int
+	times []int64
+	first int64
+}
+
+func newSeries(ts []int64) *series {
+	s := &series{full: map[int64]int{}, times: ts}
+	for _, t := range ts {
+		s.full[t/bucket]++
+	}
+	if len(ts) > 0 {
+		s.first = ts[0] / bucket
+	}
+	return s
+}
+
+func (s *series) at(t time.Time, p outage.Params) outage.Verdict {
+	b := t.Unix() / bucket
+	lo := sort.Search(len(s.times), func(i int) bool { return s.times[i] >= b*bucket })
+	hi := sort.Search(len(s.times), func(i int) bool { return s.times[i] > t.Unix() })
+	saved, had := s.full[b]
+	s.full[b] = hi - lo
+	v := outage.Evaluate(outage.Series{Counts: s.full, First: s.first}, t, p)
+	if had {
+		s.full[b] = saved
+	} else {
+		delete(s.full, b)
+	}
+	return v
+}
+
+func main() {
+	peak := flag.Float64("peak", 6, "usual reports per five minutes at the busiest hour")
+	seed := flag.Uint64("seed", 1, "random seed")
+	surges := flag.Int("surges", 12, "surges per magnitude, spread over the month")
+	verbose := flag.Bool("v", false, "print each surge")
+	flag.Parse()
+	p := outage.DefaultParams
+	r := rand.New(rand.NewPCG(*seed, 2))
+	warm := time.Date(2026, 9, 7, 0, 0, 0, 0, time.UTC) // a Monday
+	start := warm.Add(28 * 24 * time.Hour)              // four weeks of history first
+	end := start.Add(30 * 24 * time.Hour)
+	never := time.Time{}
+
+	// The calm month.
+	calm := newSeries(arrivals(r, warm, end, *peak, never, never, 1))
+	falseOutage, falseElevated := 0, 0
+	prev := outage.Normal
+	for t := start; t.Before(end); t = t.Add(time.Minute) {
+		st := calm.at(t, p).Status
+		if st != prev {
+			if st == outage.Outage {
+				falseOutage++
+			}
+			if st == outage.Elevated && prev == outage.Normal {
+				falseElevated++
+			}
+		}
+		prev = st
+	}
+	fmt.Printf("calm month (%d days, peak %.0f reports per 5 min): false outages %d, false elevated %d\n",
+		int(end.Sub(start).Hours()/24), *peak, falseOutage, falseElevated)
+
+	fmt.Printf("%-9s %-8s %-10s %-10s %-10s\n", "surge", "surges", "detected", "median_min", "max_min")
+	var delay5 []float64
+	for _, mult := range []float64{3, 5, 10} {
+		var delays []float64
+		missed := 0
+		for i := range *surges {
+			// Spread the surges over the month and the hours of the day.
+			s0 := start.Add(time.Duration(i)*(end.Sub(start)/time.Duration(*surges)) + time.Duration(r.IntN(24*60))*time.Minute)
+			s1 := s0.Add(time.Hour)
+			lo := s0.Add(-30 * 24 * time.Hour)
+			ser := newSeries(arrivals(r, lo, s1, *peak, s0, s1, mult))
+			found := false
+			for t := s0; t.Before(s1); t = t.Add(time.Minute) {
+				if v := ser.at(t, p); v.Status == outage.Outage {
+					if *verbose {
+						fmt.Printf("  %.0fx at %s (usual %.1f per 5 min): %.0f min\n", mult, s0.Format("Mon 15:04"), rate(s0, *peak), t.Sub(s0).Minutes())
+					}
+					delays = append(delays, t.Sub(s0).Minutes())
+					found = true
+					break
+				}
+			}
+			if !found {
+				missed++
+			}
+		}
+		slices.Sort(delays)
+		med, mx := math.NaN(), math.NaN()
+		if len(delays) > 0 {
+			med, mx = delays[len(delays)/2], delays[len(delays)-1]
+		}
+		fmt.Printf("%-9s %-8d %-10d %-10.0f %-10.0f\n", fmt.Sprintf("%.0fx", mult), *surges, *surges-missed, med, mx)
+		if mult == 5 {
+			delay5 = delays
+			if missed > 0 {
+				delay5 = append(delay5, math.Inf(1))
+			}
+		}
+	}
+	med, worst := math.NaN(), math.NaN()
+	if len(delay5) > 0 {
+		med, worst = delay5[len(delay5)/2], slices.Max(delay5)
+	}
+	fmt.Printf("goals: no false outage in the month (%s); a 5x surge called within 10 minutes (median %s)\n",
+		verdict(falseOutage == 0), verdict(med <= 10))
+	fmt.Printf("false_alarms=%d detection_delay_min=%.0f worst_delay_min=%.0f\n", falseOutage, med, worst)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
