@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/netmap"
+	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/report"
@@ -32,6 +34,11 @@ type checkOptions struct {
 	envFile string
 	deep    bool
 	speedTo string
+	// The crowd outage service: where to ask, whether to tell it, and the
+	// country to report.
+	outageServer string
+	tellOutage   bool
+	region       string
 }
 
 func newCheckCmd(ios *IO) *cobra.Command {
@@ -53,10 +60,13 @@ func newCheckCmd(ios *IO) *cobra.Command {
 	f.BoolVar(&o.json, "json", false, "print the streamdoctor.report/v1 JSON document")
 	f.StringVar(&o.report, "report", "", "also write a shareable report (FILE.html or FILE.md)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Second, "longest the whole check may take (1s to 60s)")
-	f.StringArrayVar(&o.answers, "answer", nil, "answer a question: private_window_works=yes|no, other_devices_work=yes|no")
+	f.StringArrayVar(&o.answers, "answer", nil, "answer a question: private_window_works=yes|no, other_devices_work=yes|no, mobile_data_works=yes|no")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every measurement")
 	f.BoolVar(&o.deep, "deep", false, "run the full speed test (download and upload, up to 10 s) instead of the quick sample")
 	f.StringVar(&o.speedTo, "speed-server", "", "measure speed against this server (e.g. one run with 'streamdoctor speed serve')")
+	f.StringVar(&o.outageServer, "outage-server", "", "ask this crowd outage service whether the service is down for everyone (default $"+outage.EnvServer+")")
+	f.BoolVar(&o.tellOutage, "tell-outage-server", false, "if you still cannot watch, send the outage server one anonymous report (service, code, country)")
+	f.StringVar(&o.region, "region", "", "your country for --tell-outage-server, two letters (default: from your locale)")
 	// --env-file points the probes at a described world instead of the real
 	// network and OS (streamdoctor-lab serve writes one); hidden from --help.
 	f.StringVar(&o.envFile, "env-file", "", "probe a described world (streamdoctor.env/v1) instead of this machine")
@@ -96,12 +106,28 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 			return prof, nil, usageErr("--report %q: the file name must end in .html or .md", o.report)
 		}
 	}
+	if o.outageServer == "" {
+		o.outageServer = os.Getenv(outage.EnvServer)
+	}
+	if o.outageServer != "" {
+		if _, err := outage.ParseServer(o.outageServer); err != nil {
+			return prof, nil, usageErr("%s", err)
+		}
+	}
+	if o.region != "" {
+		o.region = strings.ToUpper(o.region)
+		if !outage.ValidRegion(o.region) {
+			return prof, nil, usageErr("--region %q is not a two-letter country code (e.g. DE, US)", o.region)
+		}
+	} else {
+		o.region = outage.RegionFromLocale(os.Getenv)
+	}
 	ans := evidence.Answers{}
 	for _, a := range o.answers {
 		id, val, ok := strings.Cut(a, "=")
 		e := k.Ev(strings.TrimSpace(id))
 		if !ok || e == nil || e.Question == "" {
-			return prof, nil, usageErr("--answer %q: use private_window_works=yes|no or other_devices_work=yes|no", a)
+			return prof, nil, usageErr("--answer %q: use private_window_works=yes|no, other_devices_work=yes|no or mobile_data_works=yes|no", a)
 		}
 		v, err := evidence.ParseAnswer(val)
 		if err != nil {
@@ -137,7 +163,14 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 		}
 		env = func() *probe.Env { return e }
 	}
-	res, err := check.Run(cmd.Context(), k, env(), req)
+	penv := env()
+	if o.outageServer != "" {
+		penv.OutageServer, _ = outage.ParseServer(o.outageServer)
+	}
+	if o.tellOutage && penv.OutageServer == nil {
+		return usageErr("--tell-outage-server needs a server: give --outage-server URL or set %s", outage.EnvServer)
+	}
+	res, err := check.Run(cmd.Context(), k, penv, req)
 	stopProgress()
 	if cmd.Context().Err() != nil {
 		// Probes cut short by the interrupt measured nothing: no verdict.
@@ -163,9 +196,35 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 		return &exitError{code: ExitFailed, msg: err.Error()}
 	}
 	if res.Report.Problem() {
+		if o.tellOutage {
+			tellOutage(cmd, ios, penv, prof.Name, o.code, o.region)
+		}
 		return &exitError{code: ExitProblem}
 	}
 	return nil
+}
+
+// tellOutage sends the crowd server one report that this device still
+// cannot watch, saying on stderr what happened; a failure to send does not
+// change the check's verdict or exit code.
+func tellOutage(cmd *cobra.Command, ios *IO, env *probe.Env, service, code, region string) {
+	dir, err := os.UserConfigDir()
+	if err == nil {
+		dir = filepath.Join(dir, "streamdoctor")
+	}
+	id, err2 := outage.ClientID(dir)
+	if err != nil || err2 != nil {
+		fmt.Fprintln(ios.ErrOut, "Not reported: cannot keep this install's random report id in your settings folder.")
+		return
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
+	defer cancel()
+	cl := &outage.Client{Base: env.OutageServer, HTTP: probe.HTTPClient(ctx, env)}
+	if err := cl.Send(ctx, outage.Report{Service: service, Code: code, Region: region, Client: id}); err != nil {
+		fmt.Fprintf(ios.ErrOut, "Not reported to the outage server: %s\n", oneLineErr(err))
+		return
+	}
+	fmt.Fprintf(ios.ErrOut, "Reported to the outage server at %s: this device still cannot watch %s.\n", env.OutageServer.Host, service)
 }
 
 // writeReport writes the file atomically: a partial report never replaces a good one.

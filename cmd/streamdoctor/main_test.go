@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/streamdoctor/streamdoctor/internal/lab"
+	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
@@ -78,6 +79,14 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"check", "--answer", "private_window_works=perhaps"}, "must be yes, no or unknown"},
 		{[]string{"check", "extra"}, "unknown command \"extra\""},
 		{[]string{"frobnicate"}, "unknown command \"frobnicate\""},
+		{[]string{"check", "--outage-server", "ftp://outage.example.org"}, "is not an http(s) URL"},
+		{[]string{"check", "--outage-server", "https://me:secret@outage.example.org"}, "must not hold a user name or password"},
+		{[]string{"check", "--outage-server", "https://outage.example.org/?x=1"}, "without ?query"},
+		{[]string{"check", "--region", "XX"}, "not a two-letter country code"},
+		{[]string{"outage", "serve", "--db", "mysql://db/outage"}, "give sqlite:PATH or a postgres:// URL"},
+		{[]string{"outage", "serve", "--db", "sqlite:"}, "needs a file path"},
+		{[]string{"outage", "serve", "--per-address-rate", "-1"}, "--per-address-rate"},
+		{[]string{"outage", "serve", "extra"}, "unknown command \"extra\""},
 	}
 	for _, c := range cases {
 		r := cli(t, nil, c.args...)
@@ -338,5 +347,59 @@ func TestFixUndoHistoryBadInputAndEmpty(t *testing.T) {
 	}
 	if r := cli(t, nil, "fix", "--only", "list"); r.code != 0 || !strings.Contains(r.out, "clear_site_data        automated") {
 		t.Errorf("fix --only list: %+v", r)
+	}
+}
+
+func TestTellOutageServerNeedsAServer(t *testing.T) {
+	t.Setenv(outage.EnvServer, "")
+	r := cli(t, func() *probe.Env { return &probe.Env{} }, "check", "--tell-outage-server")
+	if r.code != ExitUsage || !strings.Contains(r.errOut, "--tell-outage-server needs a server") || strings.Count(strings.TrimSpace(r.errOut), "\n") > 0 {
+		t.Errorf("exit %d, stderr %q; want exit 2 and one line", r.code, r.errOut)
+	}
+}
+
+// In a world whose crowd sees nothing unusual, a silent service is a block
+// on this side, not an outage; telling the crowd sends one report, which
+// the world's server then counts.
+func TestCheckAsksAndTellsTheCrowd(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", "")
+	w := world(t, "blackhole-crowd-normal.yaml")
+	r := cli(t, w.Env, "check", "--json", "--code", "NSEZ-503", "--tell-outage-server", "--region", "nl")
+	if r.code != ExitProblem {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	var rep struct {
+		Verdict struct {
+			TopCause string `json:"top_cause"`
+		} `json:"verdict"`
+		Observations []struct{ Probe, Status, Detail string } `json:"observations"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict.TopCause != "firewall_block" {
+		t.Errorf("verdict %s, want firewall_block", rep.Verdict.TopCause)
+	}
+	crowd := ""
+	for _, o := range rep.Observations {
+		if o.Probe == probe.PCrowd {
+			crowd = o.Status + " " + o.Detail
+		}
+	}
+	if !strings.HasPrefix(crowd, "ok other viewers report nothing unusual") {
+		t.Errorf("crowd observation %q, want the world's server saying normal", crowd)
+	}
+	if !strings.Contains(r.errOut, "Reported to the outage server at 198.51.100.90:80") {
+		t.Errorf("stderr %q: no report sent", r.errOut)
+	}
+	// The report is counted: the world's crowd (whose history is all from
+	// DE) now has exactly this one from NL.
+	st, err := (&outage.Client{Base: w.Env().OutageServer, HTTP: probe.HTTPClient(context.Background(), w.Env())}).Status(context.Background(), "netflix", "NL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Reports15m != 1 {
+		t.Errorf("the world's server counts %d reports from NL in 15 minutes, want the one sent", st.Reports15m)
 	}
 }

@@ -451,6 +451,19 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	up := v.ran(probe.PUptime)
 	set("long_uptime", len(up) > 0, has(up, probe.FLongUptime))
 
+	// The crowd outage service's answer: the one vantage point outside this
+	// network (unknown when no server is set or it did not answer).
+	if cr := v.ran(probe.PCrowd); len(cr) > 0 {
+		switch {
+		case has(cr, probe.FCrowdOutage):
+			ev["crowd_outage"] = true
+		case has(cr, probe.FCrowdElevated):
+			ev["crowd_elevated"] = true
+		default:
+			ev["crowd_normal"] = true
+		}
+	}
+
 	screen(ev)
 
 	for id, a := range ans {

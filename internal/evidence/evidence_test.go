@@ -161,3 +161,24 @@ func TestParseAnswer(t *testing.T) {
 		t.Error("maybe accepted")
 	}
 }
+
+// The crowd's answer is one of three symbols, and unknown when the probe
+// did not run (no server, or no answer over this network).
+func TestDeriveCrowd(t *testing.T) {
+	for _, c := range []struct {
+		o    probe.Observation
+		want string
+	}{
+		{probe.Observation{Probe: probe.PCrowd, Status: probe.OK}, "crowd_normal"},
+		{probe.Observation{Probe: probe.PCrowd, Status: probe.Problem, Failure: probe.FCrowdElevated}, "crowd_elevated"},
+		{probe.Observation{Probe: probe.PCrowd, Status: probe.Problem, Failure: probe.FCrowdOutage}, "crowd_outage"},
+		{probe.Observation{Probe: probe.PCrowd, Status: probe.NotRun, Failure: probe.FTimeout}, ""},
+	} {
+		ev := Derive([]probe.Observation{c.o}, nil)
+		for _, id := range []string{"crowd_normal", "crowd_elevated", "crowd_outage"} {
+			if _, set := ev[id]; set != (id == c.want) {
+				t.Errorf("%s %s: %s set=%v", c.o.Status, c.o.Failure, id, set)
+			}
+		}
+	}
+}

@@ -547,5 +547,6 @@ var EvidenceIDs = []string{
 	"controls_fail", "portal", "proxy_set", "proxy_path_fail", "vpn_on", "ipv6_fail",
 	"latency_normal", "latency_high", "latency_very_high", "jitter_low", "jitter_some", "jitter_high",
 	"loss_none", "loss_some", "loss_heavy", "throughput_ok", "throughput_below_hd", "throughput_below_sd", "video_fail", "bufferbloat", "stale_data", "large_cache", "outdated", "long_uptime",
-	"private_window_works", "other_devices_work",
+	"private_window_works", "other_devices_work", "mobile_data_works",
+	"crowd_normal", "crowd_elevated", "crowd_outage",
 }

@@ -62,6 +62,8 @@ type Network struct {
 	JitterMs           float64  `yaml:"jitter_ms"`
 	ConnectFailureRate float64  `yaml:"connect_failure_rate"`
 	LossPct            float64  `yaml:"loss_pct"`
+	// Crowd is what the crowd outage service says in this world.
+	Crowd string `yaml:"crowd"`
 }
 
 // Values each enumerated key takes (the first is the default). docs/scenarios.md
@@ -161,6 +163,7 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		{s.Network.Video, []string{"", "ok", "blocked", "throttled"}, []any{"network", "video"}},
 		{s.Network.HTTP, []string{"", "ok", "blockpage", "reset", "blocked"}, []any{"network", "http"}},
 		{s.Network.IPv6, []string{"", "none", "ok", "broken"}, []any{"network", "ipv6"}},
+		{s.Network.Crowd, []string{"", "none", "normal", "outage"}, []any{"network", "crowd"}},
 	}
 	for _, h := range slices.Sorted(maps.Keys(s.Network.DNSNames)) {
 		checks = append(checks, enumCheck{s.Network.DNSNames[h], DNSNameModes, []any{"network", "dns_names", h}})
@@ -227,7 +230,7 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 	for _, q := range slices.Sorted(maps.Keys(s.Answers)) {
 		e := k.Ev(q)
 		if e == nil || e.Question == "" {
-			return d.ErrAt("unknown question (private_window_works, other_devices_work)", "answers", q)
+			return d.ErrAt("unknown question (private_window_works, other_devices_work, mobile_data_works)", "answers", q)
 		}
 		v, err := evidence.ParseAnswer(s.Answers[q])
 		if err != nil {
@@ -261,6 +264,7 @@ func (s *Scenario) defaults() {
 	def(&s.System.DHCP, "ok")
 	def(&s.Network.PublicDNS, "ok")
 	def(&s.Network.Uplink, "ok")
+	def(&s.Network.Crowd, "none")
 	def(&s.Network.Video, "ok")
 	def(&s.Network.HTTP, "ok")
 	if s.Network.DNS == "slow" && s.Network.DNSDelayMs == 0 {

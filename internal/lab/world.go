@@ -112,6 +112,9 @@ func StartOn(sc *Scenario, host string) (w *World, err error) {
 	if err = w.startServers(); err != nil {
 		return nil, err
 	}
+	if err = w.startCrowd(); err != nil {
+		return nil, err
+	}
 	if err = w.buildFacts(); err != nil {
 		return nil, err
 	}
@@ -130,13 +133,14 @@ func (w *World) Close() {
 // Env is the probe environment that points the real probes at this world.
 func (w *World) Env() *probe.Env {
 	return &probe.Env{
-		Dialer:      netmap.New(w.net),
-		Facts:       sysinfo.Fixture{F: w.facts},
-		PublicDNS:   addrPublicDNS + ":53",
-		DoHURL:      "https://" + addrPublicDNS + "/dns-query",
-		SystemRoots: w.systemRoots(),
-		PublicRoots: w.public.pool(),
-		RandomLabel: func() string { return fmt.Sprintf("nx-lab-%d", time.Now().UnixNano()) },
+		Dialer:       netmap.New(w.net),
+		Facts:        sysinfo.Fixture{F: w.facts},
+		PublicDNS:    addrPublicDNS + ":53",
+		DoHURL:       "https://" + addrPublicDNS + "/dns-query",
+		SystemRoots:  w.systemRoots(),
+		PublicRoots:  w.public.pool(),
+		RandomLabel:  func() string { return fmt.Sprintf("nx-lab-%d", time.Now().UnixNano()) },
+		OutageServer: w.crowdURL(),
 	}
 }
 
@@ -927,8 +931,12 @@ func (w *World) EnvFile() *netmap.EnvFile {
 	if w.Scenario.Network.TLS == "intercepted" {
 		sys = pem(w.public, w.intercept)
 	}
-	return &netmap.EnvFile{Schema: netmap.EnvSchema, World: w.net, PublicDNS: addrPublicDNS + ":53",
+	ef := &netmap.EnvFile{Schema: netmap.EnvSchema, World: w.net, PublicDNS: addrPublicDNS + ":53",
 		DoHURL: "https://" + addrPublicDNS + "/dns-query", SystemRoots: sys, PublicRoots: pem(w.public), Facts: w.facts}
+	if u := w.crowdURL(); u != nil {
+		ef.OutageServer = u.String()
+	}
+	return ef
 }
 
 func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }

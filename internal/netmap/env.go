@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
@@ -21,6 +22,8 @@ type EnvFile struct {
 	SystemRoots string        `json:"system_roots_pem"`
 	PublicRoots string        `json:"public_roots_pem"`
 	Facts       sysinfo.Facts `json:"facts"`
+	// OutageServer is the world's crowd outage service, if it has one.
+	OutageServer string `json:"outage_server,omitempty"`
 }
 
 // EnvSchema is EnvFile's schema id.
@@ -49,10 +52,16 @@ func (f *EnvFile) Env() (*probe.Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("public_roots_pem: %w", err)
 	}
-	return &probe.Env{
+	env := &probe.Env{
 		Dialer: New(f.World), Facts: sysinfo.Fixture{F: f.Facts},
 		PublicDNS: f.PublicDNS, DoHURL: f.DoHURL, SystemRoots: sys, PublicRoots: pub,
-	}, nil
+	}
+	if f.OutageServer != "" {
+		if env.OutageServer, err = outage.ParseServer(f.OutageServer); err != nil {
+			return nil, fmt.Errorf("outage_server: %w", err)
+		}
+	}
+	return env, nil
 }
 
 // LoadEnv reads an environment file.

@@ -57,7 +57,11 @@ const (
 	FBelowSD          = "throughput_below_sd"
 	FVideoUnreachable = "video_unreachable"
 	FBufferbloat      = "bufferbloat"
-	FNoAddress        = "no_address"
+	// The crowd outage service's answer (crowd probe): more reports than
+	// usual, or an outage for many people.
+	FCrowdElevated = "crowd_elevated"
+	FCrowdOutage   = "crowd_outage"
+	FNoAddress     = "no_address"
 	// Name-resolution failures seen by a later probe (TCP, TLS, HTTP): the
 	// failure belongs to the resolver, never to the service.
 	FDNSTimeout     = "dns_timeout"

@@ -45,6 +45,9 @@ type Env struct {
 	// read. Nil means Go's own resolver dialing through Dialer, so an Env
 	// built for tests never reaches the real network.
 	Resolver *net.Resolver
+	// OutageServer is the crowd outage service asked whether the service
+	// is down for many people (nil: none; see outage.EnvServer).
+	OutageServer *url.URL
 }
 
 // DefaultEnv is the real network and the real OS.

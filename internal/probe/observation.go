@@ -69,4 +69,5 @@ const (
 	PUptime       = "uptime"
 	PThroughput   = "throughput"
 	PLoadedRTT    = "throughput.loaded_latency"
+	PCrowd        = "crowd"
 )

@@ -93,6 +93,7 @@ func probes() []probeDef {
 		{PClock, httpT, probeClock},
 		{PLatency, func(t Timeouts) time.Duration { return t.Latency }, probeLatency},
 		{PThroughput, throughputTimeout, probeThroughput},
+		{PCrowd, func(Timeouts) time.Duration { return CrowdTimeout }, probeCrowd},
 	}
 }
 

@@ -190,14 +190,18 @@ func Pct(p float64) string {
 var layerProbes = []struct {
 	name   string
 	probes []string
+	// optional: the line is left out when nothing of it was measured (the
+	// crowd, when no outage server is set).
+	optional bool
 }{
-	{"Link", []string{probe.PLink, probe.PWiFi}},
-	{"Router", []string{probe.PGateway, probe.PConnectivity}},
-	{"DNS", []string{probe.PDNSSystem, probe.PDNSDoH, probe.PDNSPublic, probe.PDNSHijack, probe.PDNSResolver}},
-	{"Internet", []string{probe.PHTTPSControl, probe.PPortal, probe.PProxy, probe.PVPN, probe.PClock, probe.PLatency, probe.PJitter, probe.PLoss}},
-	{"Speed", []string{probe.PThroughput, probe.PLoadedRTT}},
-	{"Service", []string{probe.PTCPService, probe.PTCP6Service, probe.PTLSService, probe.PHTTPSService, probe.PHTTPSProxy}},
-	{"Browser", []string{probe.PBrowserVer, probe.PBrowserData, probe.PBrowserCache, probe.PUptime}},
+	{"Link", []string{probe.PLink, probe.PWiFi}, false},
+	{"Router", []string{probe.PGateway, probe.PConnectivity}, false},
+	{"DNS", []string{probe.PDNSSystem, probe.PDNSDoH, probe.PDNSPublic, probe.PDNSHijack, probe.PDNSResolver}, false},
+	{"Internet", []string{probe.PHTTPSControl, probe.PPortal, probe.PProxy, probe.PVPN, probe.PClock, probe.PLatency, probe.PJitter, probe.PLoss}, false},
+	{"Speed", []string{probe.PThroughput, probe.PLoadedRTT}, false},
+	{"Service", []string{probe.PTCPService, probe.PTCP6Service, probe.PTLSService, probe.PHTTPSService, probe.PHTTPSProxy}, false},
+	{"Browser", []string{probe.PBrowserVer, probe.PBrowserData, probe.PBrowserCache, probe.PUptime}, false},
+	{"Others", []string{probe.PCrowd}, true},
 }
 
 // Layers summarises the observations as one checklist line per layer.
@@ -222,8 +226,14 @@ func Layers(obs []probe.Observation) []Layer {
 				skipped = append(skipped, o)
 			}
 		}
+		if l.optional && len(ok)+len(bad) == 0 && (len(skipped) == 0 || skipped[0].Failure == "") {
+			continue
+		}
 		ly := Layer{Name: l.name}
 		switch {
+		case len(bad) > 0 && len(l.probes) == 1 && len(bad) == 1:
+			// A line of one measurement says what it measured.
+			ly.Status, ly.Summary = probe.Problem, bad[0].Detail
 		case len(bad) > 0:
 			ly.Status = probe.Problem
 			ly.Summary = problemSummary(bad)

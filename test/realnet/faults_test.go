@@ -77,6 +77,23 @@ func TestLocalFirewallDrop(t *testing.T) {
 	r.expect("firewall_block", "--code", "NSEZ-503", "--answer", "other_devices_work=yes")
 }
 
+// Only this computer drops Netflix, nobody says whether other devices
+// work, and the crowd outage service sees the usual trickle: a block on
+// this side, not an outage.
+func TestLocalFirewallDropCrowdNormal(t *testing.T) {
+	r := newRig(t, options{crowd: "normal"})
+	r.ns(r.cli, "iptables", "-A", "OUTPUT", "-d", ipService, "-j", "DROP")
+	r.expect("firewall_block", "--code", "NSEZ-503")
+}
+
+// The service's addresses go silent on the internet side while many
+// viewers report it down: an outage.
+func TestServiceSilentCrowdOutage(t *testing.T) {
+	r := newRig(t, options{crowd: "outage"})
+	r.ns(r.inet, "iptables", "-A", "INPUT", "-d", ipService, "-j", "DROP")
+	r.expect("service_outage", "--code", "NSEZ-503")
+}
+
 func TestProxyDenies(t *testing.T) {
 	r := newRig(t, options{squidDeny: true})
 	r.env = append(r.env, "HTTPS_PROXY=http://"+ipSquid+":3128", "https_proxy=http://"+ipSquid+":3128")

@@ -21,6 +21,7 @@ package realnet
 
 import (
 	"cmp"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -38,6 +39,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/lab"
+	"github.com/streamdoctor/streamdoctor/internal/outage"
 )
 
 var (
@@ -159,6 +163,7 @@ const (
 	ipInspector = "198.51.100.50"
 	ipSpeed     = "198.51.100.60"
 	ipResolver  = "198.51.100.53"
+	ipCrowd     = "198.51.100.90"
 	ip6Service  = "2001:db8:3::10"
 )
 
@@ -172,6 +177,7 @@ type options struct {
 	ipv6        bool
 	squidDeny   bool
 	speedServer bool
+	crowd       string // a crowd outage server's history: "", "normal" or "outage"
 }
 
 // rig is one running network.
@@ -265,7 +271,7 @@ func newRig(t *testing.T, o options) *rig {
 	r.ip("-n", r.rtr, "addr", "add", "192.0.2.1/24", "dev", "lan")
 	r.ip("-n", r.rtr, "addr", "add", "203.0.113.2/24", "dev", "wan")
 	r.ip("-n", r.inet, "addr", "add", "203.0.113.1/24", "dev", "eth0")
-	for _, a := range []string{ipService, ipControls, ipSquid, ipRelay, ipInspector, ipSpeed, ipResolver} {
+	for _, a := range []string{ipService, ipControls, ipSquid, ipRelay, ipInspector, ipSpeed, ipResolver, ipCrowd} {
 		r.ip("-n", r.inet, "addr", "add", a+"/32", "dev", "lo")
 	}
 	for ns, devs := range map[string][]string{r.cli: {"eth0"}, r.rtr: {"lan", "wan"}, r.inet: {"eth0"}} {
@@ -316,6 +322,23 @@ func newRig(t *testing.T, o options) *rig {
 		r.start(r.inet, "speed", binPath, "speed", "serve", "--listen", ipSpeed+":8080")
 		r.waitTCP(r.inet, ipSpeed+":8080")
 		r.extraArgs = append(r.extraArgs, "--speed-server", "http://"+ipSpeed+":8080/speedtest")
+	}
+	if o.crowd != "" {
+		// The real outage server on the internet side, on a database
+		// seeded with the history the case calls for.
+		db := filepath.Join(r.dir, "crowd", "outage.db")
+		st, err := outage.Open(context.Background(), "sqlite:"+db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = lab.SeedCrowd(context.Background(), st, "netflix", "NSEZ-503", o.crowd, time.Now())
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.start(r.inet, "crowd", binPath, "outage", "serve", "--listen", ipCrowd+":8090", "--db", "sqlite:"+db)
+		r.waitTCP(r.inet, ipCrowd+":8090")
+		r.extraArgs = append(r.extraArgs, "--outage-server", "http://"+ipCrowd+":8090")
 	}
 	home := filepath.Join(r.dir, "home")
 	_ = os.MkdirAll(home, 0o755)
@@ -473,9 +496,6 @@ func (r *rig) check(args ...string) (int, report) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		r.t.Fatalf("running streamdoctor: %v", err)
-	}
-	if d := os.Getenv("SD_DUMP"); d != "" {
-		os.WriteFile(filepath.Join(d, fmt.Sprintf("%s-%d.json", r.t.Name(), time.Now().UnixNano())), out, 0o644)
 	}
 	var rep report
 	if jerr := json.Unmarshal(out, &rep); jerr != nil {
