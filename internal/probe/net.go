@@ -511,6 +511,7 @@ func humanSeconds(s float64) string {
 // the service refuses or drops every connect, it measures the line to the
 // first control site instead, so that line quality is known either way.
 func probeLatency(ctx context.Context, s *state) []Observation {
+	defer s.latencySampled()
 	hosts := []string{s.prof.Hosts[0].Name}
 	if len(s.prof.Controls) > 0 {
 		hosts = append(hosts, profile.HostOf(s.prof.Controls[0]))

@@ -53,7 +53,20 @@ type state struct {
 	mu      sync.Mutex
 	lookups map[lookupKey]*lookupResult
 	speed   SpeedOptions
+
+	// sampled is closed when the latency probe has taken its samples: the
+	// throughput sample waits for it (up to QuietWait), so that the loss it
+	// measures is the line's, not the check's own download overflowing a
+	// slow line's queue.
+	sampled     chan struct{}
+	sampledOnce sync.Once
 }
+
+// QuietWait bounds how long the throughput sample waits for the latency
+// samples to be taken on a quiet line.
+const QuietWait = time.Second
+
+func (s *state) latencySampled() { s.sampledOnce.Do(func() { close(s.sampled) }) }
 
 type probeFunc func(ctx context.Context, s *state) []Observation
 
@@ -121,7 +134,7 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 			facts.NotRun[k] = why
 		}
 	}
-	s := &state{ctx: ctx, env: env, prof: prof, facts: facts, timeouts: opt.Timeouts, lookups: map[lookupKey]*lookupResult{}, speed: opt.Speed}
+	s := &state{ctx: ctx, env: env, prof: prof, facts: facts, timeouts: opt.Timeouts, lookups: map[lookupKey]*lookupResult{}, speed: opt.Speed, sampled: make(chan struct{})}
 
 	defs := probes()
 	if opt.Speed.Deep {

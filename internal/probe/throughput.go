@@ -62,6 +62,14 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 		return []Observation{{Status: NotRun, Detail: "no speed-test server for this site (use --speed-server)"},
 			{Probe: PLoadedRTT, Status: NotRun, Detail: "no speed-test server"}}
 	}
+	// The latency probe's connects first, on a quiet line (see QuietWait).
+	if s.sampled != nil {
+		select {
+		case <-s.sampled:
+		case <-time.After(QuietWait):
+		case <-ctx.Done():
+		}
+	}
 	// The quick sample measures for about a second.
 	o := speed.Options{Client: c, Max: time.Second}
 	if s.speed.Deep {
