@@ -60,15 +60,18 @@ func userDir(xdgVar, local, other string) (string, error) {
 	return filepath.Join(d, other), nil
 }
 
-// execRunner runs OS commands for fixes, each for at most 30 s.
+// execRunner runs OS commands for fixes, each for at most 30 s; a helper
+// that leaves a child holding its output is cut off a second after it ends.
 type execRunner struct{}
 
 func (execRunner) Run(name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return string(out), fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
+		return string(out), fmt.Errorf("%v: %s", err, oneLineErr(errors.New(strings.TrimSpace(string(out)))))
 	}
 	return string(out), nil
 }
@@ -80,6 +83,7 @@ func fixEnv(dir string, domains, dns []string) *fix.Env {
 	e := &fix.Env{OS: runtime.GOOS, Home: home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")},
 		Runner: execRunner{}, Domains: domains, DNSServers: dns}
 	e.Running = sysinfo.BrowsersRunning
+	e.Processes = sysinfo.ProcessesRunning
 	return e
 }
 
@@ -249,7 +253,13 @@ func runOnly(ctx context.Context, ios *IO, k *kb.KB, env *fix.Env, o *fixOptions
 			return nil
 		}
 	}
-	en, err := fix.Apply(ctx, env, o.only)
+	en, err := fix.Apply(ctx, env, plan)
+	var changed *fix.ChangedError
+	if errors.As(err, &changed) {
+		fmt.Fprintln(ios.Out, "Nothing was changed: things changed since the plan above was made. It would now:")
+		changed.Now.Write(ios.Out)
+		return &exitError{code: ExitFailed, msg: "the machine changed between the plan and your approval; run the fix again to approve the new plan"}
+	}
 	if err != nil {
 		return &exitError{code: ExitFailed, msg: err.Error()}
 	}
@@ -280,37 +290,65 @@ func newUndoCmd(ios *IO) *cobra.Command {
 			if err != nil {
 				return &exitError{code: ExitFailed, msg: err.Error()}
 			}
-			j := &fix.Journal{Dir: filepath.Join(dir, "journal")}
+			env := fixEnv(dir, nil, nil)
+			ctx := cmd.Context()
 			if all {
-				n, err := fix.UndoAll(j, execRunner{})
+				res, err := fix.UndoAll(ctx, env)
 				if err != nil {
 					return &exitError{code: ExitFailed, msg: err.Error()}
 				}
-				fmt.Fprintf(ios.Out, "Undid %d change(s).\n", n)
+				failed := 0
+				for _, r := range res {
+					if r.Err != nil {
+						failed++
+						fmt.Fprintf(ios.Out, "Could not undo %s (%s): %s\n", r.ID, r.Fix, oneLineErr(r.Err))
+						continue
+					}
+					fmt.Fprintf(ios.Out, "Undid %s (%s).\n", r.ID, r.Fix)
+				}
+				switch {
+				case len(res) == 0:
+					fmt.Fprintln(ios.Out, "Nothing to undo.")
+				case failed > 0:
+					return &exitError{code: ExitFailed, msg: fmt.Sprintf("%d of %d change(s) could not be undone (see above)", failed, len(res))}
+				default:
+					fmt.Fprintf(ios.Out, "Undid %d change(s).\n", len(res))
+				}
 				return nil
 			}
-			es, err := j.List()
-			if err != nil {
-				return &exitError{code: ExitFailed, msg: err.Error()}
-			}
-			var target *fix.Entry
-			for i := len(es) - 1; i >= 0; i-- {
-				if (last && es[i].State != fix.Undone) || (len(args) == 1 && es[i].ID == args[0]) {
-					target = es[i]
-					break
+			id := ""
+			if len(args) == 1 {
+				id = args[0]
+			} else {
+				es, err := env.Journal.List()
+				if err != nil {
+					return &exitError{code: ExitFailed, msg: err.Error()}
 				}
-			}
-			if target == nil {
-				if last {
+				for i := len(es) - 1; i >= 0 && id == ""; i-- {
+					if es[i].State != fix.Undone {
+						id = es[i].ID
+					}
+				}
+				if id == "" {
 					fmt.Fprintln(ios.Out, "Nothing to undo.")
 					return nil
 				}
-				return usageErr("no journal entry %q (see 'streamdoctor history')", args[0])
 			}
-			if err := target.Undo(execRunner{}); err != nil {
-				return &exitError{code: ExitFailed, msg: err.Error()}
+			en, err := fix.Undo(ctx, env, id)
+			switch {
+			case en == nil && err != nil && !errors.Is(err, fix.ErrBusy) && !errors.Is(err, context.Canceled):
+				return usageErr("%s", err)
+			case errors.Is(err, fix.ErrAlreadyUndone):
+				when := ""
+				if en.UndoneAt != nil {
+					when = " on " + en.UndoneAt.Local().Format("2006-01-02 15:04")
+				}
+				fmt.Fprintf(ios.Out, "%s (%s) was already undone%s; nothing to do.\n", en.ID, en.Fix, when)
+				return nil
+			case err != nil:
+				return &exitError{code: ExitFailed, msg: "could not undo " + id + ": " + oneLineErr(err)}
 			}
-			fmt.Fprintf(ios.Out, "Undid %s (%s).\n", target.ID, target.Fix)
+			fmt.Fprintf(ios.Out, "Undid %s (%s).\n", en.ID, en.Fix)
 			return nil
 		},
 	}
@@ -338,6 +376,10 @@ func newHistoryCmd(ios *IO) *cobra.Command {
 				return nil
 			}
 			for _, e := range es {
+				if e.Corrupt != "" {
+					fmt.Fprintf(ios.Out, "%s  (its record is damaged and cannot be undone: %s)\n", e.ID, oneLineErr(errors.New(e.Corrupt)))
+					continue
+				}
 				fmt.Fprintf(ios.Out, "%s  %-16s %-9s %s\n", e.ID, e.Fix, e.State, e.Time.Local().Format("2006-01-02 15:04"))
 				for _, c := range e.Changes {
 					fmt.Fprintf(ios.Out, "    %s\n", c)

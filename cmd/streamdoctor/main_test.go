@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/browsers/fixture"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
 	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
@@ -401,5 +403,33 @@ func TestCheckAsksAndTellsTheCrowd(t *testing.T) {
 	}
 	if st.Reports15m != 1 {
 		t.Errorf("the world's server counts %d reports from NL in 15 minutes, want the one sent", st.Reports15m)
+	}
+}
+
+// undo says what happened to each entry: an id already undone is not
+// "Undid"; a damaged record is listed as damaged and --all goes past it.
+func TestUndoReportsEachEntry(t *testing.T) {
+	home, state := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("STREAMDOCTOR_STATE_DIR", state)
+	if _, err := fixture.Write(home, "linux", fixture.Profile{Browser: "chrome", Version: "150", Domain: "netflix.com", SiteCookies: 3, OtherCookies: 2}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if r := cli(t, nil, "fix", "--only", "clear_site_data", "--yes"); r.code != 0 && !strings.Contains(r.errOut, "things changed") {
+			t.Fatalf("fix: %+v", r)
+		}
+	}
+	os.MkdirAll(filepath.Join(state, "journal", "0009"), 0o700)
+	os.WriteFile(filepath.Join(state, "journal", "0009", "entry.json"), []byte("{broken"), 0o600)
+	if r := cli(t, nil, "history"); !strings.Contains(r.out, "0009  (its record is damaged") {
+		t.Errorf("history: %q", r.out)
+	}
+	r := cli(t, nil, "undo", "--all")
+	if r.code != ExitFailed || !strings.Contains(r.out, "Undid 0001") || !strings.Contains(r.out, "Could not undo 0009") {
+		t.Errorf("undo --all: exit %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	if r := cli(t, nil, "undo", "0001"); r.code != 0 || !strings.Contains(r.out, "was already undone") || strings.Contains(r.out, "Undid") {
+		t.Errorf("undo of an undone id: exit %d %q", r.code, r.out)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -13,11 +15,10 @@ import (
 const winInternetSettings = `HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings`
 
 // A commandFix reads the current state through the runner and returns the
-// commands that make the change, the commands that take it back (with the
-// previous values), and the changes in words.
-type commandFix func(ctx context.Context, e *Env) (do, undo [][]string, changes []string, err error)
-
-var commandFixes = map[string]func(context.Context, *Env) (Plan, error){}
+// settings it would change (with their values now and after), or for a fix
+// with nothing to take back (flush_dns) the commands themselves, and the
+// changes in words.
+type commandFix func(ctx context.Context, e *Env) (settings []Setting, do [][]string, changes []string, err error)
 
 var builders = map[string]commandFix{
 	"flush_dns":     flushDNS,
@@ -25,13 +26,23 @@ var builders = map[string]commandFix{
 	"change_dns":    changeDNS,
 }
 
-func init() {
-	for id, b := range builders {
-		commandFixes[id] = func(ctx context.Context, e *Env) (Plan, error) {
-			do, _, changes, err := b(ctx, e)
-			return Plan{Fix: id, Automated: err == nil && len(do) > 0, Changes: changes, Commands: do}, err
-		}
+// planCommands builds a command fix's plan: its exact command lines come
+// from the settings' new values through Setting.Commands.
+func planCommands(ctx context.Context, e *Env, id string) (Plan, error) {
+	settings, do, changes, err := builders[id](ctx, e)
+	p := Plan{Fix: id, Changes: changes, Settings: settings, Commands: do}
+	if err != nil {
+		return p, err
 	}
+	for _, st := range settings {
+		c, err := st.Commands(st.Next)
+		if err != nil {
+			return p, err
+		}
+		p.Commands = append(p.Commands, c...)
+	}
+	p.Automated = len(p.Commands) > 0
+	return p, nil
 }
 
 func (e *Env) has(name string) bool {
@@ -44,27 +55,29 @@ func (e *Env) has(name string) bool {
 	return true
 }
 
-func flushDNS(_ context.Context, e *Env) (do, undo [][]string, changes []string, err error) {
+func flushDNS(_ context.Context, e *Env) (_ []Setting, do [][]string, changes []string, err error) {
 	switch e.OS {
 	case "windows":
 		do = [][]string{{"ipconfig", "/flushdns"}}
 	case "darwin":
 		do = [][]string{{"dscacheutil", "-flushcache"}, {"killall", "-HUP", "mDNSResponder"}}
 	case "linux":
+		// The cache that runs, not the one that is merely installed.
+		running := func(name string) bool { return e.Processes != nil && e.Processes()[name] }
 		switch {
-		case e.has("resolvectl"):
+		case running("systemd-resolve") && e.has("resolvectl"):
 			do = [][]string{{"resolvectl", "flush-caches"}}
-		case e.has("nscd"):
+		case running("nscd") && e.has("nscd"):
 			do = [][]string{{"nscd", "-i", "hosts"}}
-		case e.has("dnsmasq"):
+		case running("dnsmasq") && e.has("killall"):
 			do = [][]string{{"killall", "-HUP", "dnsmasq"}}
 		default:
-			return nil, nil, []string{"no DNS cache runs on this machine (systemd-resolved, nscd or dnsmasq); nothing to flush"}, errors.New("no DNS cache to flush")
+			return nil, nil, []string{"no DNS cache runs on this machine (systemd-resolved, nscd or dnsmasq); nothing to flush"}, errors.New("no DNS cache runs here to flush")
 		}
 	default:
 		return nil, nil, nil, fmt.Errorf("not supported on %s", e.OS)
 	}
-	return do, nil, []string{"forget the DNS answers stored on this machine (nothing to undo: they are fetched again)"}, nil
+	return nil, do, []string{"forget the DNS answers stored on this machine (nothing to undo: they are fetched again)"}, nil
 }
 
 // ParseRegQuery reads one value from `reg query KEY /v NAME`:
@@ -86,7 +99,7 @@ func ParseRegQuery(out, name string) (typ, value string, ok bool) {
 	return "", "", false
 }
 
-func disableProxy(_ context.Context, e *Env) (do, undo [][]string, changes []string, err error) {
+func disableProxy(_ context.Context, e *Env) (settings []Setting, _ [][]string, changes []string, err error) {
 	switch e.OS {
 	case "linux":
 		if !e.has("gsettings") {
@@ -100,8 +113,7 @@ func disableProxy(_ context.Context, e *Env) (do, undo [][]string, changes []str
 		if mode == "none" || mode == "" {
 			return nil, nil, []string{"the GNOME proxy is already off"}, nil
 		}
-		return [][]string{{"gsettings", "set", "org.gnome.system.proxy", "mode", "none"}},
-			[][]string{{"gsettings", "set", "org.gnome.system.proxy", "mode", mode}},
+		return []Setting{{Kind: GnomeProxyMode, Prev: Value{S: mode}, Next: Value{S: "none"}}}, nil,
 			[]string{fmt.Sprintf("set the GNOME proxy mode from %q to \"none\"", mode)}, nil
 	case "windows":
 		en, _ := e.Runner.Run("reg", "query", winInternetSettings, "/v", "ProxyEnable")
@@ -112,40 +124,33 @@ func disableProxy(_ context.Context, e *Env) (do, undo [][]string, changes []str
 			return nil, nil, []string{"no proxy is set in Windows' settings"}, nil
 		}
 		if ev == "0x1" {
-			do = append(do, []string{"reg", "add", winInternetSettings, "/v", "ProxyEnable", "/t", "REG_DWORD", "/d", "0", "/f"})
-			undo = append(undo, []string{"reg", "add", winInternetSettings, "/v", "ProxyEnable", "/t", "REG_DWORD", "/d", "1", "/f"})
+			settings = append(settings, Setting{Kind: WinProxyEnable, Prev: Value{S: "1"}, Next: Value{S: "0"}})
 			changes = append(changes, `turn off "Use a proxy server"`)
 		}
 		if hasPAC {
-			do = append(do, []string{"reg", "delete", winInternetSettings, "/v", "AutoConfigURL", "/f"})
-			undo = append(undo, []string{"reg", "add", winInternetSettings, "/v", "AutoConfigURL", "/t", "REG_SZ", "/d", pv, "/f"})
+			settings = append(settings, Setting{Kind: WinAutoConfigURL, Prev: Value{S: pv}, Next: Value{}})
 			changes = append(changes, fmt.Sprintf("remove the setup script %s", pv))
 		}
-		return do, undo, changes, nil
+		return settings, nil, changes, nil
 	case "darwin":
 		svcs, err := macServices(e)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		for _, s := range svcs {
-			for _, k := range []struct{ get, set, what string }{
-				{"-getwebproxy", "-setwebproxystate", "web proxy"},
-				{"-getsecurewebproxy", "-setsecurewebproxystate", "secure web proxy"},
-				{"-getautoproxyurl", "-setautoproxystate", "automatic proxy configuration"},
-			} {
-				out, _ := e.Runner.Run("networksetup", k.get, s)
+			for _, k := range []struct{ which, what string }{{"web", "web proxy"}, {"secureweb", "secure web proxy"}, {"auto", "automatic proxy configuration"}} {
+				out, _ := e.Runner.Run("networksetup", macProxies[k.which][0], s)
 				if !regexp.MustCompile(`(?m)^Enabled:\s*Yes`).MatchString(out) {
 					continue
 				}
-				do = append(do, []string{"networksetup", k.set, s, "off"})
-				undo = append(undo, []string{"networksetup", k.set, s, "on"})
+				settings = append(settings, Setting{Kind: MacProxyState, Target: s, Which: k.which, Prev: Value{S: "on"}, Next: Value{S: "off"}})
 				changes = append(changes, fmt.Sprintf("turn off the %s of %s", k.what, s))
 			}
 		}
-		if len(do) == 0 {
+		if len(settings) == 0 {
 			return nil, nil, []string{"no proxy is on in any network service"}, nil
 		}
-		return do, undo, changes, nil
+		return settings, nil, changes, nil
 	}
 	return nil, nil, nil, fmt.Errorf("not supported on %s", e.OS)
 }
@@ -190,7 +195,54 @@ func ParseNetworkServiceOrder(out string) map[string]string {
 	return m
 }
 
-func changeDNS(_ context.Context, e *Env) (do, undo [][]string, changes []string, err error) {
+// SplitNMTerse splits one line of `nmcli -t` output into its fields:
+// ':' separates them, and a ':' or '\' inside a field comes escaped with
+// a backslash.
+func SplitNMTerse(line string) []string {
+	var out []string
+	var b strings.Builder
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\\' && i+1 < len(line):
+			i++
+			b.WriteByte(line[i])
+		case c == ':':
+			out = append(out, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return append(out, b.String())
+}
+
+// defaultRouteDevice is the interface of the IPv4 default route
+// (`ip -4 route show default`), the one whose DNS answers for this machine.
+func defaultRouteDevice(e *Env) string {
+	out, err := e.Runner.Run("ip", "-4", "route", "show", "default")
+	if err != nil {
+		return ""
+	}
+	best, metric := "", -1
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		dev, m := "", 0
+		for i := 0; i+1 < len(f); i++ {
+			switch f[i] {
+			case "dev":
+				dev = f[i+1]
+			case "metric":
+				m, _ = strconv.Atoi(f[i+1])
+			}
+		}
+		if dev != "" && (metric < 0 || m < metric) {
+			best, metric = dev, m
+		}
+	}
+	return best
+}
+
+func changeDNS(_ context.Context, e *Env) (settings []Setting, _ [][]string, changes []string, err error) {
 	servers := e.DNSServers
 	if len(servers) == 0 {
 		return nil, nil, []string{"choose the servers first: --dns 8.8.8.8,8.8.4.4 (Google) or --dns 1.1.1.1,1.0.0.1 (Cloudflare)"}, errors.New("change_dns is opt-in: pick the servers with --dns 8.8.8.8,8.8.4.4 (Google) or --dns 1.1.1.1,1.0.0.1 (Cloudflare)")
@@ -200,41 +252,43 @@ func changeDNS(_ context.Context, e *Env) (do, undo [][]string, changes []string
 		if !e.has("nmcli") {
 			return nil, nil, []string{"NetworkManager is not running; set the DNS servers in your network settings"}, errors.New("needs NetworkManager")
 		}
-		out, err := e.Runner.Run("nmcli", "-t", "-f", "NAME,TYPE,DEVICE", "connection", "show", "--active")
+		out, err := e.Runner.Run("nmcli", "-t", "-f", "NAME,UUID,TYPE,DEVICE", "connection", "show", "--active")
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("nmcli: %w", err)
 		}
-		conn := ""
-		for _, l := range strings.Split(out, "\n") {
-			f := strings.Split(l, ":")
-			if len(f) >= 3 && f[1] != "loopback" && f[2] != "" && f[2] != "lo" {
-				conn = f[0]
+		dev := defaultRouteDevice(e)
+		if dev == "" {
+			return nil, nil, nil, errors.New("no default route: no connection carries this machine's traffic")
+		}
+		name, uuid := "", ""
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := SplitNMTerse(l)
+			if len(f) >= 4 && f[3] == dev {
+				name, uuid = f[0], f[1]
 				break
 			}
 		}
-		if conn == "" {
-			return nil, nil, nil, errors.New("no active NetworkManager connection")
+		if uuid == "" {
+			return nil, nil, nil, fmt.Errorf("no active NetworkManager connection on %s, the default route's device", dev)
 		}
-		prevDNS, _ := e.Runner.Run("nmcli", "-g", "ipv4.dns", "connection", "show", conn)
-		prevIgnore, _ := e.Runner.Run("nmcli", "-g", "ipv4.ignore-auto-dns", "connection", "show", conn)
-		pd := strings.ReplaceAll(strings.TrimSpace(prevDNS), ",", " ")
+		prevDNS, _ := e.Runner.Run("nmcli", "-g", "ipv4.dns", "connection", "show", "uuid", uuid)
+		prevIgnore, _ := e.Runner.Run("nmcli", "-g", "ipv4.ignore-auto-dns", "connection", "show", "uuid", uuid)
+		var pd []string
+		for _, a := range strings.FieldsFunc(strings.TrimSpace(prevDNS), func(r rune) bool { return r == ',' || r == ' ' }) {
+			pd = append(pd, a)
+		}
 		pi := strings.TrimSpace(prevIgnore)
 		if pi == "" {
 			pi = "no"
 		}
-		return [][]string{{"nmcli", "connection", "modify", conn, "ipv4.dns", strings.Join(servers, " "), "ipv4.ignore-auto-dns", "yes"}, {"nmcli", "connection", "up", conn}},
-			[][]string{{"nmcli", "connection", "modify", conn, "ipv4.dns", pd, "ipv4.ignore-auto-dns", pi}, {"nmcli", "connection", "up", conn}},
-			[]string{fmt.Sprintf("use %s as DNS servers on connection %q (now: %s)", strings.Join(servers, ", "), conn, orAutomatic(pd))}, nil
+		return []Setting{{Kind: NMDNS, Target: uuid, Prev: Value{L: pd, Flag: pi}, Next: Value{L: servers, Flag: "yes"}}}, nil,
+			[]string{fmt.Sprintf("use %s as DNS servers on connection %q (now: %s)", strings.Join(servers, ", "), name, orAutomatic(strings.Join(pd, ", ")))}, nil
 	case "windows":
 		iface := e.winInterface()
 		if iface == "" {
 			return nil, nil, nil, errors.New("no connected network adapter found")
 		}
-		do = append(do, []string{"netsh", "interface", "ipv4", "set", "dnsservers", "name=" + iface, "source=static", "address=" + servers[0], "register=primary", "validate=no"})
-		for i, s := range servers[1:] {
-			do = append(do, []string{"netsh", "interface", "ipv4", "add", "dnsservers", "name=" + iface, "address=" + s, fmt.Sprintf("index=%d", i+2), "validate=no"})
-		}
-		return do, [][]string{{"netsh", "interface", "ipv4", "set", "dnsservers", "name=" + iface, "source=dhcp"}},
+		return []Setting{{Kind: WinDNS, Target: iface, Prev: Value{}, Next: Value{L: servers}}}, nil,
 			[]string{fmt.Sprintf("use %s as DNS servers on %q (undo returns it to automatic DNS)", strings.Join(servers, ", "), iface)}, nil
 	case "darwin":
 		order, err := e.Runner.Run("networksetup", "-listnetworkserviceorder")
@@ -259,11 +313,7 @@ func changeDNS(_ context.Context, e *Env) (do, undo [][]string, changes []string
 				old = append(old, l)
 			}
 		}
-		if len(old) == 0 {
-			old = []string{"Empty"} // back to the servers DHCP gives
-		}
-		return [][]string{append([]string{"networksetup", "-setdnsservers", svc}, servers...)},
-			[][]string{append([]string{"networksetup", "-setdnsservers", svc}, old...)},
+		return []Setting{{Kind: MacDNS, Target: svc, Prev: Value{L: old}, Next: Value{L: servers}}}, nil,
 			[]string{fmt.Sprintf("use %s as DNS servers on %q (now: %s)", strings.Join(servers, ", "), svc, orAutomatic(strings.Join(old, ", ")))}, nil
 	}
 	return nil, nil, nil, fmt.Errorf("not supported on %s", e.OS)
@@ -307,32 +357,67 @@ func (e *Env) winInterface() string {
 	return ""
 }
 
-// applyCommands journals the undo commands, then runs the change; if a
-// command fails, what ran is taken back.
-func applyCommands(ctx context.Context, e *Env, id string) (*Entry, error) {
-	do, undo, changes, err := builders[id](ctx, e)
-	if err != nil {
-		return nil, err
-	}
-	if len(do) == 0 {
+// applyCommands journals the settings' previous values, then runs the
+// consented commands as they were shown; if one fails, the settings already
+// changed are set back.
+func applyCommands(ctx context.Context, e *Env, p Plan) (*Entry, error) {
+	if len(p.Commands) == 0 {
 		return nil, nil
 	}
-	en, err := e.Journal.New(id, timeNow())
+	en, err := e.Journal.newEntry(p.Fix, timeNow())
 	if err != nil {
 		return nil, err
 	}
-	en.Changes, en.UndoCommands = changes, undo
+	en.Changes, en.Settings = p.Changes, p.Settings
 	if err := en.Save(Prepared); err != nil {
+		os.RemoveAll(en.dir)
 		return nil, fmt.Errorf("cannot write the journal (%w); nothing was changed", err)
 	}
-	for _, c := range do {
+	for _, c := range p.Commands {
+		if err := ctx.Err(); err != nil {
+			return en, err
+		}
 		if _, err := e.Runner.Run(c[0], c[1:]...); err != nil {
-			uerr := en.Undo(e.Runner)
-			if uerr != nil {
-				return en, fmt.Errorf("%s failed (%v); undoing also failed: %v", strings.Join(c, " "), err, uerr)
+			if uerr := en.restoreSettings(e); uerr != nil {
+				return en, fmt.Errorf("%s failed (%v); setting the previous values back also failed: %v", ShellQuote(c), err, uerr)
 			}
-			return nil, fmt.Errorf("%s failed: %v; the previous settings were restored", strings.Join(c, " "), err)
+			_ = en.Save(Undone)
+			return nil, fmt.Errorf("%s failed: %v; the previous settings were restored", ShellQuote(c), err)
 		}
 	}
 	return en, en.Save(Applied)
+}
+
+// restoreSettings sets each recorded setting back to its previous value,
+// newest first, through the checked builders. All or nothing: if one
+// cannot be set back, the ones already set back get the fix's values again.
+func (en *Entry) restoreSettings(e *Env) error {
+	if e.Runner == nil {
+		return errors.New("cannot change settings here")
+	}
+	var done []Setting
+	for i := len(en.Settings) - 1; i >= 0; i-- {
+		st := en.Settings[i]
+		cmds, err := st.Commands(st.Prev)
+		if err == nil {
+			for _, c := range cmds {
+				if _, err = e.Runner.Run(c[0], c[1:]...); err != nil {
+					err = fmt.Errorf("%s: %w", ShellQuote(c), err)
+					break
+				}
+			}
+		}
+		if err != nil {
+			for _, d := range done {
+				if cmds, cerr := d.Commands(d.Next); cerr == nil {
+					for _, c := range cmds {
+						_, _ = e.Runner.Run(c[0], c[1:]...)
+					}
+				}
+			}
+			return err
+		}
+		done = append(done, st)
+	}
+	return nil
 }

@@ -2,31 +2,60 @@ package fix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"time"
 )
 
-// Plan is what a fix would do, shown before anything happens.
+// Plan is what a fix would do, shown before anything happens. What the
+// person approves is this value, and Apply carries out exactly it.
 type Plan struct {
 	Fix       string   `json:"fix"`
 	Automated bool     `json:"automated"`
 	Changes   []string `json:"changes"`
 	// Commands are the exact command lines an automated fix runs.
 	Commands [][]string `json:"commands,omitempty"`
+	// Settings are the settings it changes, with their values now and after.
+	Settings []Setting `json:"settings,omitempty"`
+	// Stores are the cookie stores clear_site_data changes.
+	Stores []StorePlan `json:"stores,omitempty"`
 }
 
 var timeNow = time.Now
 
-// Write prints the plan's changes and exact command lines.
+// Write prints the plan's changes and exact command lines, quoted as a
+// shell would need them.
 func (p Plan) Write(w io.Writer) {
 	for _, c := range p.Changes {
 		fmt.Fprintf(w, "  - %s\n", c)
 	}
 	for _, c := range p.Commands {
-		fmt.Fprintf(w, "    $ %s\n", strings.Join(c, " "))
+		fmt.Fprintf(w, "    $ %s\n", ShellQuote(c))
 	}
+}
+
+// ShellQuote joins a command line so that it reads back as the same words:
+// a word with anything but letters, digits and -_./=:,@%+ is single-quoted.
+func ShellQuote(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		safe := a != ""
+		for _, r := range a {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,@%+", r)) {
+				safe = false
+				break
+			}
+		}
+		if safe {
+			out[i] = a
+		} else {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // PlanFix describes the change a fix would make, touching nothing.
@@ -35,22 +64,51 @@ func PlanFix(ctx context.Context, e *Env, id string) (Plan, error) {
 	case "clear_site_data":
 		return planSiteData(e)
 	}
-	if cf, ok := commandFixes[id]; ok {
-		return cf(ctx, e)
+	if _, ok := builders[id]; ok {
+		return planCommands(ctx, e, id)
 	}
 	return Plan{Fix: id, Changes: []string{"a manual step: follow the instructions"}}, nil
 }
 
-// Apply makes the change and journals it first; manual fixes return nil.
-func Apply(ctx context.Context, e *Env, id string) (*Entry, error) {
-	switch id {
-	case "clear_site_data":
-		return applySiteData(ctx, e)
+// ChangedError: the machine is no longer as it was when the person
+// approved the plan; nothing was changed, and Now is the plan as it would
+// be now (to be shown and approved anew).
+type ChangedError struct{ Now Plan }
+
+func (c *ChangedError) Error() string {
+	return "things changed since you approved this step (" + strings.Join(c.Now.Changes, "; ") + "); nothing was changed — look at the new plan and approve it again"
+}
+
+// same: two plans would do the same thing.
+func same(a, b Plan) bool {
+	return a.Fix == b.Fix && reflect.DeepEqual(a.Commands, b.Commands) && reflect.DeepEqual(a.Settings, b.Settings) &&
+		reflect.DeepEqual(a.Stores, b.Stores)
+}
+
+// Apply carries out the approved plan, under the journal's lock: if the
+// machine would now get a different plan, it refuses with a ChangedError
+// and changes nothing. Manual fixes return nil.
+func Apply(ctx context.Context, e *Env, approved Plan) (*Entry, error) {
+	if !approved.Automated {
+		return nil, nil
 	}
-	if _, ok := commandFixes[id]; ok {
-		return applyCommands(ctx, e, id)
+	unlock, err := e.Journal.Lock(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	defer unlock()
+	e.Journal.prune(timeNow())
+	now, err := PlanFix(ctx, e, approved.Fix)
+	if err != nil {
+		return nil, fmt.Errorf("%w; nothing was changed", err)
+	}
+	if !same(now, approved) {
+		return nil, &ChangedError{Now: now}
+	}
+	if approved.Fix == "clear_site_data" {
+		return applySiteData(ctx, e, approved)
+	}
+	return applyCommands(ctx, e, approved)
 }
 
 // Automatable reports whether StreamDoctor can apply id on os.
@@ -62,21 +120,88 @@ func Automatable(id, os string) bool {
 	return false
 }
 
-// UndoAll takes back every entry not yet undone, newest first.
-func UndoAll(j *Journal, r Runner) (int, error) {
-	es, err := j.List()
+// ErrAlreadyUndone: the entry was undone before.
+var ErrAlreadyUndone = errors.New("already undone")
+
+// Undo takes one entry back, under the journal's lock. All or nothing: if
+// any part cannot be taken back, what was already taken back is put as it
+// was and the entry stays as it is.
+func Undo(ctx context.Context, e *Env, id string) (*Entry, error) {
+	unlock, err := e.Journal.Lock(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	defer unlock()
+	defer e.Journal.prune(timeNow())
+	es, err := e.Journal.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, en := range es {
+		if en.ID == id {
+			return en, en.undo(ctx, e)
+		}
+	}
+	return nil, fmt.Errorf("no journal entry %q (see 'streamdoctor history')", id)
+}
+
+func (en *Entry) undo(ctx context.Context, e *Env) error {
+	switch {
+	case en.Corrupt != "":
+		return fmt.Errorf("its record is damaged (%s); nothing was changed", en.Corrupt)
+	case en.State == Undone:
+		return ErrAlreadyUndone
+	case en.Legacy:
+		return errors.New("it was recorded by an older StreamDoctor that kept command lines, which are never run from disk; set the setting back by hand (see 'streamdoctor history')")
+	}
+	var err error
+	switch {
+	case en.Fix == "clear_site_data":
+		err = en.undoSiteData(ctx, e)
+	case len(en.Settings) > 0:
+		err = en.restoreSettings(e)
+	default:
+		err = nil // flush_dns: nothing to take back
+	}
+	if err != nil {
+		return err
+	}
+	t := timeNow().UTC()
+	en.UndoneAt = &t
+	return en.Save(Undone)
+}
+
+// Result is what became of one entry in UndoAll.
+type Result struct {
+	ID, Fix string
+	Err     error
+}
+
+// UndoAll takes back every entry not yet undone, newest first, going on
+// past one that fails; it reports each.
+func UndoAll(ctx context.Context, e *Env) ([]Result, error) {
+	unlock, err := e.Journal.Lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	defer e.Journal.prune(timeNow())
+	es, err := e.Journal.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []Result
 	for i := len(es) - 1; i >= 0; i-- {
-		if es[i].State == Undone {
+		en := es[i]
+		if en.State == Undone {
 			continue
 		}
-		if err := es[i].Undo(r); err != nil {
-			return n, fmt.Errorf("%s: %w", es[i].ID, err)
-		}
-		n++
+		out = append(out, Result{ID: en.ID, Fix: en.Fix, Err: en.undo(ctx, e)})
 	}
-	return n, nil
+	return out, nil
+}
+
+// Runner runs OS commands.
+type Runner interface {
+	Run(name string, args ...string) (string, error)
 }

@@ -40,6 +40,15 @@ func home(t *testing.T) (string, []browsers.Profile) {
 	return h, ps
 }
 
+// planApply plans a fix and applies the plan as if it was approved at once.
+func planApply(env *Env, id string) (*Entry, error) {
+	p, err := PlanFix(context.Background(), env, id)
+	if err != nil {
+		return nil, err
+	}
+	return Apply(context.Background(), env, p)
+}
+
 func count(t *testing.T, p browsers.Profile, domains ...string) int {
 	c, err := browsers.CountSiteCookies(p.Cookies, p.Engine, domains, time.Now())
 	if err != nil {
@@ -64,7 +73,7 @@ func TestClearSiteDataAndUndo(t *testing.T) {
 			t.Fatal("planning changed a file")
 		}
 	}
-	en, err := Apply(context.Background(), env, "clear_site_data")
+	en, err := Apply(context.Background(), env, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +88,7 @@ func TestClearSiteDataAndUndo(t *testing.T) {
 	if count(t, ps[0], "notnetflix.com") != 1 {
 		t.Error("a look-alike domain's cookie was deleted")
 	}
-	if err := en.Undo(nil); err != nil {
+	if _, err := Undo(context.Background(), env, en.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range ps {
@@ -104,12 +113,13 @@ func TestClearSiteDataRefusals(t *testing.T) {
 	j := &Journal{Dir: t.TempDir()}
 	env := &Env{OS: "linux", Home: h, Journal: j, Domains: []string{"netflix.com"},
 		Running: func() map[string]bool { return map[string]bool{"firefox": true} }}
-	if _, err := Apply(context.Background(), env, "clear_site_data"); !errors.Is(err, ErrBrowserRunning) || !strings.Contains(err.Error(), "close Firefox first") {
+	plan, _ := PlanFix(context.Background(), env, "clear_site_data")
+	if _, err := Apply(context.Background(), env, plan); !errors.Is(err, ErrBrowserRunning) || !strings.Contains(err.Error(), "close Firefox first") {
 		t.Errorf("running browser: %v", err)
 	}
 	env.Running = nil
 	os.WriteFile(ps[1].Cookies, []byte("garbage, not a database at all, long enough to be read"), 0o644)
-	if _, err := Apply(context.Background(), env, "clear_site_data"); err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+	if _, err := Apply(context.Background(), env, plan); err == nil || !strings.Contains(err.Error(), "nothing was changed") {
 		t.Errorf("corrupted store: %v", err)
 	}
 	if sum(t, ps[0].Cookies) != before {
@@ -124,7 +134,8 @@ func TestClearSiteDataRefusals(t *testing.T) {
 	blocker := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(blocker, nil, 0o600)
 	env2 := &Env{OS: "linux", Home: h2, Journal: &Journal{Dir: filepath.Join(blocker, "journal")}, Domains: []string{"netflix.com"}}
-	if _, err := Apply(context.Background(), env2, "clear_site_data"); err == nil || sum(t, ps2[0].Cookies) != b2 {
+	plan2, _ := PlanFix(context.Background(), env2, "clear_site_data")
+	if _, err := Apply(context.Background(), env2, plan2); err == nil || sum(t, ps2[0].Cookies) != b2 {
 		t.Errorf("unwritable journal: %v", err)
 	}
 }
@@ -153,12 +164,15 @@ func TestCommandBuildersExactLines(t *testing.T) {
 		dns           []string
 		answers       map[string]string
 		missing       map[string]bool
+		running       []string
 		do, undo      [][]string
 	}{
 		{name: "flush windows", os: "windows", fix: "flush_dns", do: [][]string{{"ipconfig", "/flushdns"}}},
 		{name: "flush macos", os: "darwin", fix: "flush_dns", do: [][]string{{"dscacheutil", "-flushcache"}, {"killall", "-HUP", "mDNSResponder"}}},
-		{name: "flush linux resolved", os: "linux", fix: "flush_dns", do: [][]string{{"resolvectl", "flush-caches"}}},
-		{name: "flush linux nscd", os: "linux", fix: "flush_dns", missing: map[string]bool{"resolvectl": true}, do: [][]string{{"nscd", "-i", "hosts"}}},
+		{name: "flush linux resolved", os: "linux", fix: "flush_dns", running: []string{"systemd-resolve", "dnsmasq"}, do: [][]string{{"resolvectl", "flush-caches"}}},
+		{name: "flush linux nscd", os: "linux", fix: "flush_dns", running: []string{"nscd"}, do: [][]string{{"nscd", "-i", "hosts"}}},
+		// dnsmasq and resolvectl are installed, but only dnsmasq runs.
+		{name: "flush linux dnsmasq", os: "linux", fix: "flush_dns", running: []string{"dnsmasq"}, do: [][]string{{"killall", "-HUP", "dnsmasq"}}},
 		{name: "proxy windows", os: "windows", fix: "disable_proxy",
 			answers: map[string]string{
 				`reg query ` + winInternetSettings + ` /v ProxyEnable`:   "\r\n" + winInternetSettings + "\r\n    ProxyEnable    REG_DWORD    0x1\r\n",
@@ -196,47 +210,81 @@ func TestCommandBuildersExactLines(t *testing.T) {
 				"networksetup -getdnsservers Wi-Fi":     "There aren't any DNS Servers set on Wi-Fi.\n"},
 			do:   [][]string{{"networksetup", "-setdnsservers", "Wi-Fi", "1.1.1.1", "1.0.0.1"}},
 			undo: [][]string{{"networksetup", "-setdnsservers", "Wi-Fi", "Empty"}}},
+		// A VPN and a docker bridge are active too, listed first; the
+		// connection changed is the one on the default route's device, and
+		// its name holds an escaped ':'.
 		{name: "dns linux", os: "linux", fix: "change_dns", dns: []string{"8.8.8.8", "8.8.4.4"},
 			answers: map[string]string{
-				"nmcli -t -f NAME,TYPE,DEVICE connection show --active":    "lo:loopback:lo\nHome Wi-Fi:802-11-wireless:wlan0\n",
-				"nmcli -g ipv4.dns connection show Home Wi-Fi":             "192.168.1.1\n",
-				"nmcli -g ipv4.ignore-auto-dns connection show Home Wi-Fi": "no\n"},
-			do:   [][]string{{"nmcli", "connection", "modify", "Home Wi-Fi", "ipv4.dns", "8.8.8.8 8.8.4.4", "ipv4.ignore-auto-dns", "yes"}, {"nmcli", "connection", "up", "Home Wi-Fi"}},
-			undo: [][]string{{"nmcli", "connection", "modify", "Home Wi-Fi", "ipv4.dns", "192.168.1.1", "ipv4.ignore-auto-dns", "no"}, {"nmcli", "connection", "up", "Home Wi-Fi"}}},
+				"nmcli -t -f NAME,UUID,TYPE,DEVICE connection show --active": "lo:5b3f2a1c-0000-4000-8000-000000000001:loopback:lo\n" +
+					"work-vpn:5b3f2a1c-0000-4000-8000-000000000002:vpn:tun0\ndocker0:5b3f2a1c-0000-4000-8000-000000000003:bridge:docker0\n" +
+					"Home\\:Wi-Fi:5b3f2a1c-0000-4000-8000-000000000004:802-11-wireless:wlan0\n",
+				"ip -4 route show default": "default via 192.168.1.1 dev wlan0 proto dhcp metric 600\n",
+				"nmcli -g ipv4.dns connection show uuid 5b3f2a1c-0000-4000-8000-000000000004":             "192.168.1.1\n",
+				"nmcli -g ipv4.ignore-auto-dns connection show uuid 5b3f2a1c-0000-4000-8000-000000000004": "no\n"},
+			do: [][]string{{"nmcli", "connection", "modify", "uuid", "5b3f2a1c-0000-4000-8000-000000000004", "ipv4.dns", "8.8.8.8 8.8.4.4", "ipv4.ignore-auto-dns", "yes"},
+				{"nmcli", "connection", "up", "uuid", "5b3f2a1c-0000-4000-8000-000000000004"}},
+			undo: [][]string{{"nmcli", "connection", "modify", "uuid", "5b3f2a1c-0000-4000-8000-000000000004", "ipv4.dns", "192.168.1.1", "ipv4.ignore-auto-dns", "no"},
+				{"nmcli", "connection", "up", "uuid", "5b3f2a1c-0000-4000-8000-000000000004"}}},
 	}
 	for _, c := range cases {
 		r := &script{answers: c.answers, missing: c.missing}
-		env := &Env{OS: c.os, Runner: r, DNSServers: c.dns, Journal: &Journal{Dir: t.TempDir()}}
-		do, undo, _, err := builders[c.fix](context.Background(), env)
+		procs := map[string]bool{}
+		for _, p := range c.running {
+			procs[p] = true
+		}
+		env := &Env{OS: c.os, Runner: r, DNSServers: c.dns, Journal: &Journal{Dir: t.TempDir()}, Processes: func() map[string]bool { return procs }}
+		plan, err := PlanFix(context.Background(), env, c.fix)
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
-		if !reflect.DeepEqual(do, c.do) || !reflect.DeepEqual(undo, c.undo) {
-			t.Errorf("%s:\n do   %q\n want %q\n undo %q\n want %q", c.name, do, c.do, undo, c.undo)
+		var undo [][]string
+		for i := len(plan.Settings) - 1; i >= 0; i-- {
+			u, err := plan.Settings[i].Commands(plan.Settings[i].Prev)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			undo = append(undo, u...)
 		}
-		// Applying runs exactly the commands and journals the undo.
+		if !reflect.DeepEqual(plan.Commands, c.do) || (len(c.undo) > 0 || len(undo) > 0) && !reflect.DeepEqual(undo, reverseGroups(c.undo, plan.Settings)) {
+			t.Errorf("%s:\n do   %q\n want %q\n undo %q\n want %q", c.name, plan.Commands, c.do, undo, c.undo)
+		}
+		// Applying runs exactly the approved commands and journals the
+		// settings; undo runs the rebuilt commands for their old values.
 		r.ran = nil
-		en, err := Apply(context.Background(), env, c.fix)
+		en, err := Apply(context.Background(), env, plan)
 		if err != nil || en == nil {
 			t.Errorf("%s apply: %v", c.name, err)
 			continue
 		}
-		ran := r.ran[len(r.ran)-len(c.do):]
-		if !reflect.DeepEqual(ran, c.do) {
+		if ran := r.ran[len(r.ran)-len(c.do):]; !reflect.DeepEqual(ran, c.do) {
 			t.Errorf("%s ran %q", c.name, ran)
 		}
 		r.ran = nil
-		if err := en.Undo(r); err != nil {
+		if _, err := Undo(context.Background(), env, en.ID); err != nil {
 			t.Errorf("%s undo: %v", c.name, err)
 		}
-		if len(c.undo) > 0 && !reflect.DeepEqual(r.ran[0], c.undo[len(c.undo)-1]) {
-			t.Errorf("%s undo ran %q", c.name, r.ran)
+		if !reflect.DeepEqual(r.ran, undo) {
+			t.Errorf("%s undo ran %q, want %q", c.name, r.ran, undo)
 		}
 	}
 	if _, _, _, err := changeDNS(context.Background(), &Env{OS: "linux"}); err == nil {
 		t.Error("change_dns without chosen servers should refuse")
 	}
+}
+
+// reverseGroups: the expected undo lines are listed per setting in the
+// order of the settings; undo runs the settings newest first.
+func reverseGroups(undo [][]string, settings []Setting) [][]string {
+	if len(settings) <= 1 {
+		return undo
+	}
+	per := len(undo) / len(settings)
+	var out [][]string
+	for i := len(settings) - 1; i >= 0; i-- {
+		out = append(out, undo[i*per:(i+1)*per]...)
+	}
+	return out
 }
 
 func TestParsers(t *testing.T) {
@@ -258,8 +306,8 @@ func TestClearSiteDataOtherOSPaths(t *testing.T) {
 			}
 		}
 		env := &Env{OS: goos, Home: h, Journal: &Journal{Dir: t.TempDir()}, Domains: []string{"netflix.com"}}
-		en, err := Apply(context.Background(), env, "clear_site_data")
-		if err != nil || len(en.Backups) != 3 {
+		en, err := planApply(env, "clear_site_data")
+		if err != nil || len(en.Files) != 3 {
 			t.Fatalf("%s: %v %+v", goos, err, en)
 		}
 		for _, p := range browsers.FindProfiles(h, goos) {
@@ -286,7 +334,7 @@ func TestClearSiteDataLockedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := &Env{OS: "linux", Home: h, Journal: &Journal{Dir: t.TempDir()}, Domains: []string{"netflix.com"}}
-	_, err = Apply(context.Background(), env, "clear_site_data")
+	_, err = planApply(env, "clear_site_data")
 	conn.ExecContext(context.Background(), "ROLLBACK")
 	if err == nil || !strings.Contains(err.Error(), "nothing") {
 		t.Errorf("locked store: %v", err)

@@ -2,10 +2,9 @@ package fix
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +22,8 @@ type Env struct {
 	Runner  Runner
 	// Running reports the browsers that run now (by name).
 	Running func() map[string]bool
+	// Processes reports the programs that run now (by process name).
+	Processes func() map[string]bool
 	// Domains are the service's registrable domains ("netflix.com").
 	Domains []string
 	// DNSServers are the servers change_dns switches to (opt-in).
@@ -31,6 +32,16 @@ type Env struct {
 
 // ErrBrowserRunning means a browser must be closed first.
 var ErrBrowserRunning = errors.New("browser is running")
+
+// StorePlan is one cookie store a clear_site_data plan changes.
+type StorePlan struct {
+	Browser string `json:"browser"`
+	Path    string `json:"path"`   // as found in the profile
+	Target  string `json:"target"` // the real file (a symbolic link followed)
+	Cookies int    `json:"cookies"`
+}
+
+var titles = map[string]string{"chrome": "Chrome", "chromium": "Chromium", "edge": "Edge", "brave": "Brave", "firefox": "Firefox"}
 
 func (e *Env) cookieStores() []browsers.Profile {
 	var out []browsers.Profile
@@ -42,18 +53,37 @@ func (e *Env) cookieStores() []browsers.Profile {
 	return out
 }
 
-var titles = map[string]string{"chrome": "Chrome", "chromium": "Chromium", "edge": "Edge", "brave": "Brave", "firefox": "Firefox"}
+// TildePath shows a path under home as ~/…: what a report or a consent
+// line needs, without the user's name.
+func TildePath(home, p string) string {
+	if home == "" {
+		return p
+	}
+	if rel, err := filepath.Rel(home, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return filepath.Join("~", rel)
+	}
+	return p
+}
 
-// planSiteData lists the exact rows that would go.
+// planSiteData lists the stores and how many of the service's cookies
+// would go from each.
 func planSiteData(e *Env) (Plan, error) {
 	p := Plan{Fix: "clear_site_data", Automated: true}
 	for _, pr := range e.cookieStores() {
-		c, err := browsers.CountSiteCookies(pr.Cookies, pr.Engine, e.Domains, timeNow())
+		target, err := filepath.EvalSymlinks(pr.Cookies)
 		if err != nil {
 			return p, fmt.Errorf("%s: %w", pr.Cookies, err)
 		}
+		if target, err = filepath.Abs(target); err != nil {
+			return p, err
+		}
+		c, err := browsers.CountSiteCookies(target, pr.Engine, e.Domains, timeNow())
+		if err != nil {
+			return p, fmt.Errorf("%s: %w", pr.Cookies, err)
+		}
+		p.Stores = append(p.Stores, StorePlan{Browser: pr.Browser, Path: pr.Cookies, Target: target, Cookies: c.Total})
 		p.Changes = append(p.Changes, fmt.Sprintf("delete %d %s cookies from %s (%s); other sites' cookies stay",
-			c.Total, strings.Join(e.Domains, ", "), titles[pr.Browser], pr.Cookies))
+			c.Total, strings.Join(e.Domains, ", "), titles[pr.Browser], TildePath(e.Home, pr.Cookies)))
 	}
 	if len(p.Changes) == 0 {
 		p.Automated = false
@@ -62,89 +92,266 @@ func planSiteData(e *Env) (Plan, error) {
 	return p, nil
 }
 
-// applySiteData removes the service's cookies from every Chromium and
-// Firefox cookie store, after backing each store up.
-func applySiteData(ctx context.Context, e *Env) (*Entry, error) {
-	stores := e.cookieStores()
-	if len(stores) == 0 {
-		return nil, errors.New("no browser cookie store found")
+func (e *Env) refuseRunning(browsersUsed []string) error {
+	if e.Running == nil {
+		return nil
 	}
-	if e.Running != nil {
-		run := e.Running()
-		for _, p := range stores {
-			if run[p.Browser] {
-				return nil, fmt.Errorf("%w: close %s first (its cookies would be rewritten on exit)", ErrBrowserRunning, titles[p.Browser])
-			}
+	run := e.Running()
+	for _, b := range browsersUsed {
+		if run[b] {
+			return fmt.Errorf("%w: close %s first (it rewrites its cookies as it runs and on exit)", ErrBrowserRunning, titles[b])
 		}
 	}
-	// Check every store before touching any: a corrupted or locked one
-	// stops the fix with nothing changed.
-	for _, p := range stores {
-		if _, err := browsers.CountSiteCookies(p.Cookies, p.Engine, e.Domains, timeNow()); err != nil {
-			return nil, fmt.Errorf("%s cannot be read (%v); nothing was changed", p.Cookies, err)
-		}
+	return nil
+}
+
+func engineOf(browser string) (table, col string) {
+	if browser == "firefox" {
+		return "moz_cookies", "host"
 	}
-	en, err := e.Journal.New("clear_site_data", timeNow())
+	return "cookies", "host_key"
+}
+
+// applySiteData removes the service's cookies from the consented stores,
+// after backing each store (and its side files) up and saving the rows.
+func applySiteData(ctx context.Context, e *Env, p Plan) (*Entry, error) {
+	var used []string
+	for _, s := range p.Stores {
+		used = append(used, s.Browser)
+	}
+	if err := e.refuseRunning(used); err != nil {
+		return nil, err
+	}
+	en, err := e.Journal.newEntry("clear_site_data", timeNow())
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range stores {
-		if err := en.Backup(p.Cookies); err != nil {
-			return nil, fmt.Errorf("%w; nothing was changed", err)
+	fail := func(err error) (*Entry, error) {
+		os.RemoveAll(en.dir)
+		return nil, fmt.Errorf("%w; nothing was changed", err)
+	}
+	for i, s := range p.Stores {
+		sweepTemps(s.Target)
+		if _, err := en.backup(s.Target); err != nil {
+			return fail(err)
 		}
+		en.Files[len(en.Files)-1].Original = s.Path
 		for _, ext := range []string{"-journal", "-wal", "-shm"} {
-			side := p.Cookies + ext
-			if _, err := os.Stat(side); errors.Is(err, os.ErrNotExist) {
+			side := s.Target + ext
+			if _, err := os.Lstat(side); errors.Is(err, os.ErrNotExist) {
 				en.Absent = append(en.Absent, side)
 			} else if err == nil {
-				if err := en.Backup(side); err != nil {
-					return nil, fmt.Errorf("%w; nothing was changed", err)
+				if _, err := en.backup(side); err != nil {
+					return fail(err)
 				}
 			}
 		}
-		en.Changes = append(en.Changes, fmt.Sprintf("deleted %s cookies from %s", strings.Join(e.Domains, ", "), p.Cookies))
+		table, _ := engineOf(s.Browser)
+		en.Rows = append(en.Rows, DeletedRows{Browser: s.Browser, Store: s.Target, Table: table, File: fmt.Sprintf("rows-%d.json", i)})
+		en.Changes = append(en.Changes, fmt.Sprintf("deleted %d %s cookies from %s", s.Cookies, strings.Join(e.Domains, ", "), TildePath(e.Home, s.Path)))
 	}
 	if err := en.Save(Prepared); err != nil {
-		return nil, fmt.Errorf("cannot write the journal (%w); nothing was changed", err)
+		return fail(fmt.Errorf("cannot write the journal (%w)", err))
 	}
-	for _, p := range stores {
-		if err := deleteSiteCookies(ctx, p, e.Domains); err != nil {
-			if uerr := en.Undo(e.Runner); uerr != nil {
-				return en, fmt.Errorf("%s: %v; restoring the backup also failed: %v (run 'streamdoctor undo %s')", p.Cookies, err, uerr, en.ID)
+	for i, s := range p.Stores {
+		table, col := engineOf(s.Browser)
+		if err := deleteRows(ctx, s.Target, table, col, e.Domains, filepath.Join(en.dir, en.Rows[i].File)); err != nil {
+			if uerr := en.restoreFiles(); uerr != nil {
+				return en, fmt.Errorf("%s: %v; restoring the backup also failed: %v (run 'streamdoctor undo %s')", TildePath(e.Home, s.Path), err, uerr, en.ID)
 			}
-			return nil, fmt.Errorf("%s: %v; the backup was restored, nothing changed", p.Cookies, err)
+			os.RemoveAll(en.dir)
+			return nil, fmt.Errorf("%s: %v; the backup was restored, nothing changed", TildePath(e.Home, s.Path), err)
+		}
+	}
+	// What the change left: undo restores byte for byte only while the
+	// files are still so.
+	for i := range en.Files {
+		f := &en.Files[i]
+		f.After, _ = fileSum(f.Target)
+		if f.HasOwner {
+			_ = setOwner(f.Target, f.UID, f.GID)
 		}
 	}
 	return en, en.Save(Applied)
 }
 
-func deleteSiteCookies(ctx context.Context, p browsers.Profile, domains []string) error {
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(p.Cookies), RawQuery: "_pragma=busy_timeout(2000)"}
-	if !strings.HasPrefix(u.Path, "/") {
-		u.Path = "/" + u.Path
+// unchanged: every file is as the change left it (or, for a change that
+// never finished, nobody but this program touched it since).
+func (en *Entry) unchanged() bool {
+	if en.State == Prepared || en.State == Undoing {
+		return true
 	}
-	db, err := sql.Open("sqlite", u.String())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	table, col := "cookies", "host_key"
-	if p.Engine == browsers.Gecko {
-		table, col = "moz_cookies", "host"
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, d := range domains {
-		d = strings.ToLower(d)
-		// The exact domain, its dot form, and every subdomain — never a
-		// look-alike such as notnetflix.com.
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE lower(%s) IN (?, ?) OR lower(%s) LIKE ? ESCAPE '\'`, table, col, col),
-			d, "."+d, "%."+strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(d)); err != nil {
-			return err
+	for _, f := range en.Files {
+		now, _ := fileSum(f.Target)
+		if now != f.After {
+			return false
 		}
 	}
-	return tx.Commit()
+	for _, p := range en.Absent {
+		if _, err := os.Lstat(p); err == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// restoreFiles puts every backed-up file back byte for byte, all or
+// nothing: each copy is checked against its checksum before anything is
+// replaced, each file keeps its owner and mode, and if one cannot be
+// replaced the ones already replaced are put back as they were.
+func (en *Entry) restoreFiles() error {
+	for _, f := range en.Files {
+		sweepTemps(f.Target)
+	}
+	if err := en.verifyBackups(); err != nil {
+		return err
+	}
+	type saved struct {
+		f    FileBackup
+		copy string // "" when the file did not exist
+	}
+	var done []saved
+	rollback := func() {
+		for i := len(done) - 1; i >= 0; i-- {
+			d := done[i]
+			if d.copy == "" {
+				os.Remove(d.f.Target)
+				continue
+			}
+			_ = copyInto(d.copy, d.f)
+		}
+	}
+	for i, f := range en.Files {
+		cur := filepath.Join(en.dir, fmt.Sprintf("preundo-%d", i))
+		if err := copyFile(f.Target, cur); err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				rollback()
+				return fmt.Errorf("cannot keep a copy of %s before restoring it: %w", f.Target, err)
+			}
+			cur = ""
+		}
+		if err := copyInto(filepath.Join(en.dir, f.Copy), f); err != nil {
+			rollback()
+			return fmt.Errorf("cannot restore %s: %w; nothing was changed", f.Target, err)
+		}
+		done = append(done, saved{f, cur})
+	}
+	for _, p := range en.Absent {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			rollback()
+			return fmt.Errorf("cannot remove %s: %w; nothing was changed", p, err)
+		}
+	}
+	for i := range en.Files {
+		os.Remove(filepath.Join(en.dir, fmt.Sprintf("preundo-%d", i)))
+	}
+	return nil
+}
+
+// verifyBackups checks every copy against its checksum.
+func (en *Entry) verifyBackups() error {
+	for _, f := range en.Files {
+		sum, err := fileSum(filepath.Join(en.dir, f.Copy))
+		if err != nil {
+			return fmt.Errorf("the backup of %s is missing: %w", f.Target, err)
+		}
+		if sum != f.SHA256 {
+			return fmt.Errorf("the backup of %s does not match its checksum; nothing was restored", f.Target)
+		}
+	}
+	return nil
+}
+
+// sweepTemps removes what a run killed mid-write left next to path: its
+// temporary files, which only this program names so (and, under the
+// journal's lock, no other run of it is writing).
+func sweepTemps(path string) {
+	m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+	for _, p := range m {
+		os.Remove(p)
+	}
+}
+
+// copyInto writes src over f.Target atomically with f's mode and owner.
+func copyInto(src string, f FileBackup) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	uid, gid := -1, -1
+	if f.HasOwner {
+		uid, gid = f.UID, f.GID
+	}
+	mode := os.FileMode(f.Mode)
+	if mode == 0 {
+		mode = 0o600
+	}
+	_, err = writeAtomic(f.Target, mode, uid, gid, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
+	return err
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	_, err = writeAtomic(dst, 0o600, -1, -1, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
+	return err
+}
+
+// undoSiteData takes a clear_site_data change back: byte for byte while the
+// stores are as the change left them, else by putting the deleted rows
+// back (cookies written since are kept).
+func (en *Entry) undoSiteData(ctx context.Context, e *Env) error {
+	var used []string
+	for _, r := range en.Rows {
+		used = append(used, r.Browser)
+	}
+	if err := e.refuseRunning(used); err != nil {
+		return err
+	}
+	if en.State == Undoing || en.unchanged() || len(en.Rows) == 0 {
+		if err := en.verifyBackups(); err != nil {
+			return err
+		}
+		prev := en.State
+		if prev != Undoing {
+			if err := en.Save(Undoing); err != nil {
+				return err
+			}
+		}
+		if err := en.restoreFiles(); err != nil {
+			// Nothing was changed (the restore rolls itself back).
+			_ = en.Save(prev)
+			return err
+		}
+		return nil
+	}
+	type added struct {
+		r   DeletedRows
+		ids []int64
+	}
+	var done []added
+	for _, r := range en.Rows {
+		ids, err := reinsert(ctx, r.Store, r.Table, filepath.Join(en.dir, r.File))
+		if err != nil {
+			for _, d := range done {
+				_ = unInsert(ctx, d.r.Store, d.r.Table, d.ids)
+			}
+			return fmt.Errorf("cannot put the cookies back into %s: %w; nothing was changed", TildePath(e.Home, r.Store), err)
+		}
+		done = append(done, added{r, ids})
+	}
+	for _, f := range en.Files {
+		if f.HasOwner {
+			for _, p := range []string{f.Target, f.Target + "-journal", f.Target + "-wal", f.Target + "-shm"} {
+				if _, err := os.Lstat(p); err == nil {
+					_ = setOwner(p, f.UID, f.GID)
+				}
+			}
+		}
+	}
+	return nil
 }

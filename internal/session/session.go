@@ -39,6 +39,9 @@ type State struct {
 	Waiting  string   `json:"waiting,omitempty"`
 	Entries  []string `json:"journal_entries,omitempty"`
 	Finished bool     `json:"finished"`
+	// Consent is the exact plan the person approved, saved before it is
+	// applied: it is what runs, verbatim, or nothing does.
+	Consent *fix.Plan `json:"consent,omitempty"`
 }
 
 // Load reads the state; a missing file is (nil, nil); an unreadable one is
@@ -204,11 +207,21 @@ func (s *Session) tryAutomated(ctx context.Context, st *State, id string) (bool,
 			return false, nil
 		}
 	}
-	en, err := fix.Apply(ctx, s.FixEnv, id)
+	st.Consent = &plan
+	if err := s.save(st); err != nil {
+		return false, err
+	}
+	en, err := fix.Apply(ctx, s.FixEnv, plan)
+	st.Consent = nil
+	var changed *fix.ChangedError
 	switch {
+	case errors.As(err, &changed):
+		fmt.Fprintf(s.Out, "Nothing was changed: things changed since you said yes. It would now:\n")
+		changed.Now.Write(s.Out)
+		return false, s.save(st)
 	case err != nil:
 		fmt.Fprintf(s.Out, "Could not apply it: %v\n", err)
-		return false, nil
+		return false, s.save(st)
 	case en != nil:
 		st.Entries = append(st.Entries, en.ID)
 		fmt.Fprintf(s.Out, "Done (undo with 'streamdoctor undo %s').\n", en.ID)

@@ -199,6 +199,9 @@ func processNames(ctx context.Context) map[string]bool {
 	return running
 }
 
+// ProcessesRunning reports the names of the programs that run now.
+func ProcessesRunning() map[string]bool { return processNames(context.Background()) }
+
 // BrowsersRunning reports which known browsers have a process now.
 func BrowsersRunning() map[string]bool {
 	procs := processNames(context.Background())

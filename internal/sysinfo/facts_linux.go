@@ -286,6 +286,10 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
+// ProcessesRunning reports the names of the programs that run now, from
+// /proc only.
+func ProcessesRunning() map[string]bool { return Live{}.runningProcesses() }
+
 // BrowsersRunning reports which known browsers have a process now, from
 // /proc only (no helper programs, nothing written).
 func BrowsersRunning() map[string]bool {

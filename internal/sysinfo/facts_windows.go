@@ -219,6 +219,9 @@ func processNames() map[string]bool {
 	return running
 }
 
+// ProcessesRunning reports the names of the programs that run now (lower case).
+func ProcessesRunning() map[string]bool { return processNames() }
+
 // BrowsersRunning reports which known browsers have a process now.
 func BrowsersRunning() map[string]bool {
 	procs := processNames()

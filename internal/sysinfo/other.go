@@ -25,3 +25,6 @@ func (Live) Facts(ctx context.Context) (*Facts, error) {
 
 // BrowsersRunning is not known on this OS.
 func BrowsersRunning() map[string]bool { return map[string]bool{} }
+
+// ProcessesRunning is not known on this OS.
+func ProcessesRunning() map[string]bool { return map[string]bool{} }
