@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -215,6 +216,9 @@ func serveCmd(out, errOut io.Writer) *cobra.Command {
 		Short: "Start one scenario's servers and print the streamdoctor command that checks them",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if ip := net.ParseIP(host); ip == nil {
+				return &exitError{2, fmt.Sprintf("--listen-host %q is not an IP address (e.g. 127.0.0.1)", host)}
+			}
 			sc, err := lab.LoadFile(args[0])
 			if err != nil {
 				return &exitError{2, err.Error()}

@@ -60,6 +60,8 @@ func TestRunBadInput(t *testing.T) {
 		"no such file":                 {"run", filepath.Join(dir, "missing.yaml")},
 		"--parallel must be between":   {"run", "--parallel", "0", f},
 		"accepts 1 arg":                {"serve"},
+		"holds no scenario files":      {"run", t.TempDir()},
+		"is not an IP address":         {"serve", "--listen-host", "nothost", "../../scenarios/healthy.yaml"},
 	}
 	for want, args := range cases {
 		code, _, errOut := labcli(args...)

@@ -84,8 +84,8 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 		if c == nil {
 			return prof, nil, usageErr("unknown error code %q%s (list them with 'streamdoctor codes')", o.code, suggestion(k, o.code))
 		}
-		if o.url == "" && c.Service != prof.Name {
-			return prof, nil, usageErr("code %s belongs to %s, not %s", c.Code, c.Service, prof.Name)
+		if c.Service != prof.Name && !sameService(c.Service, prof) {
+			return prof, nil, usageErr("code %s is %s's, and %s is not %s (leave out --code, or check with --service %s)", c.Code, c.Service, prof.Name, c.Service, c.Service)
 		}
 		o.code = c.Code
 	}
@@ -104,6 +104,20 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 		ext := strings.ToLower(filepath.Ext(o.report))
 		if ext != ".html" && ext != ".htm" && ext != ".md" {
 			return prof, nil, usageErr("--report %q: the file name must end in .html or .md", o.report)
+		}
+		// Before the check runs: a report that cannot be written is known now.
+		dir := filepath.Dir(o.report)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return prof, nil, usageErr("--report %q: the folder %s does not exist", o.report, dir)
+		}
+		f, err := os.CreateTemp(dir, ".streamdoctor-report-check-*")
+		if err != nil {
+			return prof, nil, usageErr("--report %q: cannot write in %s", o.report, dir)
+		}
+		f.Close()
+		os.Remove(f.Name())
+		if st, err := os.Stat(o.report); err == nil && st.IsDir() {
+			return prof, nil, usageErr("--report %q is a folder; give a file name ending in .html or .md", o.report)
 		}
 	}
 	if o.outageServer == "" {
@@ -125,6 +139,11 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 	ans := evidence.Answers{}
 	for _, a := range o.answers {
 		id, val, ok := strings.Cut(a, "=")
+		if prev, seen := ans[strings.TrimSpace(id)]; seen {
+			if v, err := evidence.ParseAnswer(val); err == nil && v != prev {
+				return prof, nil, usageErr("--answer %s is given twice with different answers (%s and %s); give it once", strings.TrimSpace(id), prev, v)
+			}
+		}
 		e := k.Ev(strings.TrimSpace(id))
 		if !ok || e == nil || e.Question == "" {
 			return prof, nil, usageErr("--answer %q: use private_window_works=yes|no, other_devices_work=yes|no or mobile_data_works=yes|no", a)
@@ -179,21 +198,24 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	if err != nil {
 		return &exitError{code: ExitFailed, msg: err.Error()}
 	}
+	var reportErr error
 	if o.report != "" {
-		if err := writeReport(o.report, k, res.Report); err != nil {
-			return &exitError{code: ExitFailed, msg: err.Error()}
-		}
+		reportErr = writeReport(o.report, k, res.Report)
 	}
 	if o.json {
 		err = report.JSON(ios.Out, res.Report)
 	} else {
 		err = report.Text(ios.Out, k, res.Report, report.TextOptions{TTY: ios.OutTTY, Color: ios.OutTTY && !ios.NoColor, Verbose: o.verbose})
-		if o.report != "" && err == nil {
+		if o.report != "" && err == nil && reportErr == nil {
 			fmt.Fprintf(ios.Out, "\nReport written to %s\n", o.report)
 		}
 	}
 	if err != nil {
 		return &exitError{code: ExitFailed, msg: err.Error()}
+	}
+	if reportErr != nil {
+		// The diagnosis is on stdout all the same.
+		return &exitError{code: ExitFailed, msg: oneLineErr(reportErr)}
 	}
 	if res.Report.Problem() {
 		if o.tellOutage {
@@ -249,7 +271,8 @@ func writeReport(path string, k *kb.KB, r *report.Report) error {
 	if err != nil {
 		return fmt.Errorf("cannot write report: %w", err)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	// A report says much about this machine and network: for its owner only.
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
@@ -309,4 +332,21 @@ func resolveProfile(cmd *cobra.Command, service, url string) (profile.Profile, e
 		return p, usageErr("%s", err)
 	}
 	return p, nil
+}
+
+// sameService: a --url profile that is the named service's own site
+// (https://www.netflix.com/… for NSEZ-503).
+func sameService(service string, prof profile.Profile) bool {
+	p, err := profile.Get(service)
+	if err != nil {
+		return false
+	}
+	for _, d := range p.CookieDomains {
+		for _, e := range prof.CookieDomains {
+			if d == e {
+				return true
+			}
+		}
+	}
+	return false
 }

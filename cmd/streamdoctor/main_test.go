@@ -15,6 +15,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/lab"
 	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
 
@@ -81,6 +82,13 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"check", "--answer", "private_window_works=perhaps"}, "must be yes, no or unknown"},
 		{[]string{"check", "extra"}, "unknown command \"extra\""},
 		{[]string{"frobnicate"}, "unknown command \"frobnicate\""},
+		{[]string{"check", "--url", "https://www.example.com:99999/x"}, "port 99999 is not 1-65535"},
+		{[]string{"check", "--url", "https://" + strings.Repeat("a", 64) + ".example.com/"}, "1 to 63 characters"},
+		{[]string{"check", "--url", "https://" + strings.Repeat("abcdefgh.", 30) + "com/"}, "1 to 253 characters"},
+		{[]string{"check", "--url", "https://bob:pw@www.example.com/"}, "leave out the user name and password"},
+		{[]string{"check", "--url", "https://www.example.com/", "--code", "NSEZ-503"}, "code NSEZ-503 is netflix's"},
+		{[]string{"check", "--answer", "other_devices_work=yes", "--answer", "other_devices_work=no"}, "given twice with different answers"},
+		{[]string{"check", "--report", "/no/such/dir/x.html"}, "the folder /no/such/dir does not exist"},
 		{[]string{"check", "--outage-server", "ftp://outage.example.org"}, "is not an http(s) URL"},
 		{[]string{"check", "--outage-server", "https://me:secret@outage.example.org"}, "must not hold a user name or password"},
 		{[]string{"check", "--outage-server", "https://outage.example.org/?x=1"}, "without ?query"},
@@ -196,13 +204,30 @@ func TestCheckHealthyTextAndReports(t *testing.T) {
 	if !strings.HasPrefix(string(b), "# StreamDoctor report: Netflix") || !strings.Contains(string(b), "| ✓ | DNS |") {
 		t.Errorf("markdown report:\n%s", b)
 	}
+	if strings.Contains(string(b), "&#") || strings.Contains(string(b), "&amp;") {
+		t.Errorf("markdown report holds HTML entities:\n%s", b)
+	}
+	for _, p := range []string{html, md} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", p, fi.Mode().Perm())
+		}
+	}
 }
 
+// A report that cannot be written is refused before the check runs; one
+// whose folder vanishes during the check still leaves the diagnosis on
+// stdout, with one line saying the report was not written.
 func TestCheckReportUnwritable(t *testing.T) {
 	w := world(t, "healthy.yaml")
 	r := cli(t, w.Env, "check", "--report", "/nonexistent-dir/r.html")
-	if r.code != ExitFailed || !strings.Contains(r.errOut, "cannot write report") {
-		t.Errorf("exit %d %q", r.code, r.errOut)
+	if r.code != ExitUsage || r.out != "" || !strings.Contains(r.errOut, "does not exist") {
+		t.Errorf("exit %d %q %q", r.code, r.out, r.errOut)
+	}
+	dir := t.TempDir()
+	go func() { time.Sleep(300 * time.Millisecond); os.RemoveAll(dir) }()
+	r = cli(t, w.Env, "check", "--report", filepath.Join(dir, "r.html"))
+	if r.code != ExitFailed || !strings.Contains(r.out, "No problem found") || !strings.Contains(r.errOut, "cannot write report") {
+		t.Errorf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
 }
 
@@ -431,5 +456,22 @@ func TestUndoReportsEachEntry(t *testing.T) {
 	}
 	if r := cli(t, nil, "undo", "0001"); r.code != 0 || !strings.Contains(r.out, "was already undone") || strings.Contains(r.out, "Undid") {
 		t.Errorf("undo of an undone id: exit %d %q", r.code, r.out)
+	}
+}
+
+// --url keeps its scheme and port: a plain-HTTP site on its own port is
+// probed there, without TLS; a Netflix code on Netflix's own site is fine.
+func TestURLKeepsSchemeAndPort(t *testing.T) {
+	p, err := profile.FromURL("http://www.example.com:8080/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Hosts[0]
+	if h.ServicePort() != 8080 || h.Secure() || h.URL() != "http://www.example.com:8080/status" {
+		t.Errorf("host %+v: port %d, url %s", h, h.ServicePort(), h.URL())
+	}
+	nf, err := profile.FromURL("https://www.netflix.com/browse")
+	if err != nil || !sameService("netflix", nf) {
+		t.Errorf("www.netflix.com is netflix's own site: %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -125,6 +124,7 @@ func runSpeed(cmd *cobra.Command, ios *IO, o *speedOptions) error {
 func newSpeedServeCmd(ios *IO) *cobra.Command {
 	var listen string
 	var forDur time.Duration
+	var maxConns int
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve speed tests (for the lab, tests and your own network)",
@@ -134,7 +134,9 @@ func newSpeedServeCmd(ios *IO) *cobra.Command {
 			if err != nil {
 				return usageErr("--listen %s: %s", listen, err)
 			}
-			srv := &http.Server{Handler: speed.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			if maxConns < 1 {
+				return usageErr("--max-conns %d: give at least 1", maxConns)
+			}
 			fmt.Fprintf(ios.Out, "Serving speed tests on http://%s/speedtest\nMeasure with: streamdoctor speed --server http://%s/speedtest\n", l.Addr(), l.Addr())
 			ctx := cmd.Context()
 			if forDur > 0 {
@@ -142,13 +144,7 @@ func newSpeedServeCmd(ios *IO) *cobra.Command {
 				ctx, cancel = context.WithTimeout(ctx, forDur)
 				defer cancel()
 			}
-			go func() {
-				<-ctx.Done()
-				sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				defer cancel()
-				_ = srv.Shutdown(sctx)
-			}()
-			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := speed.Serve(ctx, l, speed.ServeOptions{MaxConns: maxConns}); err != nil {
 				return &exitError{code: ExitFailed, msg: err.Error()}
 			}
 			return nil
@@ -156,5 +152,6 @@ func newSpeedServeCmd(ios *IO) *cobra.Command {
 	}
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (use 0.0.0.0:8080 to serve your network)")
 	c.Flags().DurationVar(&forDur, "for", 0, "stop after this long (default: until Ctrl-C)")
+	c.Flags().IntVar(&maxConns, "max-conns", speed.DefaultMaxConns(), "connections served at once (more wait their turn)")
 	return c
 }

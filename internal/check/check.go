@@ -83,6 +83,14 @@ func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, e
 	rep := report.Build(k, report.Input{
 		Service: req.Profile.Name, ServiceTitle: req.Profile.Title, Code: req.Code, OS: OSName(goos),
 		StartedAt: start, Duration: time.Since(start), Observations: obs, Diagnosis: diag, Evidence: ev, Speed: sp,
+		Home: home(facts),
 	})
 	return &Result{Report: rep, Diagnosis: diag, Evidence: ev, Facts: facts}, nil
+}
+
+func home(f *sysinfo.Facts) string {
+	if f == nil {
+		return ""
+	}
+	return f.Home
 }

@@ -273,10 +273,7 @@ func changeDNS(_ context.Context, e *Env) (settings []Setting, _ [][]string, cha
 		}
 		prevDNS, _ := e.Runner.Run("nmcli", "-g", "ipv4.dns", "connection", "show", "uuid", uuid)
 		prevIgnore, _ := e.Runner.Run("nmcli", "-g", "ipv4.ignore-auto-dns", "connection", "show", "uuid", uuid)
-		var pd []string
-		for _, a := range strings.FieldsFunc(strings.TrimSpace(prevDNS), func(r rune) bool { return r == ',' || r == ' ' }) {
-			pd = append(pd, a)
-		}
+		pd := strings.FieldsFunc(strings.TrimSpace(prevDNS), func(r rune) bool { return r == ',' || r == ' ' })
 		pi := strings.TrimSpace(prevIgnore)
 		if pi == "" {
 			pi = "no"

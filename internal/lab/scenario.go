@@ -319,6 +319,9 @@ func Glob(args []string) ([]string, error) {
 		}
 		if st.IsDir() {
 			m, _ := filepath.Glob(filepath.Join(a, "*.yaml"))
+			if len(m) == 0 {
+				return nil, fmt.Errorf("%s holds no scenario files (*.yaml)", a)
+			}
 			out = append(out, m...)
 			continue
 		}

@@ -63,14 +63,14 @@ func probeGateway(ctx context.Context, s *state) []Observation {
 	ports := []int{53, 80, 443}
 	ch := make(chan res, len(ports))
 	for _, p := range ports {
-		go func() {
+		goSafe(ctx, func() {
 			start := time.Now()
 			c, err := s.env.Dialer.DialContext(ctx, "tcp", net.JoinHostPort(r.Gateway, strconv.Itoa(p)))
 			if c != nil {
 				c.Close()
 			}
 			ch <- res{p, err, time.Since(start)}
-		}()
+		})
 	}
 	var last error
 	for range ports {
@@ -98,7 +98,7 @@ func probeGateway(ctx context.Context, s *state) []Observation {
 
 func probeDNS(name, via string) probeFunc {
 	return func(ctx context.Context, s *state) []Observation {
-		return parallel(s.serviceHosts(), func(h string) Observation {
+		return parallel(ctx, s.serviceHosts(), func(h string) Observation {
 			a, err := s.lookup(ctx, via, h, dns.TypeA)
 			o := Observation{Probe: name, Target: h, Value: ms(a.RTT), Retries: a.Resent}
 			if err != nil {
@@ -141,10 +141,11 @@ func probeTCP(name, family string) probeFunc {
 		if family == "tcp6" && s.facts.DefaultRoute6 == nil {
 			return notRun(name, "no IPv6 route")
 		}
-		return parallel(s.serviceHosts(), func(h string) Observation {
-			o := Observation{Probe: name, Target: h + ":443"}
+		return parallel(ctx, s.prof.Hosts, func(host profile.Host) Observation {
+			h, port := host.Name, host.ServicePort()
+			o := Observation{Probe: name, Target: net.JoinHostPort(h, strconv.Itoa(port))}
 			start := time.Now()
-			c, via, err := s.dialHost(ctx, family, h, 443, true)
+			c, via, err := s.dialHost(ctx, family, h, port, true)
 			o.Value = ms(time.Since(start))
 			if err != nil {
 				var re *ResolveError
@@ -171,10 +172,15 @@ func (s *state) tlsConfig(host string, roots *x509.CertPool) *tls.Config {
 }
 
 func probeTLS(ctx context.Context, s *state) []Observation {
-	return parallel(s.serviceHosts(), func(h string) Observation {
+	return parallel(ctx, s.prof.Hosts, func(host profile.Host) Observation {
+		h := host.Name
 		o := Observation{Probe: PTLSService, Target: h}
+		if !host.Secure() {
+			o.Status, o.Detail = NotRun, "plain HTTP: no certificate to check"
+			return o
+		}
 		start := time.Now()
-		raw, _, err := s.dialHost(ctx, "tcp4", h, 443, true)
+		raw, _, err := s.dialHost(ctx, "tcp4", h, host.ServicePort(), true)
 		if err != nil {
 			o.Status, o.Detail = NotRun, "could not connect: "+Classify(err)
 			return o
@@ -328,8 +334,8 @@ func (s *state) judgeHTTP(o *Observation, resp *http.Response, body []byte, ttfb
 func probeHTTPSService(ctx context.Context, s *state) []Observation {
 	cl := s.httpClient(nil, true)
 	defer cl.CloseIdleConnections()
-	return parallel(s.prof.Hosts, func(h profile.Host) Observation {
-		u := "https://" + h.Name + h.Path
+	return parallel(ctx, s.prof.Hosts, func(h profile.Host) Observation {
+		u := h.URL()
 		o := Observation{Probe: PHTTPSService, Target: u}
 		resp, body, ttfb, err := fetch(ctx, cl, u)
 		if err != nil {
@@ -383,7 +389,7 @@ func probeHTTPSProxy(ctx context.Context, s *state) []Observation {
 	cl := s.httpClient(pu, true)
 	defer cl.CloseIdleConnections()
 	h := s.prof.Hosts[0]
-	u := "https://" + h.Name + h.Path
+	u := h.URL()
 	o := Observation{Target: u + " via " + pu.Host}
 	resp, body, ttfb, err := fetch(ctx, cl, u)
 	if err != nil {
@@ -399,7 +405,7 @@ func probeHTTPSProxy(ctx context.Context, s *state) []Observation {
 func probeControls(ctx context.Context, s *state) []Observation {
 	cl := s.httpClient(nil, true)
 	defer cl.CloseIdleConnections()
-	return parallel(s.prof.Controls, func(u string) Observation {
+	return parallel(ctx, s.prof.Controls, func(u string) Observation {
 		o := Observation{Probe: PHTTPSControl, Target: u}
 		resp, _, ttfb, err := fetch(ctx, cl, u)
 		o.Value = ms(ttfb)
@@ -450,10 +456,10 @@ func probeClock(ctx context.Context, s *state) []Observation {
 	cl := s.httpClient(nil, false)
 	cl.Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	defer cl.CloseIdleConnections()
-	urls := append(append([]string{}, s.prof.Controls...), "https://"+s.prof.Hosts[0].Name+"/")
+	urls := append(append([]string{}, s.prof.Controls...), s.prof.Hosts[0].Origin()+"/")
 	ch := make(chan *float64, len(urls))
 	for _, u := range urls {
-		go func() {
+		goSafe(ctx, func() {
 			resp, _, ttfb, err := fetch(ctx, cl, u)
 			if err != nil {
 				ch <- nil
@@ -467,7 +473,7 @@ func probeClock(ctx context.Context, s *state) []Observation {
 			// The server stamped its Date about half the round trip ago.
 			off := s.facts.Now().Add(-ttfb / 2).Sub(d).Seconds()
 			ch <- &off
-		}()
+		})
 	}
 	var offs []float64
 	for range urls {
@@ -512,9 +518,9 @@ func humanSeconds(s float64) string {
 // first control site instead, so that line quality is known either way.
 func probeLatency(ctx context.Context, s *state) []Observation {
 	defer s.latencySampled()
-	hosts := []string{s.prof.Hosts[0].Name}
+	hosts, ports := []string{s.prof.Hosts[0].Name}, []int{s.prof.Hosts[0].ServicePort()}
 	if len(s.prof.Controls) > 0 {
-		hosts = append(hosts, profile.HostOf(s.prof.Controls[0]))
+		hosts, ports = append(hosts, profile.HostOf(s.prof.Controls[0])), append(ports, 443)
 	}
 	// Resolve and connect to every candidate at once, twice in parallel, so
 	// that a dead service costs one connect timeout, not one per candidate,
@@ -529,14 +535,14 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 	var wg sync.WaitGroup
 	for i, h := range hosts {
 		wg.Add(1)
-		go func() {
+		goSafe(ctx, func() {
 			defer wg.Done()
 			ips, _, err := s.addrsFor(ctx, h, "tcp4", true)
 			if err != nil || len(ips) == 0 {
 				cands[i].err = err
 				return
 			}
-			cands[i].addr = net.JoinHostPort(ips[0].String(), "443")
+			cands[i].addr = net.JoinHostPort(ips[0].String(), strconv.Itoa(ports[i]))
 			cctx, cancel := context.WithTimeout(ctx, s.timeouts.Connect)
 			defer cancel()
 			type res struct {
@@ -545,10 +551,10 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 			}
 			ch := make(chan res, 2)
 			for range 2 {
-				go func() {
+				goSafe(ctx, func() {
 					d, err := connectRTT(cctx, s.env.Dialer, cands[i].addr)
 					ch <- res{d, err}
-				}()
+				})
 			}
 			// The first to connect sets the round trip; the other (a lost
 			// SYN, most likely) is not waited for.
@@ -561,7 +567,7 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 				cands[i].rtt, cands[i].ok = ms(r.d), true
 				break
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	for i, c := range cands {
@@ -641,7 +647,7 @@ func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
-		go func() {
+		goSafe(ctx, func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				mu.Lock()
@@ -670,7 +676,7 @@ func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64
 				mu.Unlock()
 				time.Sleep(gap)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	slices.SortFunc(out[1:], func(a, b res) int { return a.at.Compare(b.at) })

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -317,5 +318,33 @@ func TestNoWiFiAdapterMeansWired(t *testing.T) {
 	f.NotRun[sysinfo.FactWiFi] = "signal not readable"
 	if obs := probeWiFi(context.Background(), &state{facts: f}); obs[0].Failure == FWired {
 		t.Errorf("a Wi-Fi link called wired: %+v", obs)
+	}
+}
+
+// A panic in a goroutine a probe starts (here: every connect, from a
+// dialer that panics) is that probe's crash, not the process's end.
+type panickingDialer struct{}
+
+func (panickingDialer) DialContext(context.Context, string, string) (net.Conn, error) {
+	panic("dialer exploded")
+}
+
+func TestPanicInAProbesWorkerIsContained(t *testing.T) {
+	env := &Env{Dialer: panickingDialer{}, Facts: sysinfo.Fixture{F: sysinfo.Facts{OS: "linux", DNSServers: []string{"192.0.2.53"},
+		Interfaces:   []sysinfo.Interface{{Name: "eth0", Up: true, Addrs: []string{"192.0.2.10/24"}}},
+		DefaultRoute: &sysinfo.Route{Interface: "eth0", Gateway: "192.0.2.1"}}},
+		PublicDNS: "192.0.2.54:53", DoHURL: "https://192.0.2.54/dns-query"}
+	obs, _ := Run(context.Background(), env, profile.Netflix(), Options{Timeout: 3 * time.Second})
+	crashed := 0
+	for _, o := range obs {
+		if o.Failure == FPanic {
+			crashed++
+			if !strings.Contains(o.Detail, "dialer exploded") {
+				t.Errorf("%s: %s", o.Probe, o.Detail)
+			}
+		}
+	}
+	if crashed == 0 {
+		t.Error("no probe reported the crash of its worker")
 	}
 }

@@ -122,6 +122,11 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 	}
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
+	if _, ok := env.Dialer.(guardedDialer); !ok && env.Dialer != nil {
+		guarded := *env
+		guarded.Dialer = guardedDialer{env.Dialer}
+		env = &guarded
+	}
 
 	facts, err := readFacts(ctx, env.Facts)
 	if facts == nil {
@@ -236,8 +241,58 @@ func readFacts(ctx context.Context, src sysinfo.Source) (*sysinfo.Facts, error) 
 
 // runOne runs a probe under its deadline. A probe that panics or overruns its
 // deadline becomes a "not run" observation; the run never waits on it.
+// guardedDialer turns a panic inside a Dialer (which may run on a goroutine
+// of net/http's) into an error, recorded as the calling probe's crash.
+type guardedDialer struct{ d Dialer }
+
+func (g guardedDialer) DialContext(ctx context.Context, network, addr string) (c net.Conn, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if box, _ := ctx.Value(crashKey{}).(*crashBox); box != nil {
+				box.mu.Lock()
+				if box.v == nil {
+					box.v = fmt.Sprintf("%v %s", r, firstLines(string(debug.Stack()), 6))
+				}
+				box.mu.Unlock()
+			}
+			c, err = nil, fmt.Errorf("the dialer crashed: %v", r)
+		}
+	}()
+	return g.d.DialContext(ctx, network, addr)
+}
+
+// crashKey carries a probe's crash box to the goroutines it starts.
+type crashKey struct{}
+
+type crashBox struct {
+	mu sync.Mutex
+	v  any
+}
+
+// goSafe runs fn in a goroutine of the probe whose context is ctx: a panic
+// there is recorded as that probe's crash instead of ending the process.
+func goSafe(ctx context.Context, fn func()) {
+	box, _ := ctx.Value(crashKey{}).(*crashBox)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if box == nil {
+					return
+				}
+				box.mu.Lock()
+				if box.v == nil {
+					box.v = fmt.Sprintf("%v %s", r, firstLines(string(debug.Stack()), 6))
+				}
+				box.mu.Unlock()
+			}
+		}()
+		fn()
+	}()
+}
+
 func runOne(parent context.Context, s *state, d probeDef) []Observation {
-	ctx, cancel := context.WithTimeout(parent, d.timeout(s.timeouts))
+	box := &crashBox{}
+	ctx, cancel := context.WithTimeout(context.WithValue(parent, crashKey{}, box), d.timeout(s.timeouts))
 	defer cancel()
 	start := time.Now()
 	ch := make(chan []Observation, 1)
@@ -260,6 +315,12 @@ func runOne(parent context.Context, s *state, d probeDef) []Observation {
 		case <-time.After(150 * time.Millisecond):
 			obs = []Observation{{Probe: d.name, Status: NotRun, Failure: FTimeout, Detail: "did not finish before its deadline"}}
 		}
+	}
+	box.mu.Lock()
+	crashed := box.v
+	box.mu.Unlock()
+	if crashed != nil {
+		obs = []Observation{{Probe: d.name, Status: NotRun, Failure: FPanic, Detail: fmt.Sprintf("probe crashed: %v", crashed)}}
 	}
 	for i := range obs {
 		if obs[i].Probe == "" {
@@ -325,10 +386,10 @@ func (s *state) resolve(ctx context.Context, host string, qt uint16, trustedFall
 	var wg sync.WaitGroup
 	for i, via := range vias {
 		wg.Add(1)
-		go func() {
+		goSafe(ctx, func() {
 			defer wg.Done()
 			answers[i], errs[i] = s.lookup(ctx, via, host, qt)
-		}()
+		})
 	}
 	wg.Wait()
 	for i, via := range vias {
@@ -382,15 +443,15 @@ func (s *state) serviceHosts() []string {
 }
 
 // parallel runs fn for each item and returns the observations in item order.
-func parallel[T any](items []T, fn func(T) Observation) []Observation {
+func parallel[T any](ctx context.Context, items []T, fn func(T) Observation) []Observation {
 	out := make([]Observation, len(items))
 	var wg sync.WaitGroup
 	for i, it := range items {
 		wg.Add(1)
-		go func() {
+		goSafe(ctx, func() {
 			defer wg.Done()
 			out[i] = fn(it)
-		}()
+		})
 	}
 	wg.Wait()
 	return out

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
@@ -19,7 +20,45 @@ type Host struct {
 	Name string `json:"name"`
 	Path string `json:"path"` // what the HTTPS probe requests
 	Why  string `json:"why"`
+	// Scheme is "https" (the default when empty) or "http"; Port is 0 for
+	// the scheme's own port.
+	Scheme string `json:"scheme,omitempty"`
+	Port   int    `json:"port,omitempty"`
 }
+
+// ServicePort is the port the host is reached on.
+func (h Host) ServicePort() int {
+	switch {
+	case h.Port != 0:
+		return h.Port
+	case h.Scheme == "http":
+		return 80
+	}
+	return 443
+}
+
+// Secure reports whether the host is reached over TLS.
+func (h Host) Secure() bool { return h.Scheme != "http" }
+
+// Origin is scheme://host[:port], the port shown only when it is not the
+// scheme's own.
+func (h Host) Origin() string {
+	scheme := "https"
+	if !h.Secure() {
+		scheme = "http"
+	}
+	hp := h.Name
+	if strings.Contains(hp, ":") {
+		hp = "[" + hp + "]"
+	}
+	if h.Port != 0 && !(h.Port == 443 && h.Secure()) && !(h.Port == 80 && !h.Secure()) {
+		hp = net.JoinHostPort(h.Name, strconv.Itoa(h.Port))
+	}
+	return scheme + "://" + hp
+}
+
+// URL is what the service probe requests.
+func (h Host) URL() string { return h.Origin() + h.Path }
 
 // Profile is one service.
 type Profile struct {
@@ -99,15 +138,30 @@ func Get(name string) (Profile, error) {
 	return f(), nil
 }
 
-// FromURL builds a generic profile for any HTTPS site.
+// FromURL builds a generic profile for any site, keeping the scheme and
+// the port it names; everything wrong with the address is one line saying
+// what would be right.
 func FromURL(raw string) (Profile, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return Profile{}, fmt.Errorf("invalid URL %q: give a full address such as https://www.example.com/", raw)
 	}
+	if u.User != nil {
+		return Profile{}, fmt.Errorf("invalid URL %q: leave out the user name and password", StripUser(raw))
+	}
 	host := u.Hostname()
-	if strings.ContainsAny(host, " _") || (net.ParseIP(host) == nil && !strings.Contains(host, ".")) {
-		return Profile{}, fmt.Errorf("invalid URL %q: %q is not a public host name", raw, host)
+	if err := ValidHost(host); err != nil {
+		return Profile{}, fmt.Errorf("invalid URL %q: %v", raw, err)
+	}
+	port := 0
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return Profile{}, fmt.Errorf("invalid URL %q: port %s is not 1-65535", raw, p)
+		}
+		port = n
+	} else if strings.HasSuffix(u.Host, ":") {
+		return Profile{}, fmt.Errorf("invalid URL %q: the port after ':' is missing", raw)
 	}
 	path := u.EscapedPath()
 	if path == "" {
@@ -125,7 +179,7 @@ func FromURL(raw string) (Profile, error) {
 	return Profile{
 		Name:          host,
 		Title:         host,
-		Hosts:         []Host{{Name: host, Path: path, Why: "the address given with --url"}},
+		Hosts:         []Host{{Name: host, Path: path, Why: "the address given with --url", Scheme: u.Scheme, Port: port}},
 		CookieDomains: []string{dom},
 		Controls:      defaultControls,
 		PortalURL:     defaultPortal,
@@ -141,4 +195,43 @@ func HostOf(raw string) string {
 		return ""
 	}
 	return u.Hostname()
+}
+
+// ValidHost checks a host name as DNS allows it (labels of 1 to 63
+// letters, digits or hyphens, not starting or ending with a hyphen; at most
+// 253 characters; a dot in it), or an IP address.
+func ValidHost(host string) error {
+	if net.ParseIP(host) != nil {
+		return nil
+	}
+	if host == "" || len(host) > 253 {
+		return fmt.Errorf("a host name has 1 to 253 characters, this one %d", len(host))
+	}
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	if len(labels) < 2 {
+		return fmt.Errorf("%q is not a public host name (it has no dot)", host)
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 {
+			return fmt.Errorf("%q is not a host name: each part between dots has 1 to 63 characters", host)
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return fmt.Errorf("%q is not a host name: a part cannot start or end with '-'", host)
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("%q is not a public host name: %q is not allowed in it", host, r)
+			}
+		}
+	}
+	return nil
+}
+
+// StripUser removes user:password@ from an address, for messages.
+func StripUser(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		u.User = nil
+		return u.String()
+	}
+	return raw
 }

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	texttemplate "text/template"
 
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
@@ -131,7 +132,7 @@ func JSON(w io.Writer, r *Report) error {
 //go:embed templates/*
 var templates embed.FS
 
-var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
+var funcs = map[string]any{
 	"pct": Pct,
 	"num": trimFloat,
 	// md makes text safe inside a Markdown table cell.
@@ -145,7 +146,14 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"icon": func(s probe.Status) string {
 		return map[probe.Status]string{probe.OK: "✓", probe.Problem: "✗", probe.NotRun: "–"}[s]
 	},
-}).ParseFS(templates, "templates/*"))
+}
+
+// The HTML page escapes as HTML; Markdown is plain text (html/template
+// would write quotes as &#34;), escaped for tables by md.
+var (
+	tmpl   = template.Must(template.New("").Funcs(funcs).ParseFS(templates, "templates/report.html"))
+	mdTmpl = texttemplate.Must(texttemplate.New("").Funcs(funcs).ParseFS(templates, "templates/report.md"))
+)
 
 type fileData struct {
 	*Report
@@ -168,7 +176,7 @@ func HTML(w io.Writer, k *kb.KB, r *Report) error {
 
 // Markdown writes the report as Markdown.
 func Markdown(w io.Writer, k *kb.KB, r *Report) error {
-	return tmpl.ExecuteTemplate(w, "report.md", r.fileData(k))
+	return mdTmpl.ExecuteTemplate(w, "report.md", r.fileData(k))
 }
 
 func seconds(ms int64) string {

@@ -101,6 +101,8 @@ type Input struct {
 	Diagnosis    engine.Diagnosis
 	Evidence     engine.Evidence
 	Speed        *Speed
+	// Home is the user's home folder, shown as ~ in the report.
+	Home string
 }
 
 // Build assembles the Report.
@@ -108,11 +110,15 @@ func Build(k *kb.KB, in Input) *Report {
 	r := &Report{
 		Schema: Schema, Service: in.Service, Code: in.Code,
 		StartedAt: in.StartedAt.UTC(), DurationMS: in.Duration.Milliseconds(),
-		Observations: in.Observations, title: in.ServiceTitle,
+		Observations: make([]probe.Observation, 0, len(in.Observations)), title: in.ServiceTitle,
 	}
-	if r.Observations == nil {
-		r.Observations = []probe.Observation{}
+	// What was measured came from outside: made fit to print and private
+	// once, here, for every rendering.
+	for _, o := range in.Observations {
+		o.Target, o.Detail = Private(in.Home, o.Target), Private(in.Home, o.Detail)
+		r.Observations = append(r.Observations, o)
 	}
+	in.Observations = r.Observations
 	if c := k.Code(in.Code); c != nil {
 		r.CodeInfo = c.Title
 	}
@@ -159,7 +165,14 @@ func Build(k *kb.KB, in Input) *Report {
 		r.Verdict.Summary = fmt.Sprintf("Most likely: %s (%s).", top.Title, Pct(d.P))
 	}
 	r.Layers = Layers(in.Observations)
-	r.Speed = in.Speed
+	if in.Speed != nil {
+		sp := *in.Speed
+		sp.Notes = nil
+		for _, n := range in.Speed.Notes {
+			sp.Notes = append(sp.Notes, Private(in.Home, n))
+		}
+		r.Speed = &sp
+	}
 	return r
 }
 

@@ -80,3 +80,43 @@ func TestPct(t *testing.T) {
 		}
 	}
 }
+
+// Nothing private and nothing that could drive the terminal reaches any
+// rendering: a proxy's password, the user's name in a path, a certificate
+// name carrying escape sequences.
+func TestReportsArePrivateAndSafe(t *testing.T) {
+	k := kb.MustDefault()
+	obs := []probe.Observation{
+		{Probe: probe.PProxy, Status: probe.Problem, Failure: probe.FProxy, Detail: "proxy http://bob:hunter2@proxy.example:3128 from HTTPS_PROXY"},
+		{Probe: probe.PBrowserData, Status: probe.OK, Detail: "3 cookies in /home/alice/.config/google-chrome/Default/Cookies"},
+		{Probe: probe.PTLSService, Status: probe.OK, Detail: "issued by CN=\x1b[32mALL GOOD\x1b[0m\u202e"},
+	}
+	ev := engine.Evidence{"proxy_set": true}
+	d, _ := engine.Diagnose(k, engine.Input{Code: "NSEZ-503", Evidence: ev})
+	r := Build(k, Input{Service: "netflix", ServiceTitle: "Netflix", Code: "NSEZ-503", OS: "linux", Home: "/home/alice",
+		StartedAt: time.Unix(0, 0), Observations: obs, Diagnosis: d, Evidence: ev,
+		Speed: &Speed{Notes: []string{"fast.com failed: proxyconnect tcp: dial http://bob:hunter2@proxy.example:3128"}}})
+	var outs []string
+	for _, render := range []func(*bytes.Buffer) error{
+		func(b *bytes.Buffer) error { return JSON(b, r) },
+		func(b *bytes.Buffer) error { return HTML(b, k, r) },
+		func(b *bytes.Buffer) error { return Markdown(b, k, r) },
+		func(b *bytes.Buffer) error { return Text(b, k, r, TextOptions{Verbose: true}) },
+	} {
+		var b bytes.Buffer
+		if err := render(&b); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, b.String())
+	}
+	for i, o := range outs {
+		for _, bad := range []string{"hunter2", "bob:", "alice", "\x1b[32m", "\u202e"} {
+			if strings.Contains(o, bad) {
+				t.Errorf("rendering %d holds %q", i, bad)
+			}
+		}
+	}
+	if !strings.Contains(outs[3], `~/.config/google-chrome`) || !strings.Contains(outs[3], `\x1b[32mALL GOOD`) {
+		t.Errorf("text lacks the home as ~ or the escaped name:\n%s", outs[3])
+	}
+}

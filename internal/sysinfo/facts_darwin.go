@@ -31,6 +31,8 @@ var macApps = map[string]string{
 
 // Facts implements Source.
 func (Live) Facts(ctx context.Context) (*Facts, error) {
+	ctx, cancel := context.WithTimeout(ctx, FactsDeadline)
+	defer cancel()
 	f := &Facts{OS: "darwin", Proxy: Proxy{Mode: "none"}}
 	f.Home, _ = os.UserHomeDir()
 	var mu sync.Mutex

@@ -4,6 +4,7 @@ package sysinfo
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -34,6 +35,8 @@ func (l Live) read(p string) ([]byte, error) { return os.ReadFile(l.path(p)) }
 // Facts implements Source. Each fact is read concurrently; a fact that cannot
 // be read is recorded in NotRun, never returned as an error.
 func (l Live) Facts(ctx context.Context) (*Facts, error) {
+	ctx, cancel := context.WithTimeout(ctx, FactsDeadline)
+	defer cancel()
 	getenv := l.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -109,7 +112,11 @@ func (l Live) Facts(ctx context.Context) (*Facts, error) {
 	run(func() {
 		p := ProxyFromEnv(getenv)
 		if p.Mode == "none" && !l.NoCommands {
-			if out, err := command(ctx, "gsettings", "get", "org.gnome.system.proxy", "mode"); err == nil {
+			out, err := command(ctx, "gsettings", "get", "org.gnome.system.proxy", "mode")
+			if errors.Is(err, context.DeadlineExceeded) {
+				skip(FactProxy, "gsettings did not answer in time")
+			}
+			if err == nil {
 				rest := []string{out}
 				for _, a := range [][]string{
 					{"org.gnome.system.proxy", "autoconfig-url"},

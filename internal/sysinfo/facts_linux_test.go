@@ -4,6 +4,8 @@ package sysinfo
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -90,5 +92,31 @@ func TestLiveMissingRoot(t *testing.T) {
 		if _, ok := f.Skipped(k); !ok {
 			t.Errorf("%s not reported as not run", k)
 		}
+	}
+}
+
+// A helper program that hangs and leaves a child holding its output costs
+// its own fact only, and about a second, not minutes.
+func TestHangingHelperCostsOneFact(t *testing.T) {
+	bin := t.TempDir()
+	script := "#!/bin/sh\nsleep 30 &\nsleep 30\n"
+	if err := os.WriteFile(filepath.Join(bin, "gsettings"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":/usr/bin:/bin")
+	start := time.Now()
+	f, err := Live{Root: "testdata/linux/laptop", Home: t.TempDir(), Getenv: func(string) string { return "" }}.Facts(context.Background())
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took > 1900*time.Millisecond {
+		t.Errorf("facts took %v with one hanging helper", took)
+	}
+	if len(f.Interfaces) == 0 || f.DefaultRoute == nil {
+		t.Errorf("the other facts were lost: interfaces %v, route %v", f.Interfaces, f.DefaultRoute)
+	}
+	if f.NotRun[FactProxy] == "" {
+		t.Errorf("the hanging helper's fact is not marked as not read: %v", f.NotRun)
 	}
 }

@@ -25,6 +25,8 @@ type Live struct{}
 
 // Facts implements Source.
 func (Live) Facts(ctx context.Context) (*Facts, error) {
+	ctx, cancel := context.WithTimeout(ctx, FactsDeadline)
+	defer cancel()
 	f := &Facts{OS: "windows", Proxy: Proxy{Mode: "none"}}
 	f.Home, _ = os.UserHomeDir()
 	var mu sync.Mutex
