@@ -242,3 +242,18 @@ func TestCrashSafetyUndoAndConcurrentFixes(t *testing.T) {
 	}
 	t.Logf("30/30 restored byte-identical, owner and mode kept, link kept (one fix takes %s)", full.Round(time.Millisecond))
 }
+
+// A fix helper that hangs with a child holding its output is cut off at
+// its timeout, not when the child exits.
+func TestFixHelperThatHangsIsCutOff(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "helper")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 60 &\nsleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := execRunner{timeout: 500 * time.Millisecond}.Run(script)
+	if took := time.Since(start); err == nil || took > 3*time.Second {
+		t.Errorf("a hanging helper: %v after %v", err, took)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamdoctor/streamdoctor/internal/netmap"
+	"github.com/streamdoctor/streamdoctor/internal/safe"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
 
@@ -44,6 +45,9 @@ func newFactsCmd(ios *IO) *cobra.Command {
 				}
 				enc := json.NewEncoder(ios.Out)
 				enc.SetIndent("", "  ")
+				if f.Proxy.URL != "" {
+					f.Proxy.URL = safe.Credentials(f.Proxy.URL)
+				}
 				return enc.Encode(struct {
 					Schema string `json:"schema"`
 					*sysinfo.Facts
@@ -70,7 +74,8 @@ func factsText(f *sysinfo.Facts) string {
 		if v == "" {
 			v = "none"
 		}
-		fmt.Fprintf(b, "%-13s %s\n", k, v)
+		// What the OS said (names, SSIDs, proxy addresses) is outside text.
+		fmt.Fprintf(b, "%-13s %s\n", k, safe.Credentials(safe.Text(v)))
 	}
 	line("OS", "", f.OS)
 	var ifs []string

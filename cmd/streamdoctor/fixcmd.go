@@ -60,15 +60,21 @@ func userDir(xdgVar, local, other string) (string, error) {
 	return filepath.Join(d, other), nil
 }
 
-// execRunner runs OS commands for fixes, each for at most 30 s; a helper
-// that leaves a child holding its output is cut off a second after it ends.
-type execRunner struct{}
+// execRunner runs OS commands for fixes, each for at most its timeout
+// (10 s when zero: reading a setting takes milliseconds, applying one a
+// few seconds); a helper that leaves a child holding its output is cut off
+// half a second after it is stopped.
+type execRunner struct{ timeout time.Duration }
 
-func (execRunner) Run(name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+func (r execRunner) Run(name string, args ...string) (string, error) {
+	t := r.timeout
+	if t <= 0 {
+		t = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.WaitDelay = time.Second
+	cmd.WaitDelay = 500 * time.Millisecond
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("%v: %s", err, oneLineErr(errors.New(strings.TrimSpace(string(out)))))

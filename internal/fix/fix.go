@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/safe"
 )
 
 // Plan is what a fix would do, shown before anything happens. What the
@@ -30,10 +32,10 @@ var timeNow = time.Now
 // shell would need them.
 func (p Plan) Write(w io.Writer) {
 	for _, c := range p.Changes {
-		fmt.Fprintf(w, "  - %s\n", c)
+		fmt.Fprintf(w, "  - %s\n", safe.Text(c))
 	}
 	for _, c := range p.Commands {
-		fmt.Fprintf(w, "    $ %s\n", ShellQuote(c))
+		fmt.Fprintf(w, "    $ %s\n", safe.Text(ShellQuote(c)))
 	}
 }
 

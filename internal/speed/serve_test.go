@@ -95,3 +95,49 @@ func TestUploadIsRead(t *testing.T) {
 		t.Errorf("HTTP %d", resp.StatusCode)
 	}
 }
+
+// Past the cap, connections wait their turn instead of taking descriptors.
+func TestConnectionCap(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go Serve(ctx, l, ServeOptions{MaxConns: 2})
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("GET /speedtest/range/0-9 HTTP/1.1\r\nHost: x\r\n\r\n"))
+		held = append(held, c)
+	}
+	time.Sleep(100 * time.Millisecond)
+	got := make(chan int, 1)
+	go func() {
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + l.Addr().String() + "/speedtest/range/0-9")
+		if err != nil {
+			got <- 0
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	select {
+	case <-got:
+		t.Fatal("a third connection was served while two held the cap")
+	case <-time.After(300 * time.Millisecond):
+	}
+	held[0].Close()
+	select {
+	case code := <-got:
+		if code != 200 {
+			t.Errorf("HTTP %d once a place was free", code)
+		}
+	case <-time.After(3 * time.Second):
+		t.Error("the waiting connection was not served once a place was free")
+	}
+	held[1].Close()
+}
