@@ -42,6 +42,33 @@ func snapshot(t *testing.T, dir string) map[string][32]byte {
 	return out
 }
 
+// binRun runs the binary to completion with env, returning its output.
+func binRun(bin string, env []string) func(args ...string) (string, error) {
+	return func(args ...string) (string, error) {
+		c := exec.Command(bin, args...)
+		c.Env = env
+		var out bytes.Buffer
+		c.Stdout, c.Stderr = &out, &out
+		err := c.Run()
+		return out.String(), err
+	}
+}
+
+// timeOneFix runs one fix and its undo uninterrupted: how long the fix
+// takes sets the window for the kills.
+func timeOneFix(t *testing.T, run func(args ...string) (string, error)) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if out, err := run("fix", "--only", "clear_site_data", "--yes"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	full := time.Since(start)
+	if out, err := run("undo", "--all"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return full
+}
+
 // TestCrashSafety starts `fix --only clear_site_data --yes` on fixture
 // browser profiles and SIGKILLs it at random moments, 100 times. After each,
 // `undo --all` must leave every file byte-identical to the original, and the
@@ -59,23 +86,8 @@ func TestCrashSafety(t *testing.T) {
 	}
 	orig := snapshot(t, home)
 	env := append(os.Environ(), "HOME="+home, "STREAMDOCTOR_STATE_DIR="+state)
-	run := func(args ...string) (string, error) {
-		c := exec.Command(bin, args...)
-		c.Env = env
-		var out bytes.Buffer
-		c.Stdout, c.Stderr = &out, &out
-		err := c.Run()
-		return out.String(), err
-	}
-	// How long one uninterrupted run takes sets the window for the kills.
-	start := time.Now()
-	if out, err := run("fix", "--only", "clear_site_data", "--yes"); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	full := time.Since(start)
-	if out, err := run("undo", "--all"); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	run := binRun(bin, env)
+	full := timeOneFix(t, run)
 	rng := rand.New(rand.NewPCG(42, 7))
 	restored, killedMidway := 0, 0
 	for i := 0; i < 100; i++ {
@@ -171,22 +183,8 @@ func TestCrashSafetyUndoAndConcurrentFixes(t *testing.T) {
 	orig := snapshot(t, home)
 	origReal := snapshot(t, elsewhere)
 	env := append(os.Environ(), "HOME="+home, "STREAMDOCTOR_STATE_DIR="+state)
-	run := func(args ...string) (string, error) {
-		c := exec.Command(bin, args...)
-		c.Env = env
-		var out bytes.Buffer
-		c.Stdout, c.Stderr = &out, &out
-		err := c.Run()
-		return out.String(), err
-	}
-	start := time.Now()
-	if out, err := run("fix", "--only", "clear_site_data", "--yes"); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	full := time.Since(start)
-	if out, err := run("undo", "--all"); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	run := binRun(bin, env)
+	full := timeOneFix(t, run)
 	rng := rand.New(rand.NewPCG(7, 42))
 	kill := func(args ...string) {
 		c := exec.Command(bin, args...)

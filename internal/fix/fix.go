@@ -129,22 +129,33 @@ var ErrAlreadyUndone = errors.New("already undone")
 // any part cannot be taken back, what was already taken back is put as it
 // was and the entry stays as it is.
 func Undo(ctx context.Context, e *Env, id string) (*Entry, error) {
-	unlock, err := e.Journal.Lock(ctx)
+	var found *Entry
+	err := e.Journal.withEntries(ctx, func(es []*Entry) error {
+		for _, en := range es {
+			if en.ID == id {
+				found = en
+				return en.undo(ctx, e)
+			}
+		}
+		return fmt.Errorf("no journal entry %q (see 'streamdoctor history')", id)
+	})
+	return found, err
+}
+
+// withEntries runs fn on the entries under the journal's lock, then deletes
+// the backups that are due.
+func (j *Journal) withEntries(ctx context.Context, fn func([]*Entry) error) error {
+	unlock, err := j.Lock(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer unlock()
-	defer e.Journal.prune(timeNow())
-	es, err := e.Journal.List()
+	defer j.prune(timeNow())
+	es, err := j.List()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for _, en := range es {
-		if en.ID == id {
-			return en, en.undo(ctx, e)
-		}
-	}
-	return nil, fmt.Errorf("no journal entry %q (see 'streamdoctor history')", id)
+	return fn(es)
 }
 
 func (en *Entry) undo(ctx context.Context, e *Env) error {
@@ -182,25 +193,18 @@ type Result struct {
 // UndoAll takes back every entry not yet undone, newest first, going on
 // past one that fails; it reports each.
 func UndoAll(ctx context.Context, e *Env) ([]Result, error) {
-	unlock, err := e.Journal.Lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	defer e.Journal.prune(timeNow())
-	es, err := e.Journal.List()
-	if err != nil {
-		return nil, err
-	}
 	var out []Result
-	for i := len(es) - 1; i >= 0; i-- {
-		en := es[i]
-		if en.State == Undone {
-			continue
+	err := e.Journal.withEntries(ctx, func(es []*Entry) error {
+		for i := len(es) - 1; i >= 0; i-- {
+			en := es[i]
+			if en.State == Undone {
+				continue
+			}
+			out = append(out, Result{ID: en.ID, Fix: en.Fix, Err: en.undo(ctx, e)})
 		}
-		out = append(out, Result{ID: en.ID, Fix: en.Fix, Err: en.undo(ctx, e)})
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // Runner runs OS commands.

@@ -54,6 +54,25 @@ func (c cell) value() (any, error) {
 	return nil, nil
 }
 
+// inTx runs fn in one transaction on the store at path: committed if fn
+// returns nil, rolled back otherwise.
+func inTx(ctx context.Context, path string, fn func(*sql.Tx) error) error {
+	db, err := openStore(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 func openStore(path string) (*sql.DB, error) {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: "_pragma=busy_timeout(2000)"}
 	if !strings.HasPrefix(u.Path, "/") {
@@ -84,57 +103,47 @@ func siteMatch(col string, domains []string) (string, []any) {
 // deleteRows deletes the service's rows from a store in one transaction,
 // after writing them to rowsPath (0600): what undo needs to put them back.
 func deleteRows(ctx context.Context, store, table, col string, domains []string, rowsPath string) error {
-	db, err := openStore(store)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	where, args := siteMatch(col, domains)
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT * FROM %s WHERE %s`, table, where), args...)
-	if err != nil {
-		return err
-	}
-	var rs rowSet
-	if rs.Columns, err = rows.Columns(); err != nil {
-		rows.Close()
-		return err
-	}
-	for rows.Next() {
-		vals := make([]any, len(rs.Columns))
-		ptrs := make([]any, len(vals))
-		for i := range vals {
-			ptrs[i] = &vals[i]
+	return inTx(ctx, store, func(tx *sql.Tx) error {
+		where, args := siteMatch(col, domains)
+		rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT * FROM %s WHERE %s`, table, where), args...)
+		if err != nil {
+			return err
 		}
-		if err := rows.Scan(ptrs...); err != nil {
+		var rs rowSet
+		if rs.Columns, err = rows.Columns(); err != nil {
 			rows.Close()
 			return err
 		}
-		r := make([]cell, len(vals))
-		for i, v := range vals {
-			r[i] = toCell(v)
+		for rows.Next() {
+			vals := make([]any, len(rs.Columns))
+			ptrs := make([]any, len(vals))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return err
+			}
+			r := make([]cell, len(vals))
+			for i, v := range vals {
+				r[i] = toCell(v)
+			}
+			rs.Rows = append(rs.Rows, r)
 		}
-		rs.Rows = append(rs.Rows, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		b, err := json.Marshal(rs)
+		if err != nil {
+			return err
+		}
+		if err := WriteFileAtomic(rowsPath, b, 0o600); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s`, table, where), args...)
 		return err
-	}
-	b, err := json.Marshal(rs)
-	if err != nil {
-		return err
-	}
-	if err := WriteFileAtomic(rowsPath, b, 0o600); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s`, table, where), args...); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // reinsert puts deleted rows back into a store that changed since, in one
@@ -167,58 +176,46 @@ func reinsert(ctx context.Context, store, table, rowsPath string) ([]int64, erro
 	for _, i := range keep {
 		cols, marks = append(cols, rs.Columns[i]), append(marks, "?")
 	}
-	db, err := openStore(store)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
 	q := fmt.Sprintf(`INSERT OR IGNORE INTO %s (%s) VALUES (%s)`, table, strings.Join(cols, ", "), strings.Join(marks, ", "))
 	var ids []int64
-	for _, r := range rs.Rows {
-		if len(r) != len(rs.Columns) {
-			return nil, fmt.Errorf("the saved rows are damaged")
-		}
-		args := make([]any, 0, len(keep))
-		for _, i := range keep {
-			v, err := r[i].value()
-			if err != nil {
-				return nil, err
+	err = inTx(ctx, store, func(tx *sql.Tx) error {
+		for _, r := range rs.Rows {
+			if len(r) != len(rs.Columns) {
+				return fmt.Errorf("the saved rows are damaged")
 			}
-			args = append(args, v)
+			args := make([]any, 0, len(keep))
+			for _, i := range keep {
+				v, err := r[i].value()
+				if err != nil {
+					return err
+				}
+				args = append(args, v)
+			}
+			res, err := tx.ExecContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				id, _ := res.LastInsertId()
+				ids = append(ids, id)
+			}
 		}
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return nil, err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			id, _ := res.LastInsertId()
-			ids = append(ids, id)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return ids, tx.Commit()
+	return ids, nil
 }
 
 // unInsert takes rows reinsert added back out (an undo that failed later).
 func unInsert(ctx context.Context, store, table string, ids []int64) error {
-	db, err := openStore(store)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE rowid = ?`, table), id); err != nil {
-			return err
+	return inTx(ctx, store, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE rowid = ?`, table), id); err != nil {
+				return err
+			}
 		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
