@@ -1,7 +1,11 @@
 // Package session walks a person through the plan: it shows each step,
 // asks before changing anything, applies it, checks again, re-plans when a
-// step did not help, and stops when the service works. Its state is saved
-// after every step (atomically), so it resumes after the router or the
+// step did not help, and stops when the service works. The steps and their
+// transitions are a state machine (Machine: Next plans, Answer applies what
+// the person said or what a face observed), and State says what it awaits;
+// the terminal dialogue (Session.Run) is one face of it and a web page can
+// be another, with no step logic of their own. The state is saved after
+// every transition (atomically), so it resumes after the router or the
 // computer restart it asked for; after a router restart it waits for the
 // network to come back by itself, with a visible countdown.
 package session
@@ -42,6 +46,10 @@ type State struct {
 	// Consent is the exact plan the person approved, saved before it is
 	// applied: it is what runs, verbatim, or nothing does.
 	Consent *fix.Plan `json:"consent,omitempty"`
+	// Await is what the session waits for (see Machine); Step is the step
+	// shown. A state saved before these existed is migrated by Load.
+	Await string `json:"await,omitempty"`
+	Step  *Step  `json:"step,omitempty"`
 }
 
 // Load reads the state; a missing file is (nil, nil); an unreadable one is
@@ -57,6 +65,18 @@ func Load(path string) (*State, error) {
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil || s.Schema != Schema {
 		return nil, fmt.Errorf("the saved session %s is unreadable; starting a new one", path)
+	}
+	// A state from before the machine: only a restart could be pending.
+	if s.Await == AwaitPlan && s.Step == nil {
+		switch s.Waiting {
+		case "restart_router":
+			s.Await, s.Step = AwaitNetwork, &Step{Fix: "restart_router"}
+		case "restart_device":
+			s.Await, s.Step = AwaitRestart, &Step{Fix: "restart_device"}
+		}
+	}
+	if s.Finished {
+		s.Await = AwaitFinished
 	}
 	return &s, nil
 }
@@ -102,148 +122,133 @@ func (s *Session) ask(q string) string {
 // ErrStopped means the person stopped the session (it can be resumed).
 var ErrStopped = errors.New("stopped; run 'streamdoctor fix --resume' to continue")
 
-// Run walks the plan from st (new or resumed). A step is judged by the
-// person ("does it play now?"), since only they can see the player; the
-// check is re-run before each step so the plan follows what is measured
-// now and skips what was already tried.
+// Run is the terminal face of the guided session: it walks the machine
+// from st (new or resumed), showing each step and asking what the state
+// awaits. A step is judged by the person ("does it play now?"), since only
+// they can see the player; the check is re-run before each step so the
+// plan follows what is measured now and skips what was already tried.
 func (s *Session) Run(ctx context.Context, st *State) error {
-	switch st.Waiting {
-	case "restart_device":
-		fmt.Fprintln(s.Out, "Welcome back.")
-	case "restart_router":
-		if err := s.waitForNetwork(ctx); err != nil {
-			return err
+	m := &Machine{KB: s.KB, OS: s.OS, FixEnv: s.FixEnv, Check: s.Check, Save: s.save}
+	number := 0
+	shown := false   // the current step's text was printed in this run
+	planned := false // the current step was planned in this run (not resumed)
+	answer := func(a string) error {
+		out, err := m.Answer(ctx, st, a)
+		switch {
+		case out.Entry != "":
+			fmt.Fprintf(s.Out, "Done (undo with 'streamdoctor undo %s').\n", out.Entry)
+		case out.Changed != nil:
+			fmt.Fprintf(s.Out, "Nothing was changed: things changed since you said yes. It would now:\n")
+			out.Changed.Write(s.Out)
+		case out.Err != nil:
+			fmt.Fprintf(s.Out, "Could not apply it: %v\n", out.Err)
 		}
+		return err
 	}
-	if st.Waiting != "" {
-		done, err := s.judge(st, st.Waiting)
-		if done || err != nil {
+	for {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-	}
-	for step := 1; ; step++ {
-		res, err := s.Check(ctx, st.Tried)
-		if err != nil {
-			return err
-		}
-		d := res.Diagnosis
-		if len(d.Plan) == 0 {
-			fmt.Fprintln(s.Out, "\nNothing more can be tried from here. Contact the service's support or your internet provider, and share a report ('streamdoctor check --report report.html').")
-			return s.stop(st)
-		}
-		next := d.Plan[0]
-		f := s.KB.Fix(next.Fix)
-		fmt.Fprintf(s.Out, "\n%s\nStep %d: %s (%s, about %.0f min, %.0f %% likely to fix it)\n",
-			res.Report.Verdict.Summary, step, f.Title, f.Difficulty, f.Minutes, next.PSuccess*100)
-		applied, err := s.tryAutomated(ctx, st, next.Fix)
-		if err != nil || s.DryRun && applied {
-			return err
-		}
-		if !applied {
-			for _, line := range f.StepsFor(s.OS) {
-				fmt.Fprintf(s.Out, "  - %s\n", line)
+		switch st.Await {
+		case AwaitPlan:
+			number++
+			if err := m.Next(ctx, st, number); err != nil {
+				return err
 			}
+			shown, planned = false, true
+			if st.Step != nil {
+				fmt.Fprintf(s.Out, "\n%s\nStep %d: %s (%s, about %.0f min, %.0f %% likely to fix it)\n",
+					st.Step.Summary, st.Step.Number, st.Step.Title, st.Step.Difficulty, st.Step.Minutes, st.Step.PSuccess*100)
+			}
+		case AwaitStuck:
+			fmt.Fprintln(s.Out, "\nNothing more can be tried from here. Contact the service's support or your internet provider, and share a report ('streamdoctor check --report report.html').")
+			st.Await = AwaitPlan // a later resume checks again
+			return s.stop(st)
+		case AwaitFinished:
+			return nil
+		case AwaitConsent:
+			fmt.Fprintln(s.Out, "StreamDoctor can do this for you. It will:")
+			st.Step.Plan.Write(s.Out)
 			if s.DryRun {
 				fmt.Fprintln(s.Out, "(dry run: nothing was changed)")
 				return nil
 			}
-			switch next.Fix {
-			case "restart_device":
-				st.Waiting = "restart_device"
-				if err := s.save(st); err != nil {
-					return err
-				}
-				fmt.Fprintln(s.Out, "\nAfter the restart, open a terminal and run:\n\n  streamdoctor fix --resume\n\nYour progress is saved.")
-				return nil
-			case "restart_router":
-				if a := s.ask("Press Enter once the router is plugged back in (q to stop) "); a == "q" {
-					return s.stop(st)
-				}
-				st.Waiting = "restart_router"
-				if err := s.save(st); err != nil {
-					return err
-				}
-				if err := s.waitForNetwork(ctx); err != nil {
-					return err
-				}
-			default:
-				if a := s.ask("Done? [Enter = done, q = stop] "); a == "q" {
-					return s.stop(st)
+			a := Yes
+			if !s.Yes {
+				switch s.ask("Do it? [y/N/q] ") {
+				case "q":
+					a = Stop
+				case "y", "yes":
+				default:
+					a = No
 				}
 			}
+			if err := answer(a); err != nil {
+				return err
+			}
+		case AwaitDone, AwaitPlugged, AwaitRestart:
+			if st.Await == AwaitRestart && !planned {
+				// Resumed after the restart.
+				fmt.Fprintln(s.Out, "Welcome back.")
+				if err := answer(Back); err != nil {
+					return err
+				}
+				continue
+			}
+			if !shown {
+				for _, line := range st.Step.Lines {
+					fmt.Fprintf(s.Out, "  - %s\n", line)
+				}
+				shown = true
+				if s.DryRun {
+					fmt.Fprintln(s.Out, "(dry run: nothing was changed)")
+					return nil
+				}
+				if st.Await == AwaitRestart {
+					fmt.Fprintln(s.Out, "\nAfter the restart, open a terminal and run:\n\n  streamdoctor fix --resume\n\nYour progress is saved.")
+					return nil
+				}
+			}
+			q, a := "Done? [Enter = done, q = stop] ", Done
+			if st.Await == AwaitPlugged {
+				q, a = "Press Enter once the router is plugged back in (q to stop) ", Plugged
+			}
+			if s.ask(q) == "q" {
+				a = Stop
+			}
+			if err := answer(a); err != nil {
+				return err
+			}
+		case AwaitNetwork:
+			a := Back
+			if err := s.waitForNetwork(ctx); err != nil {
+				if !errors.Is(err, ErrStopped) {
+					return err
+				}
+				a = GaveUp
+			}
+			if err := answer(a); err != nil {
+				return err
+			}
+		case AwaitVerdict:
+			a := No
+			switch s.ask("Does it play now? [y/N/q] ") {
+			case "y", "yes":
+				a = Yes
+			case "q":
+				a = Stop
+			}
+			if err := answer(a); err != nil {
+				return err
+			}
+			if a == Yes {
+				fmt.Fprintln(s.Out, "Good. Enjoy the show.")
+				return nil
+			}
+		default:
+			return fmt.Errorf("the saved session waits for %q, which this version does not know; start a new one", st.Await)
 		}
-		done, err := s.judge(st, next.Fix)
-		if done || err != nil {
-			return err
-		}
 	}
-}
-
-// tryAutomated offers to apply an automated fix; it reports whether the fix
-// was handled here (applied, or shown in a dry run).
-func (s *Session) tryAutomated(ctx context.Context, st *State, id string) (bool, error) {
-	if !fix.Automatable(id, s.FixEnv.OS) {
-		return false, nil
-	}
-	plan, err := fix.PlanFix(ctx, s.FixEnv, id)
-	if err != nil || !plan.Automated {
-		if err != nil {
-			fmt.Fprintf(s.Out, "(StreamDoctor cannot do this one for you here: %v)\n", err)
-		}
-		return false, nil
-	}
-	fmt.Fprintln(s.Out, "StreamDoctor can do this for you. It will:")
-	plan.Write(s.Out)
-	if s.DryRun {
-		fmt.Fprintln(s.Out, "(dry run: nothing was changed)")
-		return true, nil
-	}
-	if !s.Yes {
-		a := s.ask("Do it? [y/N/q] ")
-		if a == "q" {
-			return false, s.stop(st)
-		}
-		if a != "y" && a != "yes" {
-			return false, nil
-		}
-	}
-	st.Consent = &plan
-	if err := s.save(st); err != nil {
-		return false, err
-	}
-	en, err := fix.Apply(ctx, s.FixEnv, plan)
-	st.Consent = nil
-	var changed *fix.ChangedError
-	switch {
-	case errors.As(err, &changed):
-		fmt.Fprintf(s.Out, "Nothing was changed: things changed since you said yes. It would now:\n")
-		changed.Now.Write(s.Out)
-		return false, s.save(st)
-	case err != nil:
-		fmt.Fprintf(s.Out, "Could not apply it: %v\n", err)
-		return false, s.save(st)
-	case en != nil:
-		st.Entries = append(st.Entries, en.ID)
-		fmt.Fprintf(s.Out, "Done (undo with 'streamdoctor undo %s').\n", en.ID)
-	}
-	return true, s.save(st)
-}
-
-// judge asks whether the service works now; a "no" marks the fix as tried.
-func (s *Session) judge(st *State, id string) (bool, error) {
-	st.Waiting = ""
-	a := s.ask("Does it play now? [y/N/q] ")
-	switch a {
-	case "y", "yes":
-		fmt.Fprintln(s.Out, "Good. Enjoy the show.")
-		st.Finished = true
-		return true, s.save(st)
-	case "q":
-		st.Tried = appendOnce(st.Tried, id)
-		return true, s.stop(st)
-	}
-	st.Tried = appendOnce(st.Tried, id)
-	return false, s.save(st)
 }
 
 func (s *Session) save(st *State) error {

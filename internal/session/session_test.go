@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,5 +116,85 @@ func TestDryRunAndBadState(t *testing.T) {
 	os.WriteFile(s.StatePath, []byte(`{"schema": "streamdoctor.sess`), 0o600)
 	if _, err := Load(s.StatePath); err == nil || !strings.Contains(err.Error(), "unreadable") {
 		t.Errorf("half-written state: %v", err)
+	}
+}
+
+// The machine driven directly, as a web page does: every transition is
+// saved; an automated step's exact plan is what runs; a wrong answer is
+// refused without changing the state.
+func TestMachineDrivenWithoutATerminal(t *testing.T) {
+	k := kb.MustDefault()
+	sc, err := lab.LoadFile("../../scenarios/stale-browser-data.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := lab.Start(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "session.json")
+	saves := 0
+	m := &Machine{KB: k, OS: "linux",
+		FixEnv: &fix.Env{OS: "linux", Home: w.Home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")}, Domains: []string{"netflix.com"}},
+		Check: func(ctx context.Context, tried []string) (*check.Result, error) {
+			return check.Run(ctx, k, w.Env(), check.Request{Profile: w.Profile, Code: "NSEZ-503", Timeout: 5 * time.Second, Failed: tried, Persisting: true})
+		},
+		Save: func(st *State) error { saves++; return st.Save(path) },
+	}
+	st := &State{Schema: Schema, Service: "netflix", Code: "NSEZ-503", StartedAt: time.Now()}
+	ctx := context.Background()
+	for i := 0; i < 6 && st.Await != AwaitConsent; i++ {
+		if err := m.Next(ctx, st, i+1); err != nil {
+			t.Fatal(err)
+		}
+		if st.Await == AwaitConsent {
+			break
+		}
+		// Steps by hand that do not help, until the automated one.
+		for _, a := range []string{Done, No} {
+			if st.Await == AwaitPlugged || st.Await == AwaitRestart {
+				t.Fatalf("unexpected step %s", st.Step.Fix)
+			}
+			if _, err := m.Answer(ctx, st, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if st.Await != AwaitConsent || st.Step.Fix != "clear_site_data" || st.Step.Plan == nil || len(st.Step.Plan.Stores) == 0 {
+		t.Fatalf("never offered clearing site data: %+v", st.Step)
+	}
+	if _, err := m.Answer(ctx, st, Plugged); !errors.Is(err, ErrNotAwaited) || st.Await != AwaitConsent {
+		t.Errorf("a wrong answer: %v, await %s", err, st.Await)
+	}
+	saved, _ := Load(path)
+	if saved.Await != AwaitConsent || saved.Step.Plan == nil {
+		t.Errorf("the offer was not saved: %+v", saved)
+	}
+	out, err := m.Answer(ctx, st, Yes)
+	if err != nil || out.Entry == "" || st.Await != AwaitVerdict {
+		t.Fatalf("consent: %+v %v await %s", out, err, st.Await)
+	}
+	if _, err := m.Answer(ctx, st, Yes); err != nil || !st.Finished {
+		t.Fatalf("verdict: %v %+v", err, st)
+	}
+	if saved, _ := Load(path); !saved.Finished || saved.Await != AwaitFinished || len(saved.Entries) != 1 {
+		t.Errorf("final state %+v", saved)
+	}
+	if saves < 4 {
+		t.Errorf("%d saves: every transition must be saved", saves)
+	}
+}
+
+// A state saved before the machine existed resumes where it was.
+func TestOldStateMigrates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "session.json")
+	for waiting, want := range map[string]string{"restart_router": AwaitNetwork, "restart_device": AwaitRestart} {
+		os.WriteFile(path, []byte(`{"schema":"streamdoctor.session/v1","service":"netflix","started_at":"2026-11-30T10:00:00Z","tried":["disable_vpn"],"waiting":"`+waiting+`","finished":false}`), 0o600)
+		st, err := Load(path)
+		if err != nil || st.Await != want || st.Step == nil || st.Step.Fix != waiting || st.Tried[0] != "disable_vpn" {
+			t.Errorf("%s: %+v %v", waiting, st, err)
+		}
 	}
 }

@@ -1,0 +1,204 @@
+package session
+
+import (
+	"context"
+	"errors"
+
+	"github.com/streamdoctor/streamdoctor/internal/check"
+	"github.com/streamdoctor/streamdoctor/internal/fix"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+)
+
+// What a session waits for. A face (the terminal dialogue, a web page)
+// shows the step and the question for the state's Await, collects the
+// answer and hands it to Machine.Answer; it holds no step logic itself.
+const (
+	AwaitPlan     = ""         // the next step is to be planned (Machine.Next runs a check)
+	AwaitConsent  = "consent"  // an automated step's exact plan is shown: yes | no | stop
+	AwaitDone     = "done"     // a step for the person is shown: done | stop
+	AwaitPlugged  = "plugged"  // the router is unplugged: plugged (back in) | stop
+	AwaitNetwork  = "network"  // the network is coming back: back | gave_up
+	AwaitRestart  = "restart"  // the computer restarts; on resume: back
+	AwaitVerdict  = "verdict"  // does it play now?: yes | no | stop
+	AwaitFinished = "finished" // it plays
+	AwaitStuck    = "stuck"    // nothing more can be tried from here
+)
+
+// Answers a face hands to Machine.Answer.
+const (
+	Yes     = "yes"
+	No      = "no"
+	Stop    = "stop"
+	Done    = "done"
+	Plugged = "plugged"
+	Back    = "back"
+	GaveUp  = "gave_up"
+)
+
+// Step is the step shown, as saved: everything a face needs to show it.
+type Step struct {
+	Number     int      `json:"number"`
+	Fix        string   `json:"fix"`
+	Title      string   `json:"title"`
+	Summary    string   `json:"summary"` // the verdict it follows from
+	Difficulty string   `json:"difficulty"`
+	Minutes    float64  `json:"minutes"`
+	PSuccess   float64  `json:"p_success"`
+	Lines      []string `json:"lines"` // what the person does, for a step done by hand
+	// Plan is what an automated step would change, exactly as shown.
+	Plan *fix.Plan `json:"plan,omitempty"`
+}
+
+// Outcome says what an answer did, for the face to tell.
+type Outcome struct {
+	Entry   string    // a change was applied: its journal entry
+	Changed *fix.Plan // the machine changed since consent: nothing was changed; this is the plan now
+	Err     error     // the change could not be applied (the step is offered by hand)
+}
+
+// Machine holds the transitions of a guided session.
+type Machine struct {
+	KB     *kb.KB
+	OS     string
+	FixEnv *fix.Env
+	// Check runs a diagnosis given the fixes already tried.
+	Check func(ctx context.Context, tried []string) (*check.Result, error)
+	// Save persists the state (after every transition).
+	Save func(*State) error
+}
+
+// ErrNotAwaited: the answer does not fit what the session waits for.
+var ErrNotAwaited = errors.New("that answer is not what the session waits for")
+
+// Next plans the next step (when the state awaits one): it runs the check
+// with the fixes already tried and offers the plan's first step, automated
+// where it can be, else as steps for the person.
+func (m *Machine) Next(ctx context.Context, st *State, number int) error {
+	if st.Await != AwaitPlan {
+		return nil
+	}
+	res, err := m.Check(ctx, st.Tried)
+	if err != nil {
+		return err
+	}
+	d := res.Diagnosis
+	if len(d.Plan) == 0 {
+		st.Await, st.Step = AwaitStuck, nil
+		return m.Save(st)
+	}
+	next := d.Plan[0]
+	f := m.KB.Fix(next.Fix)
+	step := &Step{Number: number, Fix: next.Fix, Title: f.Title, Summary: res.Report.Verdict.Summary,
+		Difficulty: f.Difficulty, Minutes: f.Minutes, PSuccess: next.PSuccess, Lines: f.StepsFor(m.OS)}
+	st.Step = step
+	st.Await = m.byHand(st)
+	if fix.Automatable(next.Fix, m.FixEnv.OS) {
+		if plan, err := fix.PlanFix(ctx, m.FixEnv, next.Fix); err == nil && plan.Automated {
+			step.Plan = &plan
+			st.Await = AwaitConsent
+		}
+	}
+	return m.Save(st)
+}
+
+// byHand is what a step done by the person waits for.
+func (m *Machine) byHand(st *State) string {
+	switch st.Step.Fix {
+	case "restart_router":
+		return AwaitPlugged
+	case "restart_device":
+		st.Waiting = "restart_device"
+		return AwaitRestart
+	}
+	return AwaitDone
+}
+
+// Answer applies the person's answer (or the face's observation: the
+// network is back, the computer restarted) to what the state awaits.
+func (m *Machine) Answer(ctx context.Context, st *State, a string) (Outcome, error) {
+	var out Outcome
+	if a == Stop && st.Await != AwaitFinished && st.Await != AwaitStuck {
+		if st.Await == AwaitVerdict && st.Step != nil {
+			st.Tried = appendOnce(st.Tried, st.Step.Fix)
+			st.Await, st.Waiting = AwaitPlan, ""
+		}
+		return out, m.stop(st)
+	}
+	switch st.Await {
+	case AwaitConsent:
+		switch a {
+		case Yes:
+			// The approved plan is saved first, then applied verbatim.
+			st.Consent = st.Step.Plan
+			if err := m.Save(st); err != nil {
+				return out, err
+			}
+			en, err := fix.Apply(ctx, m.FixEnv, *st.Step.Plan)
+			st.Consent = nil
+			var changed *fix.ChangedError
+			switch {
+			case errors.As(err, &changed):
+				out.Changed = &changed.Now
+				st.Await = m.byHand(st)
+			case err != nil:
+				out.Err = err
+				st.Await = m.byHand(st)
+			default:
+				if en != nil {
+					out.Entry = en.ID
+					st.Entries = append(st.Entries, en.ID)
+				}
+				st.Await = AwaitVerdict
+			}
+		case No:
+			st.Await = m.byHand(st)
+		default:
+			return out, ErrNotAwaited
+		}
+	case AwaitDone:
+		if a != Done {
+			return out, ErrNotAwaited
+		}
+		st.Await = AwaitVerdict
+	case AwaitPlugged:
+		if a != Plugged {
+			return out, ErrNotAwaited
+		}
+		st.Await, st.Waiting = AwaitNetwork, "restart_router"
+	case AwaitNetwork:
+		switch a {
+		case Back:
+			st.Await = AwaitVerdict
+		case GaveUp:
+			return out, m.stop(st) // still waiting, for the next resume
+		default:
+			return out, ErrNotAwaited
+		}
+	case AwaitRestart:
+		if a != Back {
+			return out, ErrNotAwaited
+		}
+		st.Await = AwaitVerdict
+	case AwaitVerdict:
+		switch a {
+		case Yes:
+			st.Finished, st.Await = true, AwaitFinished
+		case No:
+			st.Tried = appendOnce(st.Tried, st.Step.Fix)
+			st.Await, st.Step = AwaitPlan, nil
+		default:
+			return out, ErrNotAwaited
+		}
+		st.Waiting = ""
+	default:
+		return out, ErrNotAwaited
+	}
+	return out, m.Save(st)
+}
+
+func (m *Machine) stop(st *State) error {
+	if err := m.Save(st); err != nil {
+		return err
+	}
+	return ErrStopped
+}
