@@ -2,10 +2,10 @@ package fix
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strings"
 	"time"
 
@@ -81,10 +81,20 @@ func (c *ChangedError) Error() string {
 	return "things changed since you approved this step (" + strings.Join(c.Now.Changes, "; ") + "); nothing was changed — look at the new plan and approve it again"
 }
 
-// same: two plans would do the same thing.
+// same: two plans would do the same thing. They are compared as they are
+// saved (JSON), since an approved plan may have been saved and read back
+// (a resumed session, a web page) and an empty list reads back as none.
 func same(a, b Plan) bool {
-	return a.Fix == b.Fix && reflect.DeepEqual(a.Commands, b.Commands) && reflect.DeepEqual(a.Settings, b.Settings) &&
-		reflect.DeepEqual(a.Stores, b.Stores)
+	enc := func(p Plan) string {
+		j, _ := json.Marshal(struct {
+			Fix      string
+			Commands [][]string
+			Settings []Setting
+			Stores   []StorePlan
+		}{p.Fix, p.Commands, p.Settings, p.Stores})
+		return string(j)
+	}
+	return enc(a) == enc(b)
 }
 
 // Apply carries out the approved plan, under the journal's lock: if the

@@ -3,6 +3,7 @@ package fix
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -362,4 +363,24 @@ func FuzzParseEntry(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An approved plan saved and read back (a resumed session, a web page)
+// still runs: empty lists read back as none and are the same plan.
+func TestApprovedPlanSurvivesSaving(t *testing.T) {
+	answers := map[string]string{
+		"nmcli -t -f NAME,UUID,TYPE,DEVICE connection show --active": "Home:5b3f2a1c-0000-4000-8000-000000000004:802-11-wireless:wlan0\n",
+		"ip -4 route show default": "default via 192.168.1.1 dev wlan0\n",
+	}
+	env := &Env{OS: "linux", Runner: &script{answers: answers}, DNSServers: []string{"1.1.1.1"}, Journal: &Journal{Dir: t.TempDir()}}
+	plan, err := PlanFix(context.Background(), env, "change_dns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(plan)
+	var back Plan
+	json.Unmarshal(b, &back)
+	if _, err := Apply(context.Background(), env, back); err != nil {
+		t.Fatalf("the saved plan was refused: %v", err)
+	}
 }
