@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -137,5 +138,41 @@ func TestSpeedServeStopsOnFirstInterrupt(t *testing.T) {
 			cmd.Process.Kill()
 			t.Fatalf("run %d: still running 5 s after Ctrl-C", i)
 		}
+	}
+}
+
+// streamdoctor web prints the address to open as its first line, serves
+// the page there, and stops on Ctrl-C.
+func TestWebPrintsTheURLFirst(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "web", "--no-browser")
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	line = strings.TrimSpace(line)
+	if !strings.HasPrefix(line, "http://127.0.0.1:") || !strings.Contains(line, "/?token=") {
+		cmd.Process.Kill()
+		t.Fatalf("first line %q is not the address", line)
+	}
+	jar, _ := cookiejar.New(nil)
+	resp, err := (&http.Client{Jar: jar, Timeout: 5 * time.Second}).Get(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "Checking…") {
+		t.Errorf("the address gave HTTP %d", resp.StatusCode)
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("web did not stop on Ctrl-C")
 	}
 }

@@ -89,6 +89,8 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"check", "--url", "https://www.example.com/", "--code", "NSEZ-503"}, "code NSEZ-503 is netflix's"},
 		{[]string{"check", "--answer", "other_devices_work=yes", "--answer", "other_devices_work=no"}, "given twice with different answers"},
 		{[]string{"check", "--report", "/no/such/dir/x.html"}, "the folder /no/such/dir does not exist"},
+		{[]string{"web", "--listen", "0.0.0.0:0", "--no-browser"}, "is not a loopback address"},
+		{[]string{"web", "--code", "NSEZ-530", "--no-browser"}, "did you mean NSEZ-503"},
 		{[]string{"check", "--outage-server", "ftp://outage.example.org"}, "is not an http(s) URL"},
 		{[]string{"check", "--outage-server", "https://me:secret@outage.example.org"}, "must not hold a user name or password"},
 		{[]string{"check", "--outage-server", "https://outage.example.org/?x=1"}, "without ?query"},

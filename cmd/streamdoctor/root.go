@@ -110,7 +110,7 @@ func NewRoot(ctx context.Context, ios *IO) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%s (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newCheckCmd(ios), newFixCmd(ios), newUndoCmd(ios), newHistoryCmd(ios), newSpeedCmd(ios), newFactsCmd(ios), newExplainCmd(ios), newCodesCmd(ios), newOutageCmd(ios), newVersionCmd(ios))
+	root.AddCommand(newCheckCmd(ios), newFixCmd(ios), newUndoCmd(ios), newHistoryCmd(ios), newSpeedCmd(ios), newFactsCmd(ios), newExplainCmd(ios), newCodesCmd(ios), newOutageCmd(ios), newWebCmd(ios), newVersionCmd(ios))
 	return root
 }
 

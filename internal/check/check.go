@@ -25,6 +25,8 @@ type Request struct {
 	Answers  evidence.Answers
 	Timeout  time.Duration
 	Progress func(done, total int, name string)
+	// OnResult receives each probe's observations as it finishes.
+	OnResult func([]probe.Observation)
 	// Deep runs the full speed test; SpeedServer measures against a given server.
 	Deep        bool
 	SpeedServer string
@@ -65,7 +67,7 @@ func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, e
 			sp.Verdicts = speed.Judge(r.DownMbps, req.Profile.SDMbps, req.Profile.HDMbps, req.Profile.UHDMbps)
 		}
 	}
-	obs, facts := probe.Run(ctx, env, req.Profile, probe.Options{Timeout: req.Timeout, Progress: req.Progress,
+	obs, facts := probe.Run(ctx, env, req.Profile, probe.Options{Timeout: req.Timeout, Progress: req.Progress, OnResult: req.OnResult,
 		Speed: probe.SpeedOptions{Deep: req.Deep, Server: req.SpeedServer, OnResult: onSpeed}})
 	ev := evidence.Derive(obs, req.Answers)
 	failed := map[string]bool{}

@@ -370,7 +370,7 @@ func FuzzParseEntry(f *testing.F) {
 func TestApprovedPlanSurvivesSaving(t *testing.T) {
 	answers := map[string]string{
 		"nmcli -t -f NAME,UUID,TYPE,DEVICE connection show --active": "Home:5b3f2a1c-0000-4000-8000-000000000004:802-11-wireless:wlan0\n",
-		"ip -4 route show default": "default via 192.168.1.1 dev wlan0\n",
+		"ip -4 route show default":                                   "default via 192.168.1.1 dev wlan0\n",
 	}
 	env := &Env{OS: "linux", Runner: &script{answers: answers}, DNSServers: []string{"1.1.1.1"}, Journal: &Journal{Dir: t.TempDir()}}
 	plan, err := PlanFix(context.Background(), env, "change_dns")

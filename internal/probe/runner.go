@@ -25,6 +25,9 @@ type Options struct {
 	Timeouts Timeouts
 	// Progress, if set, is called as each probe finishes (from any goroutine).
 	Progress func(done, total int, name string)
+	// OnResult, if set, receives each probe's observations as it finishes
+	// (from any goroutine), for faces that show the layers turning live.
+	OnResult func([]Observation)
 	// Speed configures the throughput probe.
 	Speed SpeedOptions
 }
@@ -158,6 +161,9 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 		go func() {
 			defer wg.Done()
 			results[i] = runOne(ctx, s, d)
+			if opt.OnResult != nil {
+				opt.OnResult(results[i])
+			}
 			if opt.Progress != nil {
 				doneMu.Lock()
 				done++

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"strings"
+
+	"github.com/cli/browser"
+	"github.com/spf13/cobra"
+
+	"github.com/streamdoctor/streamdoctor/internal/netmap"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/web"
+)
+
+func newWebCmd(ios *IO) *cobra.Command {
+	var listen, service, url, code, envFile string
+	var noBrowser, allowNetwork bool
+	c := &cobra.Command{
+		Use:   "web",
+		Short: "Open StreamDoctor as a page in your browser (checks, explains and shows what to do)",
+		Example: "  streamdoctor web\n" +
+			"  streamdoctor web --no-browser --code NSEZ-503",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := loadKB()
+			if err != nil {
+				return err
+			}
+			prof, err := resolveProfile(cmd, service, url)
+			if err != nil {
+				return err
+			}
+			if code != "" {
+				cd := k.Code(code)
+				if cd == nil {
+					return usageErr("unknown error code %q%s (list them with 'streamdoctor codes')", code, suggestion(k, code))
+				}
+				if cd.Service != prof.Name && !sameService(cd.Service, prof) {
+					return usageErr("code %s is %s's, and %s is not %s", cd.Code, cd.Service, prof.Name, cd.Service)
+				}
+				code = cd.Code
+			}
+			if !web.IsLoopback(listen) {
+				if !allowNetwork {
+					return usageErr("--listen %s is not a loopback address: the page would be open to your network; add --allow-network if that is what you want", listen)
+				}
+				fmt.Fprintf(ios.ErrOut, "streamdoctor: warning: serving on %s, reachable from your network (the link's key still guards it)\n", listen)
+			}
+			if err := checkEnviron(); err != nil {
+				return err
+			}
+			env := ios.Env
+			if envFile != "" {
+				e, err := netmap.LoadEnv(envFile)
+				if err != nil {
+					return usageErr("--env-file: %s", err)
+				}
+				env = func() *probe.Env { return e }
+			}
+			srv := web.New(web.Config{KB: k, Env: env, Profile: prof, Code: code, Log: log.New(io.Discard, "", 0)})
+			l, link, err := srv.Listen(listen)
+			if err != nil {
+				return usageErr("--listen %s: %s", listen, oneLineErr(err))
+			}
+			// The first line is exactly the address to open.
+			fmt.Fprintln(ios.Out, link)
+			if !noBrowser {
+				if err := browser.OpenURL(link); err != nil {
+					fmt.Fprintln(ios.ErrOut, "Could not open a browser; open the address above yourself.")
+				}
+			}
+			fmt.Fprintln(ios.ErrOut, "StreamDoctor is open in your browser. It stops by itself when the page is closed (or press Ctrl-C).")
+			if err := srv.Serve(cmd.Context(), l); err != nil {
+				return &exitError{code: ExitFailed, msg: oneLineErr(err)}
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:0", "address to serve the page on (loopback)")
+	f.BoolVar(&allowNetwork, "allow-network", false, "allow a --listen address other devices can reach")
+	f.BoolVar(&noBrowser, "no-browser", false, "print the address instead of opening a browser")
+	f.StringVar(&service, "service", "netflix", "service to check ("+strings.Join(profile.Names(), ", ")+")")
+	f.StringVar(&url, "url", "", "check any site instead of a built-in service")
+	f.StringVar(&code, "code", "", "the error code you saw, e.g. NSEZ-503")
+	f.StringVar(&envFile, "env-file", "", "probe a described world (streamdoctor.env/v1) instead of this machine")
+	_ = f.MarkHidden("env-file")
+	return c
+}

@@ -1,0 +1,118 @@
+"use strict";
+// The page only shows what the server's check measured and decided; it
+// holds no diagnosis of its own.
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const answers = {};
+  const words = {ok: "ok", problem: "problem", not_run: "not checked", waiting: "checking…"};
+  const layerNames = ["Link", "Router", "DNS", "Internet", "Service", "Browser", "Speed"];
+  const plain = {Link: "Connection", Router: "Router", DNS: "Name lookup", Internet: "Internet", Service: document.title.replace(/^StreamDoctor — why | does not play$/g, ""), Browser: "This computer", Speed: "Speed", Others: "Other viewers"};
+
+  function sureWords(p) {
+    if (p >= 0.9) return "Very sure";
+    if (p >= 0.7) return "Fairly sure";
+    if (p >= 0.5) return "More likely than not";
+    return "Not sure — a best guess";
+  }
+
+  function showLayers(list) {
+    const ul = $("layers");
+    ul.textContent = "";
+    const byName = {};
+    list.forEach((l) => { byName[l.Name] = l; });
+    layerNames.concat(list.map((l) => l.Name).filter((n) => !layerNames.includes(n))).forEach((n) => {
+      const l = byName[n] || {Name: n, Status: "waiting", Summary: ""};
+      const li = document.createElement("li");
+      li.className = l.Status;
+      const b = document.createElement("b");
+      b.textContent = plain[n] || n;
+      const st = document.createElement("span");
+      st.className = "state";
+      st.textContent = words[l.Status] || l.Status;
+      li.append(b, st);
+      ul.append(li);
+    });
+  }
+
+  function showResult(r) {
+    $("headline").textContent = r.verdict.top_cause === "none" ? "No problem found" : "Found it";
+    $("progress").textContent = "Checked in " + (r.duration_ms / 1000).toFixed(1) + " s.";
+    $("summary").textContent = r.verdict.summary;
+    $("sure").textContent = sureWords(r.verdict.confidence) + " (" + Math.round(r.verdict.confidence * 100) + " %).";
+    const because = $("because");
+    because.textContent = "";
+    (r.because || []).forEach((b) => { const li = document.createElement("li"); li.textContent = b; because.append(li); });
+    $("verdict").hidden = false;
+    if (r.question) {
+      $("ask").textContent = r.question.ask;
+      $("question").hidden = false;
+      $("question").dataset.id = r.question.id;
+    } else {
+      $("question").hidden = true;
+    }
+    const steps = $("steps");
+    steps.textContent = "";
+    (r.plan || []).forEach((s) => {
+      const li = document.createElement("li");
+      const h = document.createElement("strong");
+      h.textContent = s.title;
+      const meta = document.createElement("div");
+      meta.className = "meta";
+      meta.textContent = "About " + Math.round(s.minutes) + " min · " + Math.round(s.p_success * 100) + " % likely to fix it";
+      const ul = document.createElement("ul");
+      (s.steps || []).forEach((t) => { const x = document.createElement("li"); x.textContent = t; ul.append(x); });
+      li.append(h, meta, ul);
+      steps.append(li);
+    });
+    $("plan").hidden = !(r.plan && r.plan.length);
+    const tb = $("details").querySelector("tbody");
+    tb.textContent = "";
+    r.observations.forEach((o) => {
+      const tr = document.createElement("tr");
+      [o.probe, o.target, o.status + (o.failure ? " (" + o.failure + ")" : ""), o.detail].forEach((v) => {
+        const td = document.createElement("td"); td.textContent = v || ""; tr.append(td);
+      });
+      tb.append(tr);
+    });
+    $("save").hidden = false;
+    $("headline").focus();
+  }
+
+  async function runCheck() {
+    $("headline").textContent = "Checking…";
+    showLayers([]);
+    const res = await fetch("/api/check", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({answers})});
+    if (!res.ok) { $("progress").textContent = "The check could not start: " + (await res.text()); return; }
+    const {id} = await res.json();
+    ["save-html", "save-md", "save-json"].forEach((a, i) => { $(a).href = "/api/report?id=" + id + "&format=" + ["html", "md", "json"][i]; });
+    const es = new EventSource("/api/events?id=" + id);
+    es.addEventListener("layers", (e) => showLayers(JSON.parse(e.data)));
+    es.addEventListener("result", (e) => { window.lastReport = JSON.parse(e.data); showResult(window.lastReport); });
+    es.addEventListener("failed", (e) => { $("headline").textContent = "The check could not run"; $("progress").textContent = JSON.parse(e.data).error; });
+    es.addEventListener("end", () => es.close());
+  }
+
+  function answer(v) {
+    const id = $("question").dataset.id;
+    if (!id) return;
+    answers[id] = v;
+    $("question").hidden = true;
+    runCheck();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("yes").addEventListener("click", () => answer("yes"));
+    $("no").addEventListener("click", () => answer("no"));
+    $("copy").addEventListener("click", async () => {
+      const r = window.lastReport;
+      if (!r) return;
+      const text = "StreamDoctor: " + r.verdict.summary + "\n" + (r.because || []).map((b) => "- " + b).join("\n");
+      try { await navigator.clipboard.writeText(text); $("copied").textContent = "Copied."; }
+      catch (_) { $("copied").textContent = text; }
+    });
+    const beat = () => fetch("/api/heartbeat", {method: "POST"}).catch(() => {});
+    beat();
+    setInterval(beat, 20000);
+    runCheck();
+  });
+})();

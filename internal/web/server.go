@@ -1,0 +1,407 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/check"
+	"github.com/streamdoctor/streamdoctor/internal/evidence"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/report"
+)
+
+//go:embed assets/*
+var assets embed.FS
+
+var page = template.Must(template.ParseFS(assets, "assets/index.html"))
+
+// IdleExit: with no heartbeat from any page for this long, the server ends.
+const IdleExit = 2 * time.Minute
+
+// MaxBody bounds a request body (answers are a few hundred bytes).
+const MaxBody = 16 << 10
+
+// CookieName is the session cookie the opening URL's secret is exchanged for.
+const CookieName = "streamdoctor_session"
+
+// Config sets up the server.
+type Config struct {
+	KB      *kb.KB
+	Env     func() *probe.Env
+	Profile profile.Profile
+	Code    string
+	Timeout time.Duration // of one check (default 5 s)
+	// IdleExit overrides the package's (tests).
+	IdleExit time.Duration
+	Log      *log.Logger
+}
+
+// Server is one launch of the page.
+type Server struct {
+	cfg    Config
+	secret string
+	port   string
+	cop    *http.CrossOriginProtection
+
+	mu       sync.Mutex
+	lastSeen time.Time
+	runs     map[string]*run
+	idle     chan struct{}
+}
+
+// run is one check as the page follows it.
+type run struct {
+	mu      sync.Mutex
+	events  []event // everything sent so far, replayed to a late subscriber
+	done    bool
+	wake    chan struct{}
+	answers evidence.Answers
+	rep     *report.Report
+}
+
+type event struct {
+	name string
+	data []byte
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// New prepares a server.
+func New(cfg Config) *Server {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.IdleExit <= 0 {
+		cfg.IdleExit = IdleExit
+	}
+	if cfg.Log == nil {
+		cfg.Log = log.New(io.Discard, "", 0)
+	}
+	return &Server{cfg: cfg, secret: randomHex(16), cop: http.NewCrossOriginProtection(),
+		lastSeen: time.Now(), runs: map[string]*run{}, idle: make(chan struct{})}
+}
+
+// IsLoopback reports whether a listen address is on loopback.
+func IsLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Listen opens the listener and returns the URL to open (secret included).
+func (s *Server) Listen(listen string) (net.Listener, string, error) {
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, "", err
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	s.port = port
+	host := "127.0.0.1"
+	if a, ok := l.Addr().(*net.TCPAddr); ok && a.IP.To4() == nil && a.IP.IsLoopback() {
+		host = "[::1]"
+	}
+	return l, fmt.Sprintf("http://%s:%s/?token=%s", host, port, s.secret), nil
+}
+
+// Serve answers on l until ctx ends or no page has been open for IdleExit.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: s.cfg.Log}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.watchIdle(ctx, cancel)
+	go func() {
+		<-ctx.Done()
+		sctx, c := context.WithTimeout(context.Background(), time.Second)
+		defer c()
+		if hs.Shutdown(sctx) != nil {
+			_ = hs.Close()
+		}
+	}()
+	err := hs.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) watchIdle(ctx context.Context, stop func()) {
+	t := time.NewTicker(min(s.cfg.IdleExit/4, 5*time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.mu.Lock()
+			idle := time.Since(s.lastSeen) > s.cfg.IdleExit
+			s.mu.Unlock()
+			if idle {
+				close(s.idle)
+				stop()
+				return
+			}
+		}
+	}
+}
+
+// Idle is closed when the server stopped because no page was open.
+func (s *Server) Idle() <-chan struct{} { return s.idle }
+
+func (s *Server) seen() {
+	s.mu.Lock()
+	s.lastSeen = time.Now()
+	s.mu.Unlock()
+}
+
+// Handler is the whole app behind its guards.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.Handle("GET /assets/", http.FileServerFS(assets))
+	mux.HandleFunc("POST /api/check", s.startCheck)
+	mux.HandleFunc("GET /api/events", s.events)
+	mux.HandleFunc("POST /api/heartbeat", func(w http.ResponseWriter, r *http.Request) { s.seen(); w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("GET /api/report", s.reportFile)
+	return s.guard(mux)
+}
+
+// guard: the Host must be this loopback server (DNS rebinding), the
+// session cookie must be there (except on the opening URL, which sets it),
+// and state-changing requests must come from this page's own origin.
+func (s *Server) guard(next http.Handler) http.Handler {
+	allowed := map[string]bool{"127.0.0.1:" + s.port: true, "[::1]:" + s.port: true, "localhost:" + s.port: true}
+	protected := s.cop.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' https://www.netflix.com https://assets.nflxext.com; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		if !allowed[r.Host] {
+			http.Error(w, "this page is served for 127.0.0.1 only", http.StatusMisdirectedRequest)
+			return
+		}
+		if tok := r.URL.Query().Get("token"); r.Method == http.MethodGet && r.URL.Path == "/" && tok != "" {
+			if subtle.ConstantTimeCompare([]byte(tok), []byte(s.secret)) != 1 {
+				http.Error(w, "this link is not from this StreamDoctor; open the link it printed", http.StatusForbidden)
+				return
+			}
+			http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.secret, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			http.Redirect(w, r, "/", http.StatusSeeOther) // the secret leaves the address bar
+			return
+		}
+		c, err := r.Cookie(CookieName)
+		if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(s.secret)) != 1 {
+			http.Error(w, "open the link StreamDoctor printed (it carries this launch's key)", http.StatusForbidden)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		s.seen()
+		protected.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) index(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = page.Execute(w, map[string]string{"Service": s.cfg.Profile.Title, "Code": s.cfg.Code})
+}
+
+// startCheck runs a check (with the answers given so far) and returns its
+// id; its progress and result arrive on /api/events.
+func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Answers map[string]string `json:"answers"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+		http.Error(w, "the request is not {\"answers\": {question: yes|no}}", http.StatusBadRequest)
+		return
+	}
+	ans := evidence.Answers{}
+	for q, a := range body.Answers {
+		e := s.cfg.KB.Ev(q)
+		v, err := evidence.ParseAnswer(a)
+		if e == nil || e.Question == "" || err != nil {
+			http.Error(w, fmt.Sprintf("unknown question or answer %q=%q", q, a), http.StatusBadRequest)
+			return
+		}
+		ans[q] = v
+	}
+	id := randomHex(8)
+	rn := &run{wake: make(chan struct{}), answers: ans}
+	s.mu.Lock()
+	s.runs[id] = rn
+	s.mu.Unlock()
+	go s.runCheck(rn)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"id": id})
+}
+
+func (rn *run) send(name string, v any) {
+	b, _ := json.Marshal(v)
+	rn.mu.Lock()
+	rn.events = append(rn.events, event{name, b})
+	close(rn.wake)
+	rn.wake = make(chan struct{})
+	rn.mu.Unlock()
+}
+
+// layerView is one checklist line in plain words.
+type layerView struct {
+	Name, Status, Summary string
+}
+
+func layers(obs []probe.Observation) []layerView {
+	var out []layerView
+	for _, l := range report.Layers(obs) {
+		out = append(out, layerView{Name: l.Name, Status: string(l.Status), Summary: l.Summary})
+	}
+	return out
+}
+
+func (s *Server) runCheck(rn *run) {
+	var mu sync.Mutex
+	var seen []probe.Observation
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout+5*time.Second)
+	defer cancel()
+	res, err := check.Run(ctx, s.cfg.KB, s.cfg.Env(), check.Request{Profile: s.cfg.Profile, Code: s.cfg.Code, Answers: rn.answers, Timeout: s.cfg.Timeout,
+		OnResult: func(obs []probe.Observation) {
+			mu.Lock()
+			seen = append(seen, obs...)
+			view := layers(seen)
+			mu.Unlock()
+			rn.send("layers", view)
+		}})
+	if err != nil {
+		rn.send("failed", map[string]string{"error": "the check could not run: " + err.Error()})
+	} else {
+		rn.mu.Lock()
+		rn.rep = res.Report
+		rn.mu.Unlock()
+		rn.send("result", res.Report)
+	}
+	rn.mu.Lock()
+	rn.done = true
+	rn.mu.Unlock()
+	rn.send("end", struct{}{})
+}
+
+func (s *Server) lookupRun(w http.ResponseWriter, r *http.Request) *run {
+	s.mu.Lock()
+	rn := s.runs[r.URL.Query().Get("id")]
+	s.mu.Unlock()
+	if rn == nil {
+		http.Error(w, "no such check", http.StatusNotFound)
+	}
+	return rn
+}
+
+// events streams a check's progress as server-sent events.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	rn := s.lookupRun(w, r)
+	if rn == nil {
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl, _ := w.(http.Flusher)
+	sent := 0
+	for {
+		rn.mu.Lock()
+		evs, wake := rn.events[sent:], rn.wake
+		rn.mu.Unlock()
+		for _, e := range evs {
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.name, e.data)
+			sent++
+			if e.name == "end" {
+				if fl != nil {
+					fl.Flush()
+				}
+				return
+			}
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+		select {
+		case <-wake:
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// reportFile serves the finished check's report in the renderers' formats.
+func (s *Server) reportFile(w http.ResponseWriter, r *http.Request) {
+	rn := s.lookupRun(w, r)
+	if rn == nil {
+		return
+	}
+	rn.mu.Lock()
+	rep := rn.rep
+	rn.mu.Unlock()
+	if rep == nil {
+		http.Error(w, "the check has not finished", http.StatusConflict)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	name := "streamdoctor-report." + map[string]string{"html": "html", "md": "md", "json": "json"}[format]
+	var err error
+	switch format {
+	case "html":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		err = report.HTML(w, s.cfg.KB, rep)
+	case "md":
+		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		err = report.Markdown(w, s.cfg.KB, rep)
+	case "json":
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		err = report.JSON(w, rep)
+	default:
+		http.Error(w, "format must be html, md or json", http.StatusBadRequest)
+		return
+	}
+	if err != nil {
+		s.cfg.Log.Printf("report: %v", err)
+	}
+}
+
+// PortOf is the port of an http://host:port/... URL (for tests and tools).
+func PortOf(u string) int {
+	rest := strings.TrimPrefix(u, "http://")
+	hp, _, _ := strings.Cut(rest, "/")
+	_, p, _ := net.SplitHostPort(hp)
+	n, _ := strconv.Atoi(p)
+	return n
+}

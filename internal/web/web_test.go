@@ -1,0 +1,203 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lab"
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+)
+
+func start(t *testing.T, scenario string, idle time.Duration) (*Server, string, context.CancelFunc, chan error) {
+	t.Helper()
+	sc, err := lab.LoadFile("../../scenarios/" + scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := lab.Start(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	s := New(Config{KB: kb.MustDefault(), Env: func() *probe.Env { return w.Env() }, Profile: w.Profile, Code: sc.Code, IdleExit: idle})
+	l, link, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, l) }()
+	t.Cleanup(cancel)
+	return s, link, cancel, done
+}
+
+// opened is a client that has opened the link (and so holds the cookie).
+func opened(t *testing.T, link string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 15 * time.Second}
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Contains(resp.Request.URL.RawQuery, "token") {
+		t.Fatalf("opening the link: HTTP %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	return c
+}
+
+func TestSecurity(t *testing.T) {
+	_, link, _, _ := start(t, "healthy.yaml", 0)
+	u, _ := url.Parse(link)
+	base := "http://" + u.Host
+	plain := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(c *http.Client, target, host string, hdr map[string]string, method string) int {
+		req, _ := http.NewRequest(method, target, strings.NewReader(`{}`))
+		if host != "" {
+			req.Host = host
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(plain, base+"/", "", nil, "GET"); code != http.StatusForbidden {
+		t.Errorf("no cookie: HTTP %d, want 403", code)
+	}
+	if code := get(plain, base+"/?token=wrong", "", nil, "GET"); code != http.StatusForbidden {
+		t.Errorf("a wrong key: HTTP %d, want 403", code)
+	}
+	if code := get(plain, link, "rebound.example:"+u.Port(), nil, "GET"); code != http.StatusMisdirectedRequest {
+		t.Errorf("a foreign Host (DNS rebinding): HTTP %d, want 421", code)
+	}
+	c := opened(t, link)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name != CookieName {
+			t.Errorf("unexpected cookie %s", ck.Name)
+		}
+	}
+	if code := get(c, base+"/api/check", "", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, "POST"); code != http.StatusForbidden {
+		t.Errorf("a cross-site POST: HTTP %d, want 403", code)
+	}
+	if code := get(plain, base+"/api/check", "", nil, "POST"); code != http.StatusForbidden {
+		t.Errorf("a POST without the cookie: HTTP %d, want 403", code)
+	}
+	resp, err := c.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("headers: CSP %q", csp)
+	}
+	big := strings.NewReader(`{"answers":{"x":"` + strings.Repeat("y", MaxBody) + `"}}`)
+	req, _ := http.NewRequest("POST", base+"/api/check", big)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := c.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("an oversized body: HTTP %d", resp.StatusCode)
+		}
+	}
+	if IsLoopback("0.0.0.0:8080") || IsLoopback("192.168.1.5:80") || !IsLoopback("127.0.0.1:0") || !IsLoopback("[::1]:9") {
+		t.Error("IsLoopback")
+	}
+}
+
+// follow runs a check through the API and returns its events and result.
+func follow(t *testing.T, c *http.Client, base string, answers map[string]string) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"answers": answers})
+	resp, err := c.Post(base+"/api/check", "application/json", strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&id)
+	resp.Body.Close()
+	ev, err := c.Get(base + "/api/events?id=" + id.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Body.Close()
+	sc := bufio.NewScanner(ev.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<22)
+	layers, name := 0, ""
+	var result map[string]any
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			if name == "layers" {
+				layers++
+			}
+			if name == "result" {
+				json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &result)
+			}
+		}
+	}
+	return layers, result
+}
+
+func TestCheckThroughThePage(t *testing.T) {
+	_, link, _, _ := start(t, "vpn-blocked.yaml", 0)
+	u, _ := url.Parse(link)
+	base := "http://" + u.Host
+	c := opened(t, link)
+	layers, r := follow(t, c, base, nil)
+	if layers < 5 || r == nil {
+		t.Fatalf("%d layer updates, result %v", layers, r != nil)
+	}
+	v := r["verdict"].(map[string]any)
+	if v["top_cause"] != "vpn" {
+		t.Errorf("verdict %v", v)
+	}
+	plan := r["plan"].([]any)
+	if len(plan) == 0 || plan[0].(map[string]any)["title"] != "Turn off the VPN" {
+		t.Errorf("plan %v", plan)
+	}
+	resp, err := c.Get(base + "/api/report?format=md&id=nope")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("a report of no check: HTTP %d", resp.StatusCode)
+		}
+	}
+}
+
+// With no page sending heartbeats the server ends by itself.
+func TestEndsWhenNoPageIsOpen(t *testing.T) {
+	s, _, _, done := start(t, "healthy.yaml", 300*time.Millisecond)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("still serving 5 s after the last page went away")
+	}
+	select {
+	case <-s.Idle():
+	default:
+		t.Error("stopped, but not for being idle")
+	}
+}
