@@ -187,15 +187,7 @@ func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
 		Check: func(ctx context.Context, tried []string) (*check.Result, error) {
 			return check.Run(ctx, k, ios.Env(), check.Request{Profile: prof, Code: st.Code, Timeout: 5 * time.Second, Failed: tried, Persisting: true})
 		},
-		NetworkBack: func(ctx context.Context) bool {
-			obs, _ := probe.Run(ctx, ios.Env(), prof, probe.Options{Timeout: 3 * time.Second})
-			for _, ob := range obs {
-				if ob.Probe == probe.PHTTPSControl && ob.Status == probe.OK {
-					return true
-				}
-			}
-			return false
-		},
+		NetworkBack: networkBack(ios.Env, prof),
 	}
 	err = s.Run(cmd.Context(), st)
 	if errors.Is(err, context.Canceled) {
@@ -396,5 +388,18 @@ func newHistoryCmd(ios *IO) *cobra.Command {
 			}
 			return nil
 		},
+	}
+}
+
+// networkBack reports whether a control site answers again.
+func networkBack(env func() *probe.Env, prof profile.Profile) func(ctx context.Context) bool {
+	return func(ctx context.Context) bool {
+		obs, _ := probe.Run(ctx, env(), prof, probe.Options{Timeout: 3 * time.Second})
+		for _, ob := range obs {
+			if ob.Probe == probe.PHTTPSControl && ob.Status == probe.OK {
+				return true
+			}
+		}
+		return false
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/cli/browser"
 	"github.com/spf13/cobra"
 
+	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/netmap"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
@@ -60,7 +63,13 @@ func newWebCmd(ios *IO) *cobra.Command {
 				}
 				env = func() *probe.Env { return e }
 			}
-			srv := web.New(web.Config{KB: k, Env: env, Profile: prof, Code: code, Log: log.New(io.Discard, "", 0)})
+			dir, err := stateDir()
+			if err != nil {
+				return &exitError{code: ExitFailed, msg: "no place for the session state: " + err.Error()}
+			}
+			srv := web.New(web.Config{KB: k, Env: env, Profile: prof, Code: code, Log: log.New(io.Discard, "", 0),
+				FixEnv: fixEnv(dir, prof.CookieDomains, nil), OS: check.OSName(runtime.GOOS),
+				StatePath: filepath.Join(dir, "session.json"), NetworkBack: networkBack(env, prof)})
 			l, link, err := srv.Listen(listen)
 			if err != nil {
 				return usageErr("--listen %s: %s", listen, oneLineErr(err))

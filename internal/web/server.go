@@ -21,10 +21,12 @@ import (
 
 	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
+	"github.com/streamdoctor/streamdoctor/internal/fix"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/report"
+	"github.com/streamdoctor/streamdoctor/internal/session"
 )
 
 //go:embed assets/*
@@ -51,6 +53,13 @@ type Config struct {
 	// IdleExit overrides the package's (tests).
 	IdleExit time.Duration
 	Log      *log.Logger
+	// FixEnv, OS and StatePath set up guided fixes (nil FixEnv: none).
+	FixEnv    *fix.Env
+	OS        string // windows | macos | linux (the KB's names)
+	StatePath string
+	// NetworkBack reports whether the network answers again (after a
+	// router restart the page asks it every few seconds).
+	NetworkBack func(ctx context.Context) bool
 }
 
 // Server is one launch of the page.
@@ -64,6 +73,9 @@ type Server struct {
 	lastSeen time.Time
 	runs     map[string]*run
 	idle     chan struct{}
+
+	fixMu sync.Mutex // one answer at a time
+	fix   *session.State
 }
 
 // run is one check as the page follows it.
@@ -190,6 +202,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/events", s.events)
 	mux.HandleFunc("POST /api/heartbeat", func(w http.ResponseWriter, r *http.Request) { s.seen(); w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /api/report", s.reportFile)
+	mux.HandleFunc("POST /api/fix/step", s.fixStep)
+	mux.HandleFunc("POST /api/fix/answer", s.fixAnswer)
+	mux.HandleFunc("POST /api/fix/network", s.network)
+	mux.HandleFunc("GET /api/changes", s.changes)
+	mux.HandleFunc("POST /api/undo", s.undo)
 	return s.guard(mux)
 }
 

@@ -3,15 +3,20 @@ package web
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/browsers"
+	"github.com/streamdoctor/streamdoctor/internal/fix"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
@@ -199,5 +204,107 @@ func TestEndsWhenNoPageIsOpen(t *testing.T) {
 	case <-s.Idle():
 	default:
 		t.Error("stopped, but not for being idle")
+	}
+}
+
+// "Do it for me" through the page's API: the same state machine as the
+// terminal, consent shows the exact change, the service's cookies go and
+// the others stay, and Undo on the Changes list restores the store byte
+// for byte.
+func TestDoItForMeAndUndo(t *testing.T) {
+	sc, err := lab.LoadFile("../../scenarios/stale-browser-data.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := lab.Start(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	stores := map[string][32]byte{}
+	for _, p := range browsers.FindProfiles(w.Home, "linux") {
+		if p.Cookies != "" {
+			b, _ := os.ReadFile(p.Cookies)
+			stores[p.Cookies] = sha256.Sum256(b)
+		}
+	}
+	if len(stores) == 0 {
+		t.Fatal("the world has no cookie store")
+	}
+	dir := t.TempDir()
+	s := New(Config{KB: kb.MustDefault(), Env: func() *probe.Env { return w.Env() }, Profile: w.Profile, Code: sc.Code, OS: "linux",
+		FixEnv:    &fix.Env{OS: "linux", Home: w.Home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")}, Domains: w.Profile.CookieDomains},
+		StatePath: filepath.Join(dir, "session.json")})
+	l, link, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Serve(ctx, l)
+	u, _ := url.Parse(link)
+	base := "http://" + u.Host
+	c := opened(t, link)
+	call := func(path string, body any, v any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		resp, err := c.Post(base+path, "application/json", strings.NewReader(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			msg, _ := io.ReadAll(resp.Body)
+			t.Fatalf("%s: HTTP %d %s", path, resp.StatusCode, msg)
+		}
+		json.NewDecoder(resp.Body).Decode(v)
+	}
+	var v stepView
+	call("/api/fix/step", nil, &v)
+	for i := 0; i < 6 && v.Await != "consent"; i++ {
+		switch v.Await {
+		case "done":
+			call("/api/fix/answer", map[string]string{"answer": "done"}, &v)
+		case "verdict":
+			call("/api/fix/answer", map[string]string{"answer": "no"}, &v)
+		default:
+			t.Fatalf("unexpected step %+v", v)
+		}
+	}
+	if v.Await != "consent" || v.Step.Fix != "clear_site_data" || len(v.Changes) == 0 || !strings.Contains(v.Changes[0], "cookies from") {
+		t.Fatalf("never offered clearing site data with its exact change: %+v", v)
+	}
+	call("/api/fix/answer", map[string]string{"answer": "yes"}, &v)
+	if v.Done == "" || v.Await != "verdict" {
+		t.Fatalf("after consent: %+v", v)
+	}
+	for p := range stores {
+		for _, pr := range browsers.FindProfiles(w.Home, "linux") {
+			if pr.Cookies != p {
+				continue
+			}
+			n, _ := browsers.CountSiteCookies(p, pr.Engine, []string{"netflix.com"}, time.Now())
+			if n.Total != 0 {
+				t.Errorf("%s: %d service cookies left", p, n.Total)
+			}
+		}
+	}
+	resp, err := c.Get(base + "/api/changes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []changeView
+	json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if len(list) != 1 || !list[0].CanUndo || list[0].ID != v.Done {
+		t.Fatalf("changes %+v", list)
+	}
+	var note map[string]string
+	call("/api/undo", map[string]string{"id": v.Done}, &note)
+	for p, want := range stores {
+		b, _ := os.ReadFile(p)
+		if sha256.Sum256(b) != want {
+			t.Errorf("%s not restored byte-identical", p)
+		}
 	}
 }

@@ -65,6 +65,7 @@
       steps.append(li);
     });
     $("plan").hidden = !(r.plan && r.plan.length);
+    $("guide").hidden = !(r.plan && r.plan.length);
     const tb = $("details").querySelector("tbody");
     tb.textContent = "";
     r.observations.forEach((o) => {
@@ -100,7 +101,100 @@
     runCheck();
   }
 
+  // Guided fixes: the server's state machine says what it awaits; the
+  // page shows that and posts the answer.
+  async function post(path, body) {
+    const res = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body || {})});
+    if (!res.ok) throw new Error(await res.text());
+    return res.json();
+  }
+
+  let waitTimer = null;
+  function showStep(v) {
+    $("guide-note").textContent = v.note || "";
+    const st = $("guide-step");
+    ["guide-consent", "guide-byhand", "guide-wait", "guide-verdict"].forEach((id) => { $(id).hidden = true; });
+    if (v.finished) { st.hidden = true; $("guide-note").textContent = "Good. Enjoy the show."; loadChanges(); return; }
+    if (v.await === "stuck") { st.hidden = true; $("guide-note").textContent = "Nothing more can be tried from here. Contact the service's support or your internet provider, and share the report."; return; }
+    if (!v.step) { st.hidden = true; return; }
+    st.hidden = false;
+    $("guide-what").textContent = "Step " + v.step.number + ": " + v.step.title;
+    $("guide-meta").textContent = "About " + Math.round(v.step.minutes) + " min · " + Math.round(v.step.p_success * 100) + " % likely to fix it";
+    if (v.await === "consent") {
+      const ul = $("guide-changes"); ul.textContent = "";
+      (v.changes || []).forEach((c) => { const li = document.createElement("li"); li.textContent = c; ul.append(li); });
+      $("guide-commands").textContent = (v.commands || []).map((c) => "$ " + c).join("\n");
+      $("guide-commands").hidden = !(v.commands && v.commands.length);
+      $("guide-consent").hidden = false;
+      $("guide-yes").focus();
+    } else if (v.await === "done" || v.await === "plugged" || v.await === "restart") {
+      const ol = $("guide-lines"); ol.textContent = "";
+      (v.step.lines || []).forEach((c) => { const li = document.createElement("li"); li.textContent = c; ol.append(li); });
+      $("guide-done").textContent = v.await === "plugged" ? "The router is plugged back in" : (v.await === "restart" ? "I have restarted" : "Done");
+      $("guide-done").dataset.answer = v.await === "plugged" ? "plugged" : (v.await === "restart" ? "back" : "done");
+      $("guide-byhand").hidden = false;
+      if (v.await === "restart") $("guide-note").textContent = "After the restart, open StreamDoctor again: this step will be waiting.";
+    } else if (v.await === "network") {
+      $("guide-wait").hidden = false;
+      const until = Date.now() + 5 * 60 * 1000;
+      clearInterval(waitTimer);
+      const tick = async () => {
+        const left = Math.max(0, until - Date.now());
+        $("guide-countdown").textContent = "Waiting for the network to come back… " + Math.floor(left / 60000) + ":" + String(Math.floor(left / 1000) % 60).padStart(2, "0") + " left";
+        try {
+          const r = await post("/api/fix/network");
+          if (r.back) { clearInterval(waitTimer); showStep(await post("/api/fix/answer", {answer: "back"})); return; }
+        } catch (_) { /* the network is still coming back */ }
+        if (left === 0) { clearInterval(waitTimer); showStep(await post("/api/fix/answer", {answer: "gave_up"})); }
+      };
+      waitTimer = setInterval(tick, 3000);
+      tick();
+    } else if (v.await === "verdict") {
+      $("guide-verdict").hidden = false;
+      $("guide-plays").focus();
+    }
+    loadChanges();
+  }
+
+  async function answerStep(a) {
+    try { showStep(await post("/api/fix/answer", {answer: a})); }
+    catch (e) { $("guide-note").textContent = e.message; }
+  }
+
+  async function loadChanges() {
+    const res = await fetch("/api/changes");
+    if (!res.ok) return;
+    const list = await res.json();
+    const ul = $("changes-list"); ul.textContent = "";
+    list.forEach((c) => {
+      const li = document.createElement("li");
+      li.textContent = c.Time + " — " + (c.Damaged ? "a damaged record: " + c.Damaged : (c.Changes || []).join("; ") + " (" + c.State + ")") + " ";
+      if (c.CanUndo) {
+        const b = document.createElement("button");
+        b.type = "button"; b.className = "alt"; b.textContent = "Undo";
+        b.addEventListener("click", async () => {
+          try { const r = await post("/api/undo", {id: c.ID}); $("guide-note").textContent = r.note; }
+          catch (e) { $("guide-note").textContent = e.message; }
+          loadChanges();
+        });
+        li.append(b);
+      }
+      ul.append(li);
+    });
+    $("changes").hidden = list.length === 0;
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    $("guide-start").addEventListener("click", async () => {
+      $("guide-start").hidden = true;
+      try { showStep(await post("/api/fix/step")); } catch (e) { $("guide-note").textContent = e.message; }
+    });
+    $("guide-yes").addEventListener("click", () => answerStep("yes"));
+    $("guide-no").addEventListener("click", () => answerStep("no"));
+    $("guide-done").addEventListener("click", () => answerStep($("guide-done").dataset.answer || "done"));
+    $("guide-plays").addEventListener("click", () => answerStep("yes"));
+    $("guide-fails").addEventListener("click", () => answerStep("no"));
+    loadChanges();
     $("yes").addEventListener("click", () => answer("yes"));
     $("no").addEventListener("click", () => answer("no"));
     $("copy").addEventListener("click", async () => {

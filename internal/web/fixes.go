@@ -1,0 +1,211 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/check"
+	"github.com/streamdoctor/streamdoctor/internal/fix"
+	"github.com/streamdoctor/streamdoctor/internal/safe"
+	"github.com/streamdoctor/streamdoctor/internal/session"
+)
+
+// The page's guided fixes drive session.Machine, the same state machine
+// as `streamdoctor fix`: the page shows the step and the question the
+// state awaits and posts the answer; no step logic lives here.
+
+// stepView is what the page shows of the session.
+type stepView struct {
+	Await    string        `json:"await"`
+	Step     *session.Step `json:"step,omitempty"`
+	Changes  []string      `json:"changes,omitempty"`  // an automated step's exact changes
+	Commands []string      `json:"commands,omitempty"` // and its command lines, quoted
+	Done     string        `json:"done,omitempty"`     // a change was made: its journal entry
+	Note     string        `json:"note,omitempty"`     // what happened, in a sentence
+	Finished bool          `json:"finished"`
+}
+
+func (s *Server) view(st *session.State, out session.Outcome) stepView {
+	v := stepView{Await: st.Await, Step: st.Step, Finished: st.Finished, Done: out.Entry}
+	if st.Step != nil && st.Step.Plan != nil && st.Await == session.AwaitConsent {
+		for _, c := range st.Step.Plan.Changes {
+			v.Changes = append(v.Changes, safe.Text(c))
+		}
+		for _, c := range st.Step.Plan.Commands {
+			v.Commands = append(v.Commands, safe.Text(fix.ShellQuote(c)))
+		}
+	}
+	switch {
+	case out.Changed != nil:
+		v.Note = "Nothing was changed: things changed since you said yes. Do this step by hand, or check again."
+	case out.Err != nil:
+		v.Note = "StreamDoctor could not do it: " + safe.Text(out.Err.Error()) + ". The steps to do it by hand are below."
+	case out.Entry != "":
+		v.Note = "Done. You can undo it on the Changes list."
+	}
+	return v
+}
+
+func (s *Server) machine() (*session.Machine, error) {
+	if s.cfg.FixEnv == nil {
+		return nil, errors.New("fixes are not set up")
+	}
+	return &session.Machine{KB: s.cfg.KB, OS: s.cfg.OS, FixEnv: s.cfg.FixEnv,
+		Check: func(ctx context.Context, tried []string) (*check.Result, error) {
+			return check.Run(ctx, s.cfg.KB, s.cfg.Env(), check.Request{Profile: s.cfg.Profile, Code: s.cfg.Code, Timeout: s.cfg.Timeout, Failed: tried, Persisting: true})
+		},
+		Save: func(st *session.State) error {
+			if s.cfg.StatePath == "" {
+				return nil
+			}
+			return st.Save(s.cfg.StatePath)
+		}}, nil
+}
+
+// fixState is the session the page drives: resumed from disk (a computer
+// restart) or new.
+func (s *Server) fixState() *session.State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fix == nil && s.cfg.StatePath != "" {
+		if st, err := session.Load(s.cfg.StatePath); err == nil && st != nil && !st.Finished && st.Service == s.cfg.Profile.Name {
+			s.fix = st
+		}
+	}
+	if s.fix == nil || s.fix.Finished {
+		s.fix = &session.State{Schema: session.Schema, Service: s.cfg.Profile.Name, Code: s.cfg.Code, StartedAt: time.Now().UTC()}
+	}
+	return s.fix
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// fixStep returns the current step, planning one when none is pending.
+func (s *Server) fixStep(w http.ResponseWriter, r *http.Request) {
+	m, err := s.machine()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotImplemented)
+		return
+	}
+	s.fixMu.Lock()
+	defer s.fixMu.Unlock()
+	st := s.fixState()
+	if err := m.Next(r.Context(), st, len(st.Tried)+1); err != nil {
+		http.Error(w, "the check could not run: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeJSON(w, s.view(st, session.Outcome{}))
+}
+
+// fixAnswer applies the person's answer (or the page's observation) and
+// returns the next view; a step to plan is planned at once.
+func (s *Server) fixAnswer(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Answer string `json:"answer"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		http.Error(w, `send {"answer": "yes|no|done|plugged|back|stop"}`, http.StatusBadRequest)
+		return
+	}
+	m, err := s.machine()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotImplemented)
+		return
+	}
+	s.fixMu.Lock()
+	defer s.fixMu.Unlock()
+	st := s.fixState()
+	out, err := m.Answer(r.Context(), st, body.Answer)
+	switch {
+	case errors.Is(err, session.ErrNotAwaited):
+		http.Error(w, "that answer is not what this step asks for", http.StatusConflict)
+		return
+	case errors.Is(err, session.ErrStopped):
+		writeJSON(w, stepView{Await: st.Await, Step: st.Step, Note: "Stopped. Your progress is saved; open StreamDoctor again to go on."})
+		return
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if st.Await == session.AwaitPlan {
+		if err := m.Next(r.Context(), st, len(st.Tried)+1); err != nil {
+			http.Error(w, "the check could not run: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	writeJSON(w, s.view(st, out))
+}
+
+// changeView is one journal entry for the Changes list.
+type changeView struct {
+	ID, Fix, State, Time string
+	Changes              []string
+	CanUndo              bool
+	Damaged              string `json:",omitempty"`
+}
+
+func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.FixEnv == nil {
+		writeJSON(w, []changeView{})
+		return
+	}
+	es, err := s.cfg.FixEnv.Journal.List()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	out := []changeView{}
+	for i := len(es) - 1; i >= 0; i-- {
+		e := es[i]
+		v := changeView{ID: e.ID, Fix: e.Fix, State: e.State, Time: e.Time.Local().Format("2006-01-02 15:04"), CanUndo: e.Corrupt == "" && e.State != fix.Undone}
+		for _, c := range e.Changes {
+			v.Changes = append(v.Changes, safe.Text(c))
+		}
+		if e.Corrupt != "" {
+			v.Damaged = safe.Text(e.Corrupt)
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, out)
+}
+
+func (s *Server) undo(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		ID string `json:"id"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.ID == "" || s.cfg.FixEnv == nil {
+		http.Error(w, `send {"id": "0001"}`, http.StatusBadRequest)
+		return
+	}
+	_, err := fix.Undo(r.Context(), s.cfg.FixEnv, body.ID)
+	switch {
+	case errors.Is(err, fix.ErrAlreadyUndone):
+		writeJSON(w, map[string]string{"note": "That change was already undone."})
+	case err != nil:
+		http.Error(w, "could not undo it: "+safe.Text(err.Error()), http.StatusConflict)
+	default:
+		writeJSON(w, map[string]string{"note": "Undone."})
+	}
+}
+
+// network says whether the network is back (the page waits by itself
+// after a router restart, with a countdown, instead of asking).
+func (s *Server) network(w http.ResponseWriter, r *http.Request) {
+	back := false
+	if s.cfg.NetworkBack != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 4*time.Second)
+		back = s.cfg.NetworkBack(ctx)
+		cancel()
+	}
+	writeJSON(w, map[string]bool{"back": back})
+}
