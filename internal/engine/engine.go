@@ -386,12 +386,25 @@ func Diagnose(k *kb.KB, in Input) (Diagnosis, error) {
 		priors = p
 	}
 	d := conditionOnFailures(k, Posterior(k, priors, in.Evidence), in.Failed)
+	// A fix whose precondition is observed false cannot apply: it is left
+	// out of the plan (a wired computer is not told to use a cable).
+	skip := map[string]bool{}
+	for f := range in.Failed {
+		skip[f] = true
+	}
+	for _, id := range kb.FixIDs {
+		if r := k.Fix(id).Requires; r != "" {
+			if v, known := in.Evidence[r]; known && !v {
+				skip[id] = true
+			}
+		}
+	}
 	ranked := Rank(d)
 	top := ranked[0]
 	diag := Diagnosis{Code: in.Code, Causes: ranked, Top: top.Cause, P: top.P}
 	diag.Reasons = Reasons(k, d, in.Evidence, top.Cause)
 	if top.Cause != "none" || top.P < 0.5 {
-		diag.Plan = Plan(k, d, in.Failed)
+		diag.Plan = Plan(k, d, skip)
 		diag.ExpectedMinutes = ExpectedCost(k, d, Fixes(diag.Plan))
 		diag.Question = BestQuestion(k, priors, in.Evidence, in.Failed)
 	}

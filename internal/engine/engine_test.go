@@ -235,3 +235,24 @@ func TestWorkedExampleDeadUplink(t *testing.T) {
 	near(t, "P(E | isp_routing)", math.Exp(logLikelihood(k, "isp_routing", ids, layered)), (0.35*0.95+0.25*0.05+0.40*0.01)*0.99*0.997)
 	near(t, "P(E | gateway_unreachable)", math.Exp(logLikelihood(k, "gateway_unreachable", ids, layered)), 0.95*0.02*0.997)
 }
+
+// A wired computer is never told to use a cable instead of Wi-Fi.
+func TestFixNeedingWiFiLeftOutWhenWired(t *testing.T) {
+	k := kb.MustDefault()
+	ev := Evidence{"loss_heavy": true, "on_wifi": false}
+	d, _ := Diagnose(k, Input{Code: "NSEZ-503", Evidence: ev})
+	for _, s := range d.Plan {
+		if s.Fix == "use_ethernet" {
+			t.Fatalf("plan for a wired computer offers a cable: %+v", d.Plan)
+		}
+	}
+	ev["on_wifi"] = true
+	d, _ = Diagnose(k, Input{Code: "NSEZ-503", Evidence: ev})
+	found := false
+	for _, s := range d.Plan {
+		found = found || s.Fix == "use_ethernet"
+	}
+	if !found {
+		t.Errorf("on Wi-Fi with a lossy line the cable is not offered: %+v", d.Plan)
+	}
+}

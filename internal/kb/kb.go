@@ -69,6 +69,9 @@ type Fix struct {
 	Automated  map[string]bool     `yaml:"automated"`
 	Steps      map[string][]string `yaml:"steps"` // all | windows | macos | linux
 	Repairs    map[string]P        `yaml:"repairs"`
+	// Requires names an evidence symbol that must not be observed absent
+	// for the fix to apply at all (use_ethernet needs a device on Wi-Fi).
+	Requires string `yaml:"requires"`
 }
 
 // DifficultyFactor turns the article's difficulty words into an effort
@@ -383,6 +386,9 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 		}
 		if len(f.Repairs) == 0 {
 			return fd.ErrAt("a fix must repair at least one cause", "fixes", i, "repairs")
+		}
+		if f.Requires != "" && !slices.Contains(EvidenceIDs, f.Requires) {
+			return fd.ErrAt(fmt.Sprintf("unknown evidence id %q", f.Requires), "fixes", i, "requires")
 		}
 		for _, c := range slices.Sorted(maps.Keys(f.Repairs)) {
 			if k.causeByID[c] == nil {

@@ -55,7 +55,12 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 	fmt.Fprintf(b, "%s\n", c(ansiBold, title))
 	fmt.Fprintf(b, "%d checks in %s\n\n", len(r.Observations), seconds(r.DurationMS))
 	for _, l := range r.Layers {
-		fmt.Fprintf(b, "  %s %-9s %s\n", mark[l.Status], l.Name, l.Summary)
+		// Plain words for the viewer; the ids and details with -v.
+		line := l.Plain
+		if o.Verbose || line == "" {
+			line = l.Summary
+		}
+		fmt.Fprintf(b, "  %s %-9s %s\n", mark[l.Status], l.Name, line)
 	}
 	b.WriteString("\n")
 	if r.Problem() {

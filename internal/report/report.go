@@ -56,7 +56,9 @@ type Question struct {
 type Layer struct {
 	Name    string       `json:"name"`
 	Status  probe.Status `json:"status"`
-	Summary string       `json:"summary"`
+	Summary string       `json:"summary"` // for help desks: probe ids and details
+	// Plain says the same in a viewer's words.
+	Plain string `json:"plain"`
 }
 
 // Report is the streamdoctor.report/v1 document.
@@ -164,7 +166,7 @@ func Build(k *kb.KB, in Input) *Report {
 	} else {
 		r.Verdict.Summary = fmt.Sprintf("Most likely: %s (%s).", top.Title, Pct(d.P))
 	}
-	r.Layers = Layers(in.Observations)
+	r.Layers = LayersFor(in.Observations, in.ServiceTitle)
 	if in.Speed != nil {
 		sp := *in.Speed
 		sp.Notes = nil
@@ -213,12 +215,15 @@ var layerProbes = []struct {
 	{"Internet", []string{probe.PHTTPSControl, probe.PPortal, probe.PProxy, probe.PVPN, probe.PClock, probe.PLatency, probe.PJitter, probe.PLoss}, false},
 	{"Speed", []string{probe.PThroughput, probe.PLoadedRTT}, false},
 	{"Service", []string{probe.PTCPService, probe.PTCP6Service, probe.PTLSService, probe.PHTTPSService, probe.PHTTPSProxy}, false},
-	{"Browser", []string{probe.PBrowserVer, probe.PBrowserData, probe.PBrowserCache, probe.PUptime}, false},
+	{"Computer", []string{probe.PBrowserVer, probe.PBrowserData, probe.PBrowserCache, probe.PUptime}, false},
 	{"Others", []string{probe.PCrowd}, true},
 }
 
 // Layers summarises the observations as one checklist line per layer.
-func Layers(obs []probe.Observation) []Layer {
+func Layers(obs []probe.Observation) []Layer { return LayersFor(obs, "the service") }
+
+// LayersFor is Layers naming the service in the plain lines.
+func LayersFor(obs []probe.Observation, service string) []Layer {
 	var out []Layer
 	for _, l := range layerProbes {
 		in := map[string]bool{}
@@ -246,10 +251,11 @@ func Layers(obs []probe.Observation) []Layer {
 		switch {
 		case len(bad) > 0 && len(l.probes) == 1 && len(bad) == 1:
 			// A line of one measurement says what it measured.
-			ly.Status, ly.Summary = probe.Problem, bad[0].Detail
+			ly.Status, ly.Summary, ly.Plain = probe.Problem, bad[0].Detail, bad[0].Detail
 		case len(bad) > 0:
 			ly.Status = probe.Problem
 			ly.Summary = problemSummary(bad)
+			ly.Plain = plainSummary(bad, service)
 		case len(ok) > 0:
 			ly.Status = probe.OK
 			ly.Summary = fmt.Sprintf("%d checks passed", len(ok))
@@ -264,9 +270,10 @@ func Layers(obs []probe.Observation) []Layer {
 					ly.Summary = strings.Join(ds, "; ")
 				}
 			}
+			ly.Plain = ly.Summary
 		default:
 			ly.Status = probe.NotRun
-			ly.Summary = "not checked"
+			ly.Summary, ly.Plain = "not checked", "not checked"
 			if len(skipped) > 0 && skipped[0].Detail != "" {
 				ly.Summary = "not checked: " + skipped[0].Detail
 			}

@@ -34,7 +34,7 @@ func TestLayers(t *testing.T) {
 	for _, l := range r.Layers {
 		got[l.Name] = l.Status
 	}
-	want := map[string]probe.Status{"Link": probe.OK, "Router": probe.NotRun, "DNS": probe.Problem, "Internet": probe.OK, "Service": probe.NotRun, "Browser": probe.NotRun}
+	want := map[string]probe.Status{"Link": probe.OK, "Router": probe.NotRun, "DNS": probe.Problem, "Internet": probe.OK, "Service": probe.NotRun, "Computer": probe.NotRun}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s: %s, want %s", k, got[k], v)
@@ -42,6 +42,15 @@ func TestLayers(t *testing.T) {
 	}
 	if r.Layers[2].Summary != "dns.system: dns_servfail (2 targets)" {
 		t.Errorf("summary %q", r.Layers[2].Summary)
+	}
+	// The viewer's line says the same without ids or codes.
+	if r.Layers[2].Plain != "your network's name lookup: fails (2 times)" {
+		t.Errorf("plain %q", r.Layers[2].Plain)
+	}
+	var b bytes.Buffer
+	Text(&b, kb.MustDefault(), r, TextOptions{})
+	if strings.Contains(b.String(), "dns_servfail") || strings.Contains(b.String(), "dns.system") {
+		t.Errorf("the viewer's text shows ids:\n%s", b.String())
 	}
 }
 

@@ -5,8 +5,8 @@
   const $ = (id) => document.getElementById(id);
   const answers = {};
   const words = {ok: "ok", problem: "problem", not_run: "not checked", waiting: "checking…"};
-  const layerNames = ["Link", "Router", "DNS", "Internet", "Service", "Browser", "Speed"];
-  const plain = {Link: "Connection", Router: "Router", DNS: "Name lookup", Internet: "Internet", Service: document.title.replace(/^StreamDoctor — why | does not play$/g, ""), Browser: "This computer", Speed: "Speed", Others: "Other viewers"};
+  const layerNames = ["Link", "Router", "DNS", "Internet", "Service", "Computer", "Speed"];
+  const plain = {Link: "Connection", Router: "Router", DNS: "Name lookup", Internet: "Internet", Service: document.title.replace(/^StreamDoctor — why | does not play$/g, ""), Computer: "This computer", Speed: "Speed", Others: "Other viewers"};
 
   function sureWords(p) {
     if (p >= 0.9) return "Very sure";
