@@ -176,3 +176,21 @@ func TestWebPrintsTheURLFirst(t *testing.T) {
 		t.Fatal("web did not stop on Ctrl-C")
 	}
 }
+
+// Started with no arguments (a double-click in Explorer or Finder), the
+// binary opens the page: its first line is the address.
+func TestNoArgumentsOpensThePage(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=/nonexistent", "HOME=" + t.TempDir()} // no browser to start here
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if !strings.HasPrefix(line, "http://127.0.0.1:") || !strings.Contains(line, "/?token=") {
+		t.Errorf("first line %q", line)
+	}
+}

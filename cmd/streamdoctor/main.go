@@ -12,7 +12,14 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Execute(ctx, SystemIO(), os.Args[1:])
+	args := os.Args[1:]
+	if len(args) == 0 {
+		// No arguments is how a double-click in Windows Explorer or macOS
+		// Finder starts it: the viewer gets the page. In a terminal,
+		// 'streamdoctor --help' lists the commands.
+		args = []string{"web"}
+	}
+	code := Execute(ctx, SystemIO(), args)
 	stop()
 	os.Exit(code)
 }

@@ -132,7 +132,7 @@ func Execute(ctx context.Context, ios *IO, args []string) int {
 	// cobra's own errors: unknown command, bad arguments.
 	msg := err.Error()
 	if strings.HasPrefix(msg, "unknown command") {
-		msg = strings.SplitN(msg, "\n", 2)[0] + " (commands: check, fix, undo, history, speed, facts, explain, codes, version; see 'streamdoctor --help')"
+		msg = strings.SplitN(msg, "\n", 2)[0] + " (commands: web, check, fix, undo, history, speed, outage, facts, explain, codes, version; see 'streamdoctor --help')"
 	}
 	fmt.Fprintln(ios.ErrOut, "streamdoctor: "+msg)
 	return ExitUsage

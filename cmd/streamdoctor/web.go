@@ -81,7 +81,7 @@ func newWebCmd(ios *IO) *cobra.Command {
 					fmt.Fprintln(ios.ErrOut, "Could not open a browser; open the address above yourself.")
 				}
 			}
-			fmt.Fprintln(ios.ErrOut, "StreamDoctor is open in your browser. It stops by itself when the page is closed (or press Ctrl-C).")
+			fmt.Fprintln(ios.ErrOut, "StreamDoctor is open in your browser. It stops by itself when the page is closed (or press Ctrl-C). For the terminal commands: streamdoctor --help")
 			if err := srv.Serve(cmd.Context(), l); err != nil {
 				return &exitError{code: ExitFailed, msg: oneLineErr(err)}
 			}
