@@ -37,6 +37,9 @@ var page = template.Must(template.ParseFS(assets, "assets/index.html"))
 // IdleExit: with no heartbeat from any page for this long, the server ends.
 const IdleExit = 2 * time.Minute
 
+// keepRuns: the checks of a page kept for their reports.
+const keepRuns = 20
+
 // MaxBody bounds a request body (answers are a few hundred bytes).
 const MaxBody = 16 << 10
 
@@ -72,6 +75,7 @@ type Server struct {
 	mu       sync.Mutex
 	lastSeen time.Time
 	runs     map[string]*run
+	order    []string // run ids, oldest first
 	idle     chan struct{}
 
 	fixMu sync.Mutex // one answer at a time
@@ -277,6 +281,11 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 	rn := &run{wake: make(chan struct{}), answers: ans}
 	s.mu.Lock()
 	s.runs[id] = rn
+	s.order = append(s.order, id)
+	for len(s.order) > keepRuns { // a long-open page keeps its recent checks only
+		delete(s.runs, s.order[0])
+		s.order = s.order[1:]
+	}
 	s.mu.Unlock()
 	go s.runCheck(rn)
 	w.Header().Set("Content-Type", "application/json")
