@@ -148,8 +148,8 @@ func TestBrowserVPNAtPhoneWidth(t *testing.T) {
 	onlyLoopback(t, link, reqs())
 }
 
-// A question answered by a click re-ranks the verdict: a silent service is
-// an outage until mobile data works, then a block on this side.
+// A question answered with the keyboard re-ranks the verdict: a silent
+// service is an outage until mobile data works, then a block on this side.
 func TestBrowserQuestionReRanks(t *testing.T) {
 	ctx, _, _ := browse(t, "outage-blackhole.yaml", 1280)
 	axe := axeSource(t)
@@ -159,7 +159,14 @@ func TestBrowserQuestionReRanks(t *testing.T) {
 	}
 	ask, _ := chromedp.Run(ctx, chromedp.Text("#ask"))
 	axeCheck(t, ctx, axe, "a question")
-	if err := chromedp.Do(ctx, chromedp.Click("#yes")); err != nil {
+	// By keyboard alone: Tab from the question's text to "Yes", then Enter.
+	if err := chromedp.Do(ctx, chromedp.Focus("#ask"), chromedp.KeyEvent("\t")); err != nil {
+		t.Fatal(err)
+	}
+	if focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); focused != "yes" {
+		t.Errorf("Tab from the question reached %q, not the Yes button", focused)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
