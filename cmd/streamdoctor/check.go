@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,7 @@ type checkOptions struct {
 	// The crowd outage service: where to ask, whether to tell it, and the
 	// country to report.
 	outageServer string
+	outageURL    *url.URL // outageServer, checked
 	tellOutage   bool
 	region       string
 }
@@ -79,15 +81,8 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 	if err != nil {
 		return prof, nil, err
 	}
-	if o.code != "" {
-		c := k.Code(o.code)
-		if c == nil {
-			return prof, nil, usageErr("unknown error code %q%s (list them with 'streamdoctor codes')", o.code, suggestion(k, o.code))
-		}
-		if c.Service != prof.Name && !sameService(c.Service, prof) {
-			return prof, nil, usageErr("code %s is %s's, and %s is not %s (leave out --code, or check with --service %s)", c.Code, c.Service, prof.Name, c.Service, c.Service)
-		}
-		o.code = c.Code
+	if o.code, err = resolveCode(k, o.code, prof); err != nil {
+		return prof, nil, err
 	}
 	if o.deep && !cmd.Flags().Changed("timeout") {
 		o.timeout = 20 * time.Second
@@ -124,7 +119,7 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 		o.outageServer = os.Getenv(outage.EnvServer)
 	}
 	if o.outageServer != "" {
-		if _, err := outage.ParseServer(o.outageServer); err != nil {
+		if o.outageURL, err = outage.ParseServer(o.outageServer); err != nil {
 			return prof, nil, usageErr("%s", err)
 		}
 	}
@@ -183,8 +178,8 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 		env = func() *probe.Env { return e }
 	}
 	penv := env()
-	if o.outageServer != "" {
-		penv.OutageServer, _ = outage.ParseServer(o.outageServer)
+	if o.outageURL != nil {
+		penv.OutageServer = o.outageURL
 	}
 	if o.tellOutage && penv.OutageServer == nil {
 		return usageErr("--tell-outage-server needs a server: give --outage-server URL or set %s", outage.EnvServer)
@@ -349,4 +344,20 @@ func sameService(service string, prof profile.Profile) bool {
 		}
 	}
 	return false
+}
+
+// resolveCode checks an error code given with --code: one the KB knows
+// (its canonical spelling is returned), of the service being checked.
+func resolveCode(k *kb.KB, code string, prof profile.Profile) (string, error) {
+	if code == "" {
+		return "", nil
+	}
+	c := k.Code(code)
+	if c == nil {
+		return "", usageErr("unknown error code %q%s (list them with 'streamdoctor codes')", code, suggestion(k, code))
+	}
+	if c.Service != prof.Name && !sameService(c.Service, prof) {
+		return "", usageErr("code %s is %s's, and %s is not %s (leave out --code, or check with --service %s)", c.Code, c.Service, prof.Name, c.Service, c.Service)
+	}
+	return c.Code, nil
 }

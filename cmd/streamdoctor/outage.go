@@ -8,12 +8,12 @@ import (
 	"net"
 	"path/filepath"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/safe"
 )
 
 func newOutageCmd(ios *IO) *cobra.Command {
@@ -85,25 +85,6 @@ func newOutageServeCmd(ios *IO) *cobra.Command {
 	return c
 }
 
-// oneLineErr folds an error onto one line and drops control characters
+// oneLineErr folds an error onto one line, without control characters
 // (a server's words may carry terminal escapes).
-func oneLineErr(err error) string {
-	s := err.Error()
-	out := make([]rune, 0, len(s))
-	space := false
-	for _, r := range s {
-		if unicode.IsSpace(r) {
-			space = true
-			continue
-		}
-		if unicode.IsControl(r) {
-			continue
-		}
-		if space && len(out) > 0 {
-			out = append(out, ' ')
-		}
-		space = false
-		out = append(out, r)
-	}
-	return string(out)
-}
+func oneLineErr(err error) string { return safe.OneLine(err.Error()) }

@@ -36,15 +36,8 @@ func newWebCmd(ios *IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if code != "" {
-				cd := k.Code(code)
-				if cd == nil {
-					return usageErr("unknown error code %q%s (list them with 'streamdoctor codes')", code, suggestion(k, code))
-				}
-				if cd.Service != prof.Name && !sameService(cd.Service, prof) {
-					return usageErr("code %s is %s's, and %s is not %s", cd.Code, cd.Service, prof.Name, cd.Service)
-				}
-				code = cd.Code
+			if code, err = resolveCode(k, code, prof); err != nil {
+				return err
 			}
 			if !web.IsLoopback(listen) {
 				if !allowNetwork {

@@ -1,7 +1,6 @@
 package fix
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -154,6 +153,3 @@ func (s Setting) validate() error {
 	_, err := s.Commands(s.Next)
 	return err
 }
-
-// ErrNoSettings: an entry that changed settings but recorded no values.
-var ErrNoSettings = errors.New("no settings recorded")

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/streamdoctor/streamdoctor/internal/safe"
 )
 
 // EnvServer names the crowd server for check when --outage-server is not given.
@@ -79,7 +81,7 @@ func ParseStatus(body []byte) (Status, error) {
 	switch st.Status {
 	case Normal, Elevated, Outage:
 	default:
-		return Status{}, fmt.Errorf("the outage server gave an unknown status %q", oneLine(st.Status))
+		return Status{}, fmt.Errorf("the outage server gave an unknown status %q", safe.OneLine(st.Status))
 	}
 	if st.Reports15m < 0 || st.Baseline15 < 0 {
 		return Status{}, errors.New("the outage server's answer has negative counts")
@@ -110,7 +112,7 @@ func (c *Client) Send(ctx context.Context, r Report) error {
 	}
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&e)
 	if e.Error != "" {
-		return fmt.Errorf("the outage server refused the report (HTTP %d): %s", resp.StatusCode, oneLine(e.Error))
+		return fmt.Errorf("the outage server refused the report (HTTP %d): %s", resp.StatusCode, safe.OneLine(e.Error))
 	}
 	return fmt.Errorf("the outage server refused the report (HTTP %d)", resp.StatusCode)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"regexp"
@@ -18,6 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/text/language"
 	"golang.org/x/time/rate"
+
+	"github.com/streamdoctor/streamdoctor/internal/httpserve"
+	"github.com/streamdoctor/streamdoctor/internal/safe"
 )
 
 // Schema is the status document's schema.
@@ -313,7 +317,7 @@ func (s *Server) postReport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.metrics.rejected.WithLabelValues("malformed").Inc()
-		fail(w, http.StatusBadRequest, "body is not a report: "+oneLine(err.Error())+` (send {"service","code","region","client"})`)
+		fail(w, http.StatusBadRequest, "body is not a report: "+safe.OneLine(err.Error())+` (send {"service","code","region","client"})`)
 		return
 	}
 	if dec.More() {
@@ -377,7 +381,7 @@ func (s *Server) StatusOf(ctx context.Context, service, region string) (Status, 
 	v := Evaluate(ser, now, s.cfg.Params)
 	s.metrics.status.WithLabelValues(service).Set(float64(level(v.Status)))
 	return Status{Schema: Schema, Service: service, Region: region, Status: v.Status, Reports15m: v.Reports15m,
-		Baseline15: roundTo(v.Baseline15, 2), Since: v.Since, UpdatedAt: now.UTC().Truncate(time.Second)}, ser, nil
+		Baseline15: math.Round(v.Baseline15*100) / 100, Since: v.Since, UpdatedAt: now.UTC().Truncate(time.Second)}, ser, nil
 }
 
 func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
@@ -397,34 +401,11 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(st)
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func roundTo(v float64, places int) float64 {
-	p := 1.0
-	for range places {
-		p *= 10
-	}
-	return float64(int64(v*p+0.5)) / p
-}
-
 // Serve answers on l until ctx ends, with timeouts that keep slow or idle
 // clients from holding connections, then shuts down within two seconds.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
 		ErrorLog: s.cfg.Log}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(sctx)
-	}()
-	err := hs.Serve(l)
-	if errors.Is(err, http.ErrServerClosed) {
-		<-done
-		return nil
-	}
-	return err
+	return httpserve.Serve(ctx, hs, l, 2*time.Second)
 }

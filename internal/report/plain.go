@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/streamdoctor/streamdoctor/internal/probe"
@@ -47,13 +46,7 @@ var (
 // plainSummary says a layer's problems in plain words: what failed and how,
 // with counts, no ids or raw errors.
 func plainSummary(bad []probe.Observation, service string) string {
-	type grp struct {
-		what, how string
-		n         int
-	}
-	var groups []*grp
-	idx := map[string]*grp{}
-	for _, o := range bad {
+	return summarise(bad, 3, func(o probe.Observation) string {
 		what := plainProbe[o.Probe]
 		if what == "" {
 			what = "a check"
@@ -65,27 +58,11 @@ func plainSummary(bad []probe.Observation, service string) string {
 		if how == "" {
 			how = "did not work"
 		}
-		k := what + "|" + how
-		if g, ok := idx[k]; ok {
-			g.n++
-			continue
+		return what + ": " + how
+	}, func(key string, n int, _ probe.Observation) string {
+		if n > 1 {
+			return key + fmt.Sprintf(" (%d times)", n)
 		}
-		g := &grp{what, how, 1}
-		idx[k] = g
-		groups = append(groups, g)
-	}
-	sort.SliceStable(groups, func(i, j int) bool { return groups[i].n > groups[j].n })
-	var parts []string
-	for i, g := range groups {
-		if i == 3 {
-			parts = append(parts, fmt.Sprintf("and %d more", len(groups)-3))
-			break
-		}
-		s := g.what + ": " + g.how
-		if g.n > 1 {
-			s += fmt.Sprintf(" (%d times)", g.n)
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, "; ")
+		return key
+	})
 }

@@ -283,40 +283,49 @@ func LayersFor(obs []probe.Observation, service string) []Layer {
 	return out
 }
 
-// problemSummary describes the problems of a layer in one line: the failures
-// grouped, with one example detail.
+// problemSummary describes the problems of a layer in one line for help
+// desks: the failures grouped by probe and code, with one example detail.
 func problemSummary(bad []probe.Observation) string {
+	return summarise(bad, 2, func(o probe.Observation) string { return o.Probe + ": " + o.Failure },
+		func(key string, n int, first probe.Observation) string {
+			switch {
+			case n > 1:
+				return key + fmt.Sprintf(" (%d targets)", n)
+			case first.Detail != "":
+				return key + " — " + clip(first.Detail, 90)
+			}
+			return key
+		})
+}
+
+// summarise groups observations by key (most frequent first) and joins the
+// first limit groups as line says them.
+func summarise(obs []probe.Observation, limit int, key func(probe.Observation) string, line func(key string, n int, first probe.Observation) string) string {
 	type grp struct {
-		probe, failure string
-		n              int
-		example        probe.Observation
+		key   string
+		n     int
+		first probe.Observation
 	}
 	var groups []*grp
 	idx := map[string]*grp{}
-	for _, o := range bad {
-		k := o.Probe + "|" + o.Failure
+	for _, o := range obs {
+		k := key(o)
 		if g, ok := idx[k]; ok {
 			g.n++
 			continue
 		}
-		g := &grp{o.Probe, o.Failure, 1, o}
+		g := &grp{k, 1, o}
 		idx[k] = g
 		groups = append(groups, g)
 	}
 	sort.SliceStable(groups, func(i, j int) bool { return groups[i].n > groups[j].n })
 	var parts []string
 	for i, g := range groups {
-		if i == 2 {
-			parts = append(parts, fmt.Sprintf("and %d more", len(groups)-2))
+		if i == limit {
+			parts = append(parts, fmt.Sprintf("and %d more", len(groups)-limit))
 			break
 		}
-		s := g.probe + ": " + g.failure
-		if g.n > 1 {
-			s += fmt.Sprintf(" (%d targets)", g.n)
-		} else if g.example.Detail != "" {
-			s += " — " + clip(g.example.Detail, 90)
-		}
-		parts = append(parts, s)
+		parts = append(parts, line(g.key, g.n, g.first))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -3,7 +3,6 @@ package speed
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/net/netutil"
+
+	"github.com/streamdoctor/streamdoctor/internal/httpserve"
 )
 
 // MaxRange is the largest range one request may ask for.
@@ -123,20 +124,5 @@ func Serve(ctx context.Context, l net.Listener, o ServeOptions) error {
 	hs := &http.Server{Handler: Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second,
 		WriteTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10, ErrorLog: log.New(io.Discard, "", 0),
 		BaseContext: func(net.Listener) context.Context { return ctx }}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		defer cancel()
-		if hs.Shutdown(sctx) != nil {
-			_ = hs.Close()
-		}
-	}()
-	err := hs.Serve(netutil.LimitListener(l, o.MaxConns))
-	if errors.Is(err, http.ErrServerClosed) {
-		<-done
-		return nil
-	}
-	return err
+	return httpserve.Serve(ctx, hs, netutil.LimitListener(l, o.MaxConns), 500*time.Millisecond)
 }

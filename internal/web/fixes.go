@@ -86,8 +86,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// fixStep returns the current step, planning one when none is pending.
-func (s *Server) fixStep(w http.ResponseWriter, r *http.Request) {
+// withSession runs fn on the machine and the page's session, one request
+// at a time.
+func (s *Server) withSession(w http.ResponseWriter, fn func(*session.Machine, *session.State)) {
 	m, err := s.machine()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotImplemented)
@@ -95,12 +96,21 @@ func (s *Server) fixStep(w http.ResponseWriter, r *http.Request) {
 	}
 	s.fixMu.Lock()
 	defer s.fixMu.Unlock()
-	st := s.fixState()
+	fn(m, s.fixState())
+}
+
+// next plans the step when none is pending and answers the view.
+func (s *Server) next(w http.ResponseWriter, r *http.Request, m *session.Machine, st *session.State, out session.Outcome) {
 	if err := m.Next(r.Context(), st, len(st.Tried)+1); err != nil {
 		http.Error(w, "the check could not run: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	writeJSON(w, s.view(st, session.Outcome{}))
+	writeJSON(w, s.view(st, out))
+}
+
+// fixStep returns the current step, planning one when none is pending.
+func (s *Server) fixStep(w http.ResponseWriter, r *http.Request) {
+	s.withSession(w, func(m *session.Machine, st *session.State) { s.next(w, r, m, st, session.Outcome{}) })
 }
 
 // fixAnswer applies the person's answer (or the page's observation) and
@@ -115,33 +125,19 @@ func (s *Server) fixAnswer(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `send {"answer": "yes|no|done|plugged|back|stop"}`, http.StatusBadRequest)
 		return
 	}
-	m, err := s.machine()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotImplemented)
-		return
-	}
-	s.fixMu.Lock()
-	defer s.fixMu.Unlock()
-	st := s.fixState()
-	out, err := m.Answer(r.Context(), st, body.Answer)
-	switch {
-	case errors.Is(err, session.ErrNotAwaited):
-		http.Error(w, "that answer is not what this step asks for", http.StatusConflict)
-		return
-	case errors.Is(err, session.ErrStopped):
-		writeJSON(w, stepView{Await: st.Await, Step: st.Step, Note: "Stopped. Your progress is saved; open StreamDoctor again to go on."})
-		return
-	case err != nil:
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	if st.Await == session.AwaitPlan {
-		if err := m.Next(r.Context(), st, len(st.Tried)+1); err != nil {
-			http.Error(w, "the check could not run: "+err.Error(), http.StatusInternalServerError)
-			return
+	s.withSession(w, func(m *session.Machine, st *session.State) {
+		out, err := m.Answer(r.Context(), st, body.Answer)
+		switch {
+		case errors.Is(err, session.ErrNotAwaited):
+			http.Error(w, "that answer is not what this step asks for", http.StatusConflict)
+		case errors.Is(err, session.ErrStopped):
+			writeJSON(w, stepView{Await: st.Await, Step: st.Step, Note: "Stopped. Your progress is saved; open StreamDoctor again to go on."})
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		default:
+			s.next(w, r, m, st, out) // a step to plan is planned at once
 		}
-	}
-	writeJSON(w, s.view(st, out))
+	})
 }
 
 // changeView is one journal entry for the Changes list.

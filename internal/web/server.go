@@ -14,14 +14,13 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
 	"github.com/streamdoctor/streamdoctor/internal/fix"
+	"github.com/streamdoctor/streamdoctor/internal/httpserve"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
@@ -153,19 +152,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go s.watchIdle(ctx, cancel)
-	go func() {
-		<-ctx.Done()
-		sctx, c := context.WithTimeout(context.Background(), time.Second)
-		defer c()
-		if hs.Shutdown(sctx) != nil {
-			_ = hs.Close()
-		}
-	}()
-	err := hs.Serve(l)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return httpserve.Serve(ctx, hs, l, time.Second)
 }
 
 func (s *Server) watchIdle(ctx context.Context, stop func()) {
@@ -421,13 +408,4 @@ func (s *Server) reportFile(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.cfg.Log.Printf("report: %v", err)
 	}
-}
-
-// PortOf is the port of an http://host:port/... URL (for tests and tools).
-func PortOf(u string) int {
-	rest := strings.TrimPrefix(u, "http://")
-	hp, _, _ := strings.Cut(rest, "/")
-	_, p, _ := net.SplitHostPort(hp)
-	n, _ := strconv.Atoi(p)
-	return n
 }
