@@ -18,6 +18,7 @@ func main() {
 	link := flag.String("url", "", "the page's address, as streamdoctor web printed it")
 	runs := flag.Int("runs", 5, "how many times")
 	bin := flag.String("chromium", "chromium", "the browser")
+	rules := flag.String("host-rules", "", "Chromium --host-resolver-rules that lead the browser into the lab world (streamdoctor-lab serve prints them)")
 	flag.Parse()
 	if *link == "" || *runs < 1 {
 		fmt.Fprintln(os.Stderr, "webverdict: give -url and -runs >= 1")
@@ -28,6 +29,9 @@ func main() {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(*bin), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.UserDataDir(dir), chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
+	if *rules != "" {
+		opts = append(opts, chromedp.Flag("host-resolver-rules", *rules), chromedp.Flag("ignore-certificate-errors", true))
+	}
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	var ms []float64

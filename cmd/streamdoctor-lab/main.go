@@ -240,6 +240,7 @@ func serveCmd(out, errOut io.Writer) *cobra.Command {
 			}
 			defer os.Remove(envPath)
 			fmt.Fprintf(out, "Serving scenario %q (%s)\n%s\n\nCheck it with:\n\n  %s\n\n", sc.Name, sc.File, sc.About, checkCommand(sc, envPath))
+			fmt.Fprintf(out, "Or open the web page (streamdoctor web --env-file %s) in a browser led into this world:\n\n  chromium --ignore-certificate-errors --host-resolver-rules=%q URL\n\n", envPath, w.BrowserRules())
 			fmt.Fprintln(errOut, "Press Ctrl-C to stop.")
 			ctx := cmd.Context()
 			if forDur > 0 {

@@ -35,7 +35,16 @@ type Request struct {
 	Failed []string
 	// Persisting: the person says the problem is still there (fix sessions).
 	Persisting bool
+	// Browser, when set, returns the observations of the viewer's own
+	// browser (the web page's requests), given what the probes saw; it is
+	// called once the probes are done and must honour ctx.
+	Browser func(ctx context.Context, seen []probe.Observation) []probe.Observation
 }
+
+// BrowserGrace is how long after the probes the browser's results are
+// awaited: its requests run alongside the probes, so by then they are in
+// unless they hang, and a hung request says nothing the probes did not.
+const BrowserGrace = 1500 * time.Millisecond
 
 // Result is a check's outcome.
 type Result struct {
@@ -69,6 +78,17 @@ func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, e
 	}
 	obs, facts := probe.Run(ctx, env, req.Profile, probe.Options{Timeout: req.Timeout, Progress: req.Progress, OnResult: req.OnResult,
 		Speed: probe.SpeedOptions{Deep: req.Deep, Server: req.SpeedServer, OnResult: onSpeed}})
+	if req.Browser != nil {
+		// The browser's requests started with the check; what has not come
+		// back shortly after the probes is left out.
+		grace := BrowserGrace
+		if !evidence.BrowserCounts(obs) {
+			grace = 50 * time.Millisecond // only shown: the probes' failure explains the browser's
+		}
+		bctx, cancel := context.WithTimeout(ctx, grace)
+		obs = append(obs, req.Browser(bctx, obs)...)
+		cancel()
+	}
 	ev := evidence.Derive(obs, req.Answers)
 	failed := map[string]bool{}
 	for _, f := range req.Failed {
@@ -88,6 +108,25 @@ func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, e
 		Home: home(facts),
 	})
 	return &Result{Report: rep, Diagnosis: diag, Evidence: ev, Facts: facts}, nil
+}
+
+// Speed runs the full speed test (the given server, else fast.com
+// then M-Lab's ndt7) and judges it for SD, HD and 4K; `speed` and the web
+// page's speed test both call it.
+func Speed(ctx context.Context, env *probe.Env, p profile.Profile, server string, max time.Duration, upload bool, progress func(string, float64)) (*report.Speed, error) {
+	client := probe.HTTPClient(ctx, env)
+	defer client.CloseIdleConnections()
+	backends := []speed.Backend{speed.Fast{Client: client}, speed.NDT7{Client: client}}
+	if server != "" {
+		backends = []speed.Backend{speed.Server{URL: server}}
+	}
+	res, notes, err := speed.Run(ctx, backends, speed.Options{Client: client, Max: max, Upload: upload, Progress: progress})
+	sp := &report.Speed{Result: res, Mode: "deep", Notes: notes}
+	if err != nil {
+		return sp, err
+	}
+	sp.Verdicts = speed.Judge(res.DownMbps, p.SDMbps, p.HDMbps, p.UHDMbps)
+	return sp, nil
 }
 
 func home(f *sysinfo.Facts) string {

@@ -451,6 +451,15 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	up := v.ran(probe.PUptime)
 	set("long_uptime", len(up) > 0, has(up, probe.FLongUptime))
 
+	// The viewer's browser, from the web page: it counts only where this
+	// computer's own requests got answers from the service, so a failure the
+	// network already explains is not counted twice. Then a browser that
+	// cannot reach the hosts points inside the browser (an extension, its own
+	// proxy or secure-DNS setting) or at a proxy the browser follows.
+	if br := v.ran(probe.PBrowser); len(br) > 0 && BrowserCounts(obs) {
+		ev["browser_blocked"] = majority(br, problem)
+	}
+
 	// The crowd outage service's answer: the one vantage point outside this
 	// network (unknown when no server is set or it did not answer).
 	if cr := v.ran(probe.PCrowd); len(cr) > 0 {
@@ -475,6 +484,27 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 		}
 	}
 	return ev
+}
+
+// BrowserCounts reports whether the browser's requests are evidence given
+// the probes' observations: only where this computer got an HTTP answer from
+// the service (otherwise the failure that stopped it explains the browser's).
+func BrowserCounts(obs []probe.Observation) bool {
+	for _, o := range obs {
+		if o.Probe == probe.PHTTPSService && !probe.IsDNSFailure(o.Failure) && gotAnswer(o) {
+			return true
+		}
+	}
+	return false
+}
+
+// gotAnswer: the service's server sent an HTTP answer, whatever it said.
+func gotAnswer(o probe.Observation) bool {
+	switch o.Failure {
+	case "", probe.FHTTP503, probe.FHTTP5xx, probe.FHTTP4xx, probe.FBlockProxy, probe.FBlockFilter, probe.FSlow:
+		return o.Status != probe.NotRun
+	}
+	return false
 }
 
 // DNSSlowMS: a resolver's answer later than this is slow: recursive

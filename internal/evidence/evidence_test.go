@@ -182,3 +182,37 @@ func TestDeriveCrowd(t *testing.T) {
 		}
 	}
 }
+
+// The browser's requests count only where the computer's own got answers:
+// a browser that fails alone is blocked inside; one that fails with the
+// computer says nothing more.
+func TestDeriveBrowserOnlyWhereTheComputerGotThrough(t *testing.T) {
+	browser := func(ok bool) []probe.Observation {
+		return probe.BrowserObservations([]probe.BrowserResult{
+			{URL: "https://www.netflix.com/favicon.ico", OK: ok, MS: 3, Error: "network"},
+			{URL: "https://assets.nflxext.com/favicon.ico", OK: ok, MS: 3, Error: "network"},
+		})
+	}
+	answered := []probe.Observation{{Probe: probe.PHTTPSService, Target: "https://www.netflix.com/", Status: probe.OK}}
+	blockPage := []probe.Observation{{Probe: probe.PHTTPSService, Target: "https://www.netflix.com/", Status: probe.Problem, Failure: probe.FBlockProxy}}
+	silent := []probe.Observation{{Probe: probe.PHTTPSService, Target: "https://www.netflix.com/", Status: probe.Problem, Failure: probe.FTimeout}}
+	cases := []struct {
+		name  string
+		obs   []probe.Observation
+		known bool
+		want  bool
+	}{
+		{"browser fails alone", append(answered, browser(false)...), true, true},
+		{"both reach", append(answered, browser(true)...), true, false},
+		{"the service answered with a block page", append(blockPage, browser(false)...), true, true},
+		{"both fail", append(silent, browser(false)...), false, false},
+		{"no page", answered, false, false},
+	}
+	for _, c := range cases {
+		ev := Derive(c.obs, nil)
+		v, known := ev["browser_blocked"]
+		if known != c.known || v != c.want {
+			t.Errorf("%s: browser_blocked = %v (known %v), want %v (known %v)", c.name, v, known, c.want, c.known)
+		}
+	}
+}

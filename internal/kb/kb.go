@@ -19,7 +19,7 @@ var CauseIDs = []string{
 	"no_link", "weak_wifi", "gateway_unreachable", "dns_failure", "dns_hijack", "vpn", "proxy",
 	"tls_interception", "firewall_block", "captive_portal", "clock_skew", "ipv6_broken",
 	"low_bandwidth", "unstable_connection", "service_outage", "isp_routing",
-	"stale_browser_data", "outdated_browser", "device_glitch", "none",
+	"stale_browser_data", "outdated_browser", "browser_extension", "device_glitch", "none",
 }
 
 // FixIDs is the fix vocabulary (DESIGN.md); ids are stable.
@@ -27,7 +27,7 @@ var FixIDs = []string{
 	"restart_router", "use_ethernet", "disable_vpn", "disable_proxy", "clear_site_data",
 	"try_private_window", "restart_browser", "update_browser", "switch_browser", "restart_device",
 	"flush_dns", "change_dns", "sync_clock", "login_captive_portal", "test_firewall",
-	"wait_for_outage", "contact_isp",
+	"wait_for_outage", "contact_isp", "disable_browser_addons",
 }
 
 // OSes for which every fix has steps.

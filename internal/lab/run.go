@@ -39,7 +39,7 @@ func Run(ctx context.Context, k *kb.KB, sc *Scenario, timeout time.Duration) (Re
 	if k.Code(code) == nil {
 		code = ""
 	}
-	res, err := check.Run(ctx, k, w.Env(), check.Request{Profile: w.Profile, Code: code, Answers: w.Answers(), Timeout: timeout})
+	res, err := check.Run(ctx, k, w.Env(), check.Request{Profile: w.Profile, Code: code, Answers: w.Answers(), Timeout: timeout, Browser: w.Browser()})
 	if err != nil {
 		return Result{}, err
 	}

@@ -39,6 +39,9 @@ type System struct {
 	UptimeHours  *float64  `yaml:"uptime_hours"`
 	ClockOffsetS float64   `yaml:"clock_offset_s"`
 	Browsers     []Browser `yaml:"browsers"`
+	// BrowserRequests is how the web page's requests from inside the
+	// viewer's browser fare (none: no page, as with check in a terminal).
+	BrowserRequests string `yaml:"browser_requests"`
 }
 
 // Network is the scenario's network and service.
@@ -76,6 +79,8 @@ var (
 	TLSModes     = []string{"ok", "intercepted", "intercepted_untrusted", "expired", "wrong_name", "unknown_authority", "reset_sni", "handshake_closed", "handshake_silent"}
 	ProxyModes   = []string{"none", "manual", "pac", "dead", "denied", "auth_required"}
 	BrowserNames = []string{"chrome", "chromium", "edge", "brave", "firefox", "safari"}
+	// BrowserRequestModes: see docs/scenarios.md.
+	BrowserRequestModes = []string{"none", "ok", "extension_blocks", "own_proxy_dead"}
 )
 
 // Expect is what the engine should conclude.
@@ -154,6 +159,7 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		{s.System.Gateway, []string{"", "ok", "unreachable"}, []any{"system", "gateway"}},
 		{s.System.VPN, []string{"", "none", "wireguard", "openvpn", "other"}, []any{"system", "vpn"}},
 		{s.System.Proxy, append([]string{""}, ProxyModes...), []any{"system", "proxy"}},
+		{s.System.BrowserRequests, append([]string{""}, BrowserRequestModes...), []any{"system", "browser_requests"}},
 		{s.Network.DNS, append([]string{""}, DNSModes...), []any{"network", "dns"}},
 		{s.Network.PublicDNS, []string{"", "ok", "blocked"}, []any{"network", "public_dns"}},
 		{s.Network.Uplink, []string{"", "ok", "down"}, []any{"network", "uplink"}},
@@ -277,6 +283,7 @@ func (s *Scenario) defaults() {
 	def(&s.System.Gateway, "ok")
 	def(&s.System.VPN, "none")
 	def(&s.System.Proxy, "none")
+	def(&s.System.BrowserRequests, "none")
 	def(&s.Network.DNS, "ok")
 	def(&s.Network.Service, "ok")
 	def(&s.Network.Controls, "ok")

@@ -107,6 +107,16 @@ func (d *Dialer) init() {
 	})
 }
 
+// Rule finds the rule this world applies to ip:port over base ("tcp" or
+// "udp"), if any.
+func (w World) Rule(ip netip.Addr, port, base string) (Rule, bool) {
+	r := (&Dialer{W: w}).match(ip, port, base)
+	if r == nil {
+		return Rule{}, false
+	}
+	return *r, true
+}
+
 // match finds the first rule for ip:port over base ("tcp" or "udp").
 func (d *Dialer) match(ip netip.Addr, port, base string) *Rule {
 	fam := "/4"

@@ -20,7 +20,7 @@ var (
 		probe.PLatency: "round trips", probe.PJitter: "steadiness", probe.PLoss: "lost connections",
 		probe.PThroughput: "the speed", probe.PLoadedRTT: "delay while busy", probe.PBrowserData: "the browser's saved data",
 		probe.PBrowserVer: "the browser's version", probe.PBrowserCache: "the browser's cache", probe.PUptime: "time since restart",
-		probe.PCrowd: "other viewers",
+		probe.PCrowd: "other viewers", probe.PBrowser: "your browser reaching %s",
 	}
 	plainFailure = map[string]string{
 		probe.FTimeout: "no answer", probe.FRefused: "refused", probe.FReset: "cut off", probe.FNetUnreachable: "no route",
@@ -39,6 +39,7 @@ var (
 		probe.FBufferbloat: "grows a lot", probe.FCrowdElevated: "more reports than usual", probe.FCrowdOutage: "many report it down",
 		probe.FDNSTimeout: "name lookup got no answer", probe.FNoResolver: "no name server is set", probe.FDNSUnreachable: "name server unreachable",
 		probe.FProxyDenied: "the proxy refuses", probe.FProxyAuthRequired: "the proxy wants a password", probe.FProxyUpstream: "the proxy cannot reach it",
+		probe.FBrowserBlocked: "failed before any answer", probe.FBrowserTimeout: "no answer",
 		probe.FPanic: "could not be checked", probe.FUnknown: "did not work",
 	}
 )

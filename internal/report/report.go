@@ -215,6 +215,7 @@ var layerProbes = []struct {
 	{"Internet", []string{probe.PHTTPSControl, probe.PPortal, probe.PProxy, probe.PVPN, probe.PClock, probe.PLatency, probe.PJitter, probe.PLoss}, false},
 	{"Speed", []string{probe.PThroughput, probe.PLoadedRTT}, false},
 	{"Service", []string{probe.PTCPService, probe.PTCP6Service, probe.PTLSService, probe.PHTTPSService, probe.PHTTPSProxy}, false},
+	{"Browser", []string{probe.PBrowser}, true},
 	{"Computer", []string{probe.PBrowserVer, probe.PBrowserData, probe.PBrowserCache, probe.PUptime}, false},
 	{"Others", []string{probe.PCrowd}, true},
 }

@@ -12,6 +12,9 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
 )
 
 // The page in a real browser: Debian's chromium, driven by chromedp, with
@@ -45,17 +48,20 @@ func axeSource(t *testing.T) string {
 	return string(b)
 }
 
-// browse opens the page of a lab world in a headless chromium and records
-// every request it makes.
-func browse(t *testing.T, scenario string, width int) (context.Context, string, func() []string) {
+// browse opens the page of a lab world in a headless chromium, led into
+// the world (lab.World.BrowserRules), and records every request it makes.
+// Extra flags go to chromium.
+func browse(t *testing.T, scenario string, width int, flags ...chromedp.ExecAllocatorOption) (context.Context, string, func() []string) {
 	t.Helper()
 	bin := chromium(t)
-	_, link, _, _ := start(t, scenario, 0)
+	_, link, _, _, w := startWorld(t, scenario, 0)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.Flag("host-resolver-rules", w.BrowserRules()), chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(width, 1000))
+	opts = append(opts, flags...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	var mu sync.Mutex
 	var requests []string
@@ -109,15 +115,28 @@ func axeCheck(t *testing.T, ctx context.Context, src, state string) {
 	t.Logf("%s: axe-core applied %d rules, no serious or critical violation", state, v.Rules)
 }
 
-func onlyLoopback(t *testing.T, link string, reqs []string) {
+// onlyLoopback: the page requested nothing but its own server and the
+// browser-side probes' files (the service's favicons, the video server's
+// root); it returns how many probe requests it saw.
+func onlyLoopback(t *testing.T, link string, reqs []string) int {
 	t.Helper()
 	u, _ := url.Parse(link)
+	allowed := map[string]bool{}
+	for _, p := range probe.BrowserURLs(profile.Netflix()) {
+		allowed[p] = true
+	}
+	probes := 0
 	for _, r := range reqs {
 		ru, err := url.Parse(r)
-		if err != nil || (ru.Scheme != "data" && ru.Host != u.Host) {
+		switch {
+		case err == nil && (ru.Scheme == "data" || ru.Host == u.Host):
+		case allowed[r] || (err == nil && strings.HasSuffix(ru.Host, ".oca.nflxvideo.net") && ru.Path == "/"):
+			probes++
+		default:
 			t.Errorf("the page requested %s", r)
 		}
 	}
+	return probes
 }
 
 func TestBrowserHealthy(t *testing.T) {
@@ -127,7 +146,30 @@ func TestBrowserHealthy(t *testing.T) {
 		t.Errorf("verdict %q", s)
 	}
 	axeCheck(t, ctx, axe, "healthy, 1280 px")
+	if n := onlyLoopback(t, link, reqs()); n < len(profile.Netflix().Hosts) {
+		t.Errorf("the page timed %d requests from the browser, want one per service host and the video server", n)
+	}
+	if st, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#layers li")].find(li => li.textContent.startsWith("Your browser")).className`)); st != "ok" {
+		t.Errorf("the Browser line is %q, want ok", st)
+	}
+}
+
+// A browser whose own proxy is dead, on a healthy network: the computer
+// reaches the service, the browser does not, and only the page can see it.
+func TestBrowserOnlyFailureIsTheBrowsers(t *testing.T) {
+	ctx, link, reqs := browse(t, "healthy.yaml", 1280, chromedp.ProxyServer("http://127.0.0.1:9"))
+	axe := axeSource(t)
+	s := waitVerdict(t, ctx)
+	step, err := chromedp.Run(ctx, chromedp.Text("#steps li strong"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s, "Something inside the browser") {
+		t.Errorf("verdict %q (first step %q), want the browser's own cause", s, step)
+	}
+	axeCheck(t, ctx, axe, "browser-only failure")
 	onlyLoopback(t, link, reqs())
+	t.Logf("verdict %q, first step %q", s, step)
 }
 
 func TestBrowserVPNAtPhoneWidth(t *testing.T) {
@@ -181,4 +223,43 @@ func TestBrowserQuestionReRanks(t *testing.T) {
 		t.Fatalf("answering %q did not change the verdict (%q)", ask, before)
 	}
 	t.Logf("%q: %q -> %q", ask, before, after)
+}
+
+// The speed page, by keyboard: live figures, then SD, HD and 4K in words.
+func TestBrowserSpeedPage(t *testing.T) {
+	ctx, link, reqs := browse(t, "low-bandwidth.yaml", 1280)
+	axe := axeSource(t)
+	u, _ := url.Parse(link)
+	if err := chromedp.Do(ctx, chromedp.Navigate(u.Scheme+"://"+u.Host+"/speed"), chromedp.WaitVisible("#start"),
+		chromedp.Focus("#start"), chromedp.KeyEvent("\r"), chromedp.WaitVisible("#live")); err != nil {
+		t.Fatal(err)
+	}
+	var live []string
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if done, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("result").hidden`)); done {
+			break
+		}
+		if v, err := chromedp.Run(ctx, chromedp.Text("#mbps")); err == nil && (len(live) == 0 || live[len(live)-1] != v) {
+			live = append(live, v)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	verdict, err := chromedp.Run(ctx, chromedp.Text("#verdict"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#qualities li")].map(li => li.textContent)`))
+	if len(rows) != 3 || !strings.HasPrefix(rows[0], "SD") || !strings.HasPrefix(rows[2], "4K") {
+		t.Errorf("quality rows %q", rows)
+	}
+	if len(live) < 2 {
+		t.Errorf("the figure did not move while measuring: %q", live)
+	}
+	if !strings.Contains(verdict, "not 4K") && !strings.Contains(verdict, "not HD") && !strings.Contains(verdict, "Too slow") {
+		t.Errorf("on a slow line the verdict is %q", verdict)
+	}
+	axeCheck(t, ctx, axe, "speed page")
+	onlyLoopback(t, link, reqs())
+	t.Logf("live figures %q; %q; %q", live, verdict, rows)
 }

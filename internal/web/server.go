@@ -14,6 +14,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +32,10 @@ import (
 //go:embed assets/*
 var assets embed.FS
 
-var page = template.Must(template.ParseFS(assets, "assets/index.html"))
+var (
+	page      = template.Must(template.ParseFS(assets, "assets/index.html"))
+	speedTmpl = template.Must(template.ParseFS(assets, "assets/speed.html"))
+)
 
 // IdleExit: with no heartbeat from any page for this long, the server ends.
 const IdleExit = 2 * time.Minute
@@ -62,6 +66,8 @@ type Config struct {
 	// NetworkBack reports whether the network answers again (after a
 	// router restart the page asks it every few seconds).
 	NetworkBack func(ctx context.Context) bool
+	// Speed runs the speed page's full test (nil: no speed page).
+	Speed SpeedFunc
 }
 
 // Server is one launch of the page.
@@ -79,6 +85,8 @@ type Server struct {
 
 	fixMu sync.Mutex // one answer at a time
 	fix   *session.State
+
+	speedBusy sync.Mutex // one speed test at a time
 }
 
 // run is one check as the page follows it.
@@ -89,6 +97,27 @@ type run struct {
 	wake    chan struct{}
 	answers evidence.Answers
 	rep     *report.Report
+
+	// The browser's own requests (probe.PBrowser): the URLs the page was
+	// asked to time, and its results as they arrive.
+	bmu      sync.Mutex
+	bwant    map[string]bool
+	bresults chan probe.BrowserResult
+}
+
+// video origins the page may time (the CSP's connect-src lists them).
+const videoPattern = "https://*.nflxvideo.net"
+
+func videoAllowed(host string) bool { return strings.HasSuffix(host, ".nflxvideo.net") }
+
+// connectSrc is the page's connect-src: itself, the service's hosts and
+// the service's video servers; nothing else can be requested from it.
+func (s *Server) connectSrc() string {
+	src := []string{"'self'"}
+	for _, h := range s.cfg.Profile.Hosts {
+		src = append(src, h.Origin())
+	}
+	return strings.Join(append(src, videoPattern), " ")
 }
 
 type event struct {
@@ -193,6 +222,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/events", s.events)
 	mux.HandleFunc("POST /api/heartbeat", func(w http.ResponseWriter, r *http.Request) { s.seen(); w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /api/report", s.reportFile)
+	mux.HandleFunc("POST /api/browser", s.browserResult)
+	mux.HandleFunc("GET /speed", s.speedPage)
+	mux.HandleFunc("POST /api/speed", s.startSpeed)
 	mux.HandleFunc("POST /api/fix/step", s.fixStep)
 	mux.HandleFunc("POST /api/fix/answer", s.fixAnswer)
 	mux.HandleFunc("POST /api/fix/network", s.network)
@@ -207,9 +239,10 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) guard(next http.Handler) http.Handler {
 	allowed := map[string]bool{"127.0.0.1:" + s.port: true, "[::1]:" + s.port: true, "localhost:" + s.port: true}
 	protected := s.cop.Handler(next)
+	csp := s.connectSrc()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' https://www.netflix.com https://assets.nflxext.com; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("Content-Security-Policy", "default-src 'self'; connect-src "+csp+"; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
@@ -264,19 +297,103 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 		}
 		ans[q] = v
 	}
+	urls := probe.BrowserURLs(s.cfg.Profile)
+	id, rn := s.newRun(urls)
+	rn.answers = ans
+	go s.runCheck(rn)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "browser": urls, "browser_timeout_ms": probe.BrowserTimeout.Milliseconds()})
+}
+
+// newRun registers a run (a check, or a speed test) whose events the page
+// follows; urls are the browser-side requests it asks the page for.
+func (s *Server) newRun(urls []string) (string, *run) {
 	id := randomHex(8)
-	rn := &run{wake: make(chan struct{}), answers: ans}
+	rn := &run{wake: make(chan struct{}), bwant: map[string]bool{}, bresults: make(chan probe.BrowserResult, len(urls)+1)}
+	for _, u := range urls {
+		rn.bwant[u] = false
+	}
 	s.mu.Lock()
 	s.runs[id] = rn
 	s.order = append(s.order, id)
-	for len(s.order) > keepRuns { // a long-open page keeps its recent checks only
+	for len(s.order) > keepRuns { // a long-open page keeps its recent runs only
 		delete(s.runs, s.order[0])
 		s.order = s.order[1:]
 	}
 	s.mu.Unlock()
-	go s.runCheck(rn)
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"id": id})
+	return id, rn
+}
+
+// finish marks the run done and ends its event stream.
+func (rn *run) finish() {
+	rn.mu.Lock()
+	rn.done = true
+	rn.mu.Unlock()
+	rn.send("end", struct{}{})
+}
+
+// browserResult takes one of the page's own timed requests. Only the URLs
+// the server asked for are taken, each once.
+func (s *Server) browserResult(w http.ResponseWriter, r *http.Request) {
+	rn := s.lookupRun(w, r)
+	if rn == nil {
+		return
+	}
+	var res probe.BrowserResult
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&res); err != nil || res.MS < 0 || res.MS > 600000 || (res.Error != "" && res.Error != "timeout" && res.Error != "network") {
+		http.Error(w, `the request is not {"url": U, "ok": true|false, "ms": N, "error": "timeout"|"network"}`, http.StatusBadRequest)
+		return
+	}
+	rn.bmu.Lock()
+	done, asked := rn.bwant[res.URL]
+	if asked && !done {
+		rn.bwant[res.URL] = true
+	}
+	rn.bmu.Unlock()
+	if !asked || done {
+		http.Error(w, "this check did not ask for that request, or has it already", http.StatusConflict)
+		return
+	}
+	select {
+	case rn.bresults <- res:
+	default:
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// askVideo adds the video server the probes used to the page's requests.
+func (rn *run) askVideo(host string) string {
+	u := probe.VideoURL(host)
+	if u == "" || !videoAllowed(host) {
+		return ""
+	}
+	rn.bmu.Lock()
+	defer rn.bmu.Unlock()
+	if _, ok := rn.bwant[u]; ok {
+		return ""
+	}
+	rn.bwant[u] = false
+	return u
+}
+
+// browser waits for the page's results (check.Request.Browser): every URL
+// asked for, or until ctx ends.
+func (rn *run) browser(ctx context.Context, _ []probe.Observation) []probe.Observation {
+	rn.bmu.Lock()
+	want := len(rn.bwant)
+	rn.bmu.Unlock()
+	var rs []probe.BrowserResult
+	for len(rs) < want {
+		select {
+		case r := <-rn.bresults:
+			rs = append(rs, r)
+		case <-ctx.Done():
+			return probe.BrowserObservations(rs)
+		}
+	}
+	return probe.BrowserObservations(rs)
 }
 
 func (rn *run) send(name string, v any) {
@@ -307,7 +424,22 @@ func (s *Server) runCheck(rn *run) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout+5*time.Second)
 	defer cancel()
 	res, err := check.Run(ctx, s.cfg.KB, s.cfg.Env(), check.Request{Profile: s.cfg.Profile, Code: s.cfg.Code, Answers: rn.answers, Timeout: s.cfg.Timeout,
+		Browser: func(ctx context.Context, seen []probe.Observation) []probe.Observation {
+			b := rn.browser(ctx, seen)
+			mu.Lock()
+			all := append(append([]probe.Observation(nil), seen...), b...)
+			mu.Unlock()
+			rn.send("layers", layers(all))
+			return b
+		},
 		OnResult: func(obs []probe.Observation) {
+			for _, o := range obs {
+				if o.Probe == probe.PThroughput && o.Status != probe.NotRun {
+					if u := rn.askVideo(o.Target); u != "" {
+						rn.send("browser", map[string]string{"url": u})
+					}
+				}
+			}
 			mu.Lock()
 			seen = append(seen, obs...)
 			view := layers(seen)
@@ -322,10 +454,7 @@ func (s *Server) runCheck(rn *run) {
 		rn.mu.Unlock()
 		rn.send("result", res.Report)
 	}
-	rn.mu.Lock()
-	rn.done = true
-	rn.mu.Unlock()
-	rn.send("end", struct{}{})
+	rn.finish()
 }
 
 func (s *Server) lookupRun(w http.ResponseWriter, r *http.Request) *run {

@@ -16,13 +16,22 @@ import (
 	"time"
 
 	"github.com/streamdoctor/streamdoctor/internal/browsers"
+	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/fix"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/report"
 )
 
 func start(t *testing.T, scenario string, idle time.Duration) (*Server, string, context.CancelFunc, chan error) {
+	t.Helper()
+	s, link, cancel, done, _ := startWorld(t, scenario, idle)
+	return s, link, cancel, done
+}
+
+// startWorld is start that also returns the lab world.
+func startWorld(t *testing.T, scenario string, idle time.Duration) (*Server, string, context.CancelFunc, chan error, *lab.World) {
 	t.Helper()
 	sc, err := lab.LoadFile("../../scenarios/" + scenario)
 	if err != nil {
@@ -33,7 +42,10 @@ func start(t *testing.T, scenario string, idle time.Duration) (*Server, string, 
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	s := New(Config{KB: kb.MustDefault(), Env: func() *probe.Env { return w.Env() }, Profile: w.Profile, Code: sc.Code, IdleExit: idle})
+	s := New(Config{KB: kb.MustDefault(), Env: func() *probe.Env { return w.Env() }, Profile: w.Profile, Code: sc.Code, IdleExit: idle,
+		Speed: func(ctx context.Context, progress func(string, float64)) (*report.Speed, error) {
+			return check.Speed(ctx, w.Env(), w.Profile, "", 3*time.Second, true, progress)
+		}})
 	l, link, err := s.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +54,7 @@ func start(t *testing.T, scenario string, idle time.Duration) (*Server, string, 
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, l) }()
 	t.Cleanup(cancel)
-	return s, link, cancel, done
+	return s, link, cancel, done, w
 }
 
 // opened is a client that has opened the link (and so holds the cookie).

@@ -5,8 +5,9 @@
   const $ = (id) => document.getElementById(id);
   const answers = {};
   const words = {ok: "ok", problem: "problem", not_run: "not checked", waiting: "checking…"};
-  const layerNames = ["Link", "Router", "DNS", "Internet", "Service", "Computer", "Speed"];
-  const plain = {Link: "Connection", Router: "Router", DNS: "Name lookup", Internet: "Internet", Service: document.title.replace(/^StreamDoctor — why | does not play$/g, ""), Computer: "This computer", Speed: "Speed", Others: "Other viewers"};
+  const layerNames = ["Link", "Router", "DNS", "Internet", "Service", "Browser", "Computer", "Speed"];
+  const plain = {Link: "Connection", Router: "Router", DNS: "Name lookup", Internet: "Internet", Service: document.title.replace(/^StreamDoctor — why | does not play$/g, ""), Browser: "Your browser", Computer: "This computer", Speed: "Speed", Others: "Other viewers"};
+  let lastLayers = [];
 
   function sureWords(p) {
     if (p >= 0.9) return "Very sure";
@@ -15,13 +16,14 @@
     return "Not sure — a best guess";
   }
 
-  function showLayers(list) {
+  function showLayers(list, final) {
+    lastLayers = list;
     const ul = $("layers");
     ul.textContent = "";
     const byName = {};
     list.forEach((l) => { byName[l.Name] = l; });
     layerNames.concat(list.map((l) => l.Name).filter((n) => !layerNames.includes(n))).forEach((n) => {
-      const l = byName[n] || {Name: n, Status: "waiting", Summary: ""};
+      const l = byName[n] || {Name: n, Status: final ? "not_run" : "waiting", Summary: ""};
       const li = document.createElement("li");
       li.className = l.Status;
       const b = document.createElement("b");
@@ -35,6 +37,7 @@
   }
 
   function showResult(r) {
+    showLayers(lastLayers, true);
     $("headline").textContent = r.verdict.top_cause === "none" ? "No problem found" : "Found it";
     $("progress").textContent = "Checked in " + (r.duration_ms / 1000).toFixed(1) + " s.";
     $("summary").textContent = r.verdict.summary;
@@ -79,15 +82,40 @@
     $("headline").focus();
   }
 
+  // The browser's own requests: small public files of the service's hosts,
+  // timed from inside this browser (no-cors: any answer means reached), so
+  // that what the browser adds to the path (add-ons, its own proxy or
+  // secure-DNS setting) is measured too. Each result goes to the check.
+  async function timeInBrowser(id, url, limitMS) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), limitMS);
+    const t0 = performance.now();
+    const r = {url: url, ok: false, ms: 0};
+    try {
+      await fetch(url, {mode: "no-cors", cache: "no-store", credentials: "omit", referrerPolicy: "no-referrer", signal: ctl.signal});
+      r.ok = true;
+    } catch (_) {
+      r.error = ctl.signal.aborted ? "timeout" : "network";
+    }
+    clearTimeout(timer);
+    r.ms = performance.now() - t0;
+    const e = r.ok && performance.getEntriesByName(url).pop(); // Resource Timing, where the browser gives it
+    if (e && e.duration > 0) r.ms = e.duration;
+    r.ms = Math.round(r.ms * 10) / 10;
+    fetch("/api/browser?id=" + id, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(r)}).catch(() => {});
+  }
+
   async function runCheck() {
     $("headline").textContent = "Checking…";
     showLayers([]);
     const res = await fetch("/api/check", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({answers})});
     if (!res.ok) { $("progress").textContent = "The check could not start: " + (await res.text()); return; }
-    const {id} = await res.json();
+    const {id, browser, browser_timeout_ms: limit} = await res.json();
+    (browser || []).forEach((u) => timeInBrowser(id, u, limit));
     ["save-html", "save-md", "save-json"].forEach((a, i) => { $(a).href = "/api/report?id=" + id + "&format=" + ["html", "md", "json"][i]; });
     const es = new EventSource("/api/events?id=" + id);
     es.addEventListener("layers", (e) => showLayers(JSON.parse(e.data)));
+    es.addEventListener("browser", (e) => timeInBrowser(id, JSON.parse(e.data).url, limit));
     es.addEventListener("result", (e) => { window.lastReport = JSON.parse(e.data); showResult(window.lastReport); });
     es.addEventListener("failed", (e) => { $("headline").textContent = "The check could not run"; $("progress").textContent = JSON.parse(e.data).error; });
     es.addEventListener("end", () => es.close());

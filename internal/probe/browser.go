@@ -1,0 +1,84 @@
+package probe
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/profile"
+)
+
+// PBrowser is the viewer's own browser: timed requests the web page makes
+// to the service's hosts from inside the browser, so that what the browser
+// adds to the path (its extensions, its own proxy or secure-DNS setting) is
+// measured too. No terminal tool sees this; the page reports it.
+const PBrowser = "browser.fetch"
+
+// Failures of a browser request.
+const (
+	// FBrowserBlocked: the browser's request failed before any answer (a
+	// network error: an extension cancelled it, the browser's proxy is
+	// dead, its secure DNS failed, or the path is down).
+	FBrowserBlocked = "browser_blocked"
+	// FBrowserTimeout: no answer within the page's time limit.
+	FBrowserTimeout = "browser_timeout"
+)
+
+// BrowserTimeout is how long the page waits for each of its requests.
+const BrowserTimeout = 4 * time.Second
+
+// BrowserResult is one request the browser made, as the page reports it.
+// A no-cors request resolves for any HTTP answer (its status is opaque), so
+// OK means "an answer came back", which is what reaching a host means here.
+type BrowserResult struct {
+	URL   string  `json:"url"`
+	OK    bool    `json:"ok"`
+	MS    float64 `json:"ms"`
+	Error string  `json:"error,omitempty"` // "timeout" or "network"
+}
+
+// BrowserURLs are the small public resources the page requests: each of
+// the service's hosts' favicon (a few hundred bytes, cached by no one since
+// the page asks with cache: no-store).
+func BrowserURLs(p profile.Profile) []string {
+	var out []string
+	for _, h := range p.Hosts {
+		out = append(out, h.Origin()+"/favicon.ico")
+	}
+	return out
+}
+
+// VideoURL is the request the page makes to the video server the speed
+// sample used (an Open Connect appliance for Netflix): its root, which any
+// appliance answers.
+func VideoURL(host string) string {
+	if host == "" || strings.ContainsAny(host, "/?#@ ") {
+		return ""
+	}
+	return "https://" + host + "/"
+}
+
+// BrowserObservations turns the page's results into observations.
+func BrowserObservations(rs []BrowserResult) []Observation {
+	var out []Observation
+	for _, r := range rs {
+		o := Observation{Probe: PBrowser, Target: r.URL, Value: r.MS, Status: OK}
+		host := r.URL
+		if u, err := url.Parse(r.URL); err == nil {
+			host = u.Host
+		}
+		switch {
+		case r.OK:
+			o.Detail = fmt.Sprintf("the browser reached %s in %.0f ms", host, r.MS)
+		case r.Error == "timeout":
+			o.Status, o.Failure = Problem, FBrowserTimeout
+			o.Detail = fmt.Sprintf("the browser got no answer from %s in %.0f ms", host, r.MS)
+		default:
+			o.Status, o.Failure = Problem, FBrowserBlocked
+			o.Detail = fmt.Sprintf("the browser's request to %s failed after %.0f ms without an answer", host, r.MS)
+		}
+		out = append(out, o)
+	}
+	return out
+}
