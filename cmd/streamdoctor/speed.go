@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/netmap"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
@@ -66,23 +66,16 @@ func runSpeed(cmd *cobra.Command, ios *IO, o *speedOptions) error {
 		}
 		envf = func() *probe.Env { return e }
 	}
-	var backends []speed.Backend
-	var client *http.Client
 	if o.server != "" {
 		if _, err := (speed.Server{URL: o.server}).Targets(cmd.Context()); err != nil {
 			return usageErr("--server: %s", err)
 		}
-		backends = []speed.Backend{speed.Server{URL: o.server}}
 	}
-	client = probe.HTTPClient(cmd.Context(), envf())
-	if len(backends) == 0 {
-		backends = []speed.Backend{speed.Fast{Client: client}, speed.NDT7{Client: client}}
-	}
-	opt := speed.Options{Client: client, Max: o.max, Upload: !o.noUpload}
+	var progress func(string, float64)
 	stop := func() {}
 	if ios.ErrTTY && !o.json {
 		var mu sync.Mutex
-		opt.Progress = func(dir string, mbps float64) {
+		progress = func(dir string, mbps float64) {
 			mu.Lock()
 			defer mu.Unlock()
 			arrow := "↓"
@@ -93,27 +86,25 @@ func runSpeed(cmd *cobra.Command, ios *IO, o *speedOptions) error {
 		}
 		stop = func() { fmt.Fprint(ios.ErrOut, "\r\x1b[K") }
 	}
-	res, notes, err := speed.Run(cmd.Context(), backends, opt)
+	sp, err := check.Speed(cmd.Context(), envf(), profile.Netflix(), o.server, o.max, !o.noUpload, progress)
 	stop()
 	if cmd.Context().Err() != nil {
 		return interrupted("speed test")
 	}
-	for _, n := range notes {
+	for _, n := range sp.Notes {
 		fmt.Fprintln(ios.ErrOut, "streamdoctor: "+n)
 	}
 	if err != nil {
 		return &exitError{code: ExitFailed, msg: err.Error()}
 	}
-	p := profile.Netflix()
-	sp := report.Speed{Result: res, Mode: "deep", Notes: notes, Verdicts: speed.Judge(res.DownMbps, p.SDMbps, p.HDMbps, p.UHDMbps)}
 	if o.json {
 		enc := json.NewEncoder(ios.Out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(speedDoc{Schema: "streamdoctor.speed/v1", Speed: sp}); err != nil {
+		if err := enc.Encode(speedDoc{Schema: "streamdoctor.speed/v1", Speed: *sp}); err != nil {
 			return err
 		}
 	} else {
-		report.SpeedTable(ios.Out, &sp, ios.OutTTY)
+		report.SpeedTable(ios.Out, sp, ios.OutTTY)
 	}
 	if sp.Verdicts[1].Verdict == speed.NotEnough {
 		return &exitError{code: ExitProblem}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/cli/browser"
 	"github.com/spf13/cobra"
@@ -15,6 +17,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/netmap"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/report"
 	"github.com/streamdoctor/streamdoctor/internal/web"
 )
 
@@ -62,7 +65,10 @@ func newWebCmd(ios *IO) *cobra.Command {
 			}
 			srv := web.New(web.Config{KB: k, Env: env, Profile: prof, Code: code, Log: log.New(io.Discard, "", 0),
 				FixEnv: fixEnv(dir, prof.CookieDomains, nil), OS: check.OSName(runtime.GOOS),
-				StatePath: filepath.Join(dir, "session.json"), NetworkBack: networkBack(env, prof)})
+				StatePath: filepath.Join(dir, "session.json"), NetworkBack: networkBack(env, prof),
+				Speed: func(ctx context.Context, progress func(string, float64)) (*report.Speed, error) {
+					return check.Speed(ctx, env(), prof, "", 10*time.Second, true, progress)
+				}})
 			l, link, err := srv.Listen(listen)
 			if err != nil {
 				return usageErr("--listen %s: %s", listen, oneLineErr(err))
