@@ -2,9 +2,12 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +16,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/streamdoctor/streamdoctor/internal/browsers"
+	"github.com/streamdoctor/streamdoctor/internal/fix"
+	"github.com/streamdoctor/streamdoctor/internal/lab"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 )
@@ -53,8 +59,18 @@ func axeSource(t *testing.T) string {
 // Extra flags go to chromium.
 func browse(t *testing.T, scenario string, width int, flags ...chromedp.ExecAllocatorOption) (context.Context, string, func() []string) {
 	t.Helper()
+	return browseWith(t, scenario, width, nil, flags...)
+}
+
+// browseWith is browse with a change to the server's configuration.
+func browseWith(t *testing.T, scenario string, width int, setup func(*Config, *lab.World), flags ...chromedp.ExecAllocatorOption) (context.Context, string, func() []string) {
+	t.Helper()
 	bin := chromium(t)
-	_, link, _, _, w := startWorld(t, scenario, 0)
+	var setups []func(*Config, *lab.World)
+	if setup != nil {
+		setups = append(setups, setup)
+	}
+	_, link, _, _, w := startWorld(t, scenario, 0, setups...)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.Flag("host-resolver-rules", w.BrowserRules()), chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
@@ -146,6 +162,7 @@ func TestBrowserHealthy(t *testing.T) {
 		t.Errorf("verdict %q", s)
 	}
 	axeCheck(t, ctx, axe, "healthy, 1280 px")
+	screenshot(t, ctx, "web-healthy")
 	if n := onlyLoopback(t, link, reqs()); n < len(profile.Netflix().Hosts) {
 		t.Errorf("the page timed %d requests from the browser, want one per service host and the video server", n)
 	}
@@ -187,6 +204,7 @@ func TestBrowserVPNAtPhoneWidth(t *testing.T) {
 		t.Error("the page scrolls sideways at 360 px")
 	}
 	axeCheck(t, ctx, axe, "vpn, 360 px")
+	screenshot(t, ctx, "web-vpn-phone")
 	onlyLoopback(t, link, reqs())
 }
 
@@ -260,6 +278,155 @@ func TestBrowserSpeedPage(t *testing.T) {
 		t.Errorf("on a slow line the verdict is %q", verdict)
 	}
 	axeCheck(t, ctx, axe, "speed page")
+	screenshot(t, ctx, "web-speed")
 	onlyLoopback(t, link, reqs())
 	t.Logf("live figures %q; %q; %q", live, verdict, rows)
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// screenshot saves the viewport as NAME.png in STREAMDOCTOR_SCREENSHOTS
+// (when set: how docs/screenshots are made).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("STREAMDOCTOR_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// press sends keys to whatever has the focus, as a keyboard would.
+func press(t *testing.T, ctx context.Context, keys string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(keys)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tabTo presses Tab until the element with id has the focus.
+func tabTo(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	for range 60 {
+		if f, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); f == id {
+			return
+		}
+		press(t, ctx, "\t")
+	}
+	t.Fatalf("Tab never reached #%s", id)
+}
+
+// waitFor waits until a script is true.
+func waitFor(t *testing.T, ctx context.Context, what, script string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](script)); ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("waited in vain for %s", what)
+}
+
+func cookieCounts(t *testing.T, home string) (service, others int, sums map[string][32]byte) {
+	t.Helper()
+	sums = map[string][32]byte{}
+	for _, p := range browsers.FindProfiles(home, "linux") {
+		if p.Cookies == "" {
+			continue
+		}
+		b, _ := os.ReadFile(p.Cookies)
+		sums[p.Cookies] = sha256.Sum256(b)
+		n, err := browsers.CountSiteCookies(p.Cookies, p.Engine, []string{"netflix.com"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := browsers.CountSiteCookies(p.Cookies, p.Engine, []string{"example0.org", "example1.org", "example2.org", "example3.org", "example4.org"}, time.Now())
+		service, others = service+n.Total, others+o.Total
+	}
+	return service, others, sums
+}
+
+// A whole guided fix by keyboard alone, on stale browser data: Tab and
+// Enter start the plan, step through the by-hand steps, consent to
+// "Do it for me" on clearing the service's cookies (they go, the other
+// sites' stay), answer "No, still not", and Undo from the Changes list,
+// which restores the stores byte for byte.
+func TestBrowserWholeFixByKeyboard(t *testing.T) {
+	var home string
+	dir := t.TempDir()
+	ctx, _, _ := browseWith(t, "stale-browser-data.yaml", 1280, func(c *Config, w *lab.World) {
+		home = w.Home
+		c.OS, c.StatePath = "linux", filepath.Join(dir, "session.json")
+		c.FixEnv = &fix.Env{OS: "linux", Home: w.Home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")}, Domains: w.Profile.CookieDomains}
+	})
+	axe := axeSource(t)
+	svc0, others0, before := cookieCounts(t, home)
+	if svc0 == 0 || others0 == 0 {
+		t.Fatalf("the world's stores hold %d service and %d other cookies", svc0, others0)
+	}
+	waitVerdict(t, ctx)
+	tabTo(t, ctx, "guide-start")
+	press(t, ctx, "\r")
+	// By-hand steps come first when they are cheaper: "Done", then "No, still not".
+	for range 8 {
+		waitFor(t, ctx, "a step", `!document.getElementById("guide-step").hidden`)
+		if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("guide-consent").hidden`)); ok {
+			break
+		}
+		if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("guide-byhand").hidden`)); ok {
+			tabTo(t, ctx, "guide-done")
+			press(t, ctx, "\r")
+			waitFor(t, ctx, "the question after a step", `!document.getElementById("guide-verdict").hidden || !document.getElementById("guide-consent").hidden`)
+			continue
+		}
+		if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("guide-verdict").hidden`)); ok {
+			was, _ := chromedp.Run(ctx, chromedp.Text("#guide-what"))
+			tabTo(t, ctx, "guide-fails")
+			press(t, ctx, "\r") // checks again, then offers the next step
+			waitFor(t, ctx, "the next step", "document.getElementById('guide-verdict').hidden && document.getElementById('guide-what').textContent !== "+strconvQuote(was))
+		}
+	}
+	what, _ := chromedp.Run(ctx, chromedp.Text("#guide-what"))
+	changes, _ := chromedp.Run(ctx, chromedp.Text("#guide-changes"))
+	if !strings.Contains(what, "cookies") || !strings.Contains(changes, "cookies from") {
+		t.Fatalf("the consent step is %q changing %q", what, changes)
+	}
+	if focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); focused != "guide-yes" {
+		t.Errorf("the consent step put the focus on %q, not on Do it for me", focused)
+	}
+	axeCheck(t, ctx, axe, "a fix awaiting consent")
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView("#guide-step")); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "web-fix-consent")
+	press(t, ctx, "\r") // Do it for me
+	waitFor(t, ctx, "the question after the fix", `!document.getElementById("guide-verdict").hidden`)
+	svc1, others1, _ := cookieCounts(t, home)
+	if svc1 != 0 || others1 != others0 {
+		t.Errorf("after the fix: %d service cookies (want 0), %d others (want %d)", svc1, others1, others0)
+	}
+	tabTo(t, ctx, "guide-fails")
+	press(t, ctx, "\r")
+	waitFor(t, ctx, "the Changes list", `document.querySelector("#changes-list button") !== null`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#changes-list button").id = "undo-0"`)); err != nil {
+		t.Fatal(err)
+	}
+	tabTo(t, ctx, "undo-0")
+	press(t, ctx, "\r")
+	waitFor(t, ctx, "the undo", `/restored|put back|undone/i.test(document.getElementById("guide-note").textContent)`)
+	_, _, after := cookieCounts(t, home)
+	for p, sum := range before {
+		if after[p] != sum {
+			t.Errorf("%s is not byte-identical after Undo", p)
+		}
+	}
+	axeCheck(t, ctx, axe, "after Undo")
 }

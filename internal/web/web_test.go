@@ -30,8 +30,9 @@ func start(t *testing.T, scenario string, idle time.Duration) (*Server, string, 
 	return s, link, cancel, done
 }
 
-// startWorld is start that also returns the lab world.
-func startWorld(t *testing.T, scenario string, idle time.Duration) (*Server, string, context.CancelFunc, chan error, *lab.World) {
+// startWorld is start that also returns the lab world; setup may change
+// the server's configuration first.
+func startWorld(t *testing.T, scenario string, idle time.Duration, setup ...func(*Config, *lab.World)) (*Server, string, context.CancelFunc, chan error, *lab.World) {
 	t.Helper()
 	sc, err := lab.LoadFile("../../scenarios/" + scenario)
 	if err != nil {
@@ -42,10 +43,14 @@ func startWorld(t *testing.T, scenario string, idle time.Duration) (*Server, str
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	s := New(Config{KB: kb.MustDefault(), Env: func() *probe.Env { return w.Env() }, Profile: w.Profile, Code: sc.Code, IdleExit: idle,
+	cfg := Config{KB: kb.MustDefault(), Env: func() *probe.Env { return w.Env() }, Profile: w.Profile, Code: sc.Code, IdleExit: idle,
 		Speed: func(ctx context.Context, progress func(string, float64)) (*report.Speed, error) {
 			return check.Speed(ctx, w.Env(), w.Profile, "", 3*time.Second, true, progress)
-		}})
+		}}
+	for _, f := range setup {
+		f(&cfg, w)
+	}
+	s := New(cfg)
 	l, link, err := s.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

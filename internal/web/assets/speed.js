@@ -47,7 +47,8 @@
     });
     let f = "Download " + v.Down.toFixed(1) + " Mbps";
     if (v.Up > 0) f += ", upload " + v.Up.toFixed(1) + " Mbps";
-    if (v.IdleMS > 0) f += "; delay " + Math.round(v.IdleMS) + " ms when idle, " + Math.round(v.LoadedMS) + " ms while busy";
+    const ms = (x) => (x < 1 ? "under 1 ms" : Math.round(x) + " ms");
+    if (v.LoadedMS > 0) f += "; delay " + ms(v.IdleMS) + " when idle, " + ms(v.LoadedMS) + " while busy";
     $("figures").textContent = f + ".";
     $("result").hidden = false;
     $("headline").focus();
