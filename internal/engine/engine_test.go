@@ -204,17 +204,18 @@ func TestPersistingRulesOutNone(t *testing.T) {
 func TestPresentationMixtureHandComputed(t *testing.T) {
 	k := kb.MustDefault()
 	pres := k.Cause("service_outage").Presentations
-	if len(pres) != 4 {
+	if len(pres) != 5 {
 		t.Fatalf("presentations %d", len(pres))
 	}
 	ev := Evidence{"service_slow": true, "service_5xx": false, "service_tcp_fail": false}
 	// unreachable 0.38·0.05·(1−0.02)·(1−0.95) + errors 0.43·0.15·(1−0.95)·(1−0.02)
-	// + degraded 0.14·0.8·(1−0.1)·(1−0.05) + misconfigured 0.05·0.05·(1−0.02)·(1−0.02)
-	want := 0.38*0.05*0.98*0.05 + 0.43*0.15*0.05*0.98 + 0.14*0.8*0.9*0.95 + 0.05*0.05*0.98*0.98
+	// + degraded 0.10·0.8·(1−0.1)·(1−0.05) + slow_accept 0.04·0.25·(1−0.05)·(1−0.15)
+	// + misconfigured 0.05·0.05·(1−0.02)·(1−0.02)
+	want := 0.38*0.05*0.98*0.05 + 0.43*0.15*0.05*0.98 + 0.10*0.8*0.9*0.95 + 0.04*0.25*0.95*0.85 + 0.05*0.05*0.98*0.98
 	got := math.Exp(logLikelihood(k, "service_outage", []string{"service_5xx", "service_slow", "service_tcp_fail"}, ev))
 	near(t, "P(evidence | service_outage)", got, want)
 	// The marginal used for explanations: Σ share·P(slow | m).
-	near(t, "P(service_slow | service_outage)", marginal(k, k.Ev("service_slow"), "service_outage"), 0.38*0.05+0.43*0.15+0.14*0.8+0.05*0.05)
+	near(t, "P(service_slow | service_outage)", marginal(k, k.Ev("service_slow"), "service_outage"), 0.38*0.05+0.43*0.15+0.10*0.8+0.04*0.25+0.05*0.05)
 }
 
 // The worked example of doc.go: a dead uplink behind a router that

@@ -14,6 +14,7 @@ package evidence
 import (
 	"fmt"
 	"math"
+	"net"
 	"slices"
 	"strings"
 
@@ -355,6 +356,7 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	}
 
 	tls := v.ran(probe.PTLSService)
+	lateAccept := false
 	if len(tls) > 0 {
 		ev["tls_intercepted"] = has(tls, probe.FIntercepted)
 		ev["tls_untrusted"] = has(tls, probe.FUnknownCA)
@@ -374,6 +376,25 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 		}) > 0 {
 			ev["service_exchange_fail"] = true
 		}
+	}
+
+	// A service slow to accept: its connects take far longer than the TLS
+	// exchange that follows on the same path (which costs a round trip or
+	// two), so the time went into the server's accept queue, not the path.
+	// That is an overloaded front end, and the round trips the latency probe
+	// timed to it are its queue, not the line's, so their grades are left
+	// unknown.
+	if len(tcp) > 0 && len(tls) > 0 {
+		ev["service_accept_slow"] = false
+	}
+	if acceptSlow(tcp, tls, v.ran(probe.PLatency)) {
+		ev["service_accept_slow"] = true
+		for _, bands := range [][]Band{LatencyBands, JitterBands} {
+			for _, b := range bands {
+				delete(ev, b.ID)
+			}
+		}
+		lateAccept = true
 	}
 
 	ck := v.ran(probe.PClock)
@@ -413,11 +434,12 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	}
 
 	lat, jit, loss := v.ran(probe.PLatency), v.ran(probe.PJitter), v.ran(probe.PLoss)
-	// Known only when round trips were measured (not when every connect failed).
-	if len(lat) > 0 && (lat[0].Status == probe.OK || lat[0].Failure == probe.FHighLatency) {
+	// Known only when round trips were measured (not when every connect
+	// failed), and were the path's (not a slow accept's).
+	if len(lat) > 0 && (lat[0].Status == probe.OK || lat[0].Failure == probe.FHighLatency) && !lateAccept {
 		ev[bandBelow(LatencyBands, lat[0].Value)] = true
 	}
-	if len(jit) > 0 {
+	if len(jit) > 0 && !lateAccept {
 		ev[bandBelow(JitterBands, jit[0].Value)] = true
 	}
 	if len(loss) > 0 {
@@ -484,6 +506,39 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 		}
 	}
 	return ev
+}
+
+// AcceptSlowMS: a connect this much longer than the TLS exchange after it
+// (and over three times as long) waited in the server's accept queue.
+const AcceptSlowMS = 500.0
+
+// acceptSlow: for most of the service's hosts that connected and shook
+// hands, the connect took far longer than the handshake after it, and so
+// did the latency probe's typical connect (a lost SYN, on a lossy line,
+// delays some connects; a full accept queue delays every one).
+func acceptSlow(tcp, tls, lat []probe.Observation) bool {
+	if len(lat) == 0 || lat[0].Status == probe.NotRun {
+		return false
+	}
+	connect := map[string]float64{}
+	for _, o := range tcp {
+		if h, _, err := net.SplitHostPort(o.Target); err == nil && o.Status == probe.OK {
+			connect[h] = o.Value
+		}
+	}
+	n, slow := 0, 0
+	for _, o := range tls {
+		c, ok := connect[o.Target]
+		if !ok || o.Status != probe.OK || o.Value <= 0 {
+			continue
+		}
+		n++
+		hs := max(o.Value-c, 0) // the TLS exchange, on a connection of its own that connected as long
+		if c > 3*hs+AcceptSlowMS && lat[0].Value > 3*hs+AcceptSlowMS {
+			slow++
+		}
+	}
+	return n > 0 && 2*slow > n
 }
 
 // BrowserCounts reports whether the browser's requests are evidence given

@@ -216,3 +216,28 @@ func TestDeriveBrowserOnlyWhereTheComputerGotThrough(t *testing.T) {
 		}
 	}
 }
+
+// A server slow to accept: every connect long, the TLS exchange after it
+// short. A lossy line delays some connects, not the typical one.
+func TestDeriveAcceptSlowNotLoss(t *testing.T) {
+	obs := func(connect, tlsTotal, latency float64) []probe.Observation {
+		var out []probe.Observation
+		for _, h := range []string{"www.netflix.com", "assets.nflxext.com", "help.netflix.com"} {
+			out = append(out, probe.Observation{Probe: probe.PTCPService, Target: h + ":443", Status: probe.OK, Value: connect},
+				probe.Observation{Probe: probe.PTLSService, Target: h, Status: probe.OK, Value: tlsTotal})
+		}
+		return append(out, probe.Observation{Probe: probe.PLatency, Target: "198.51.100.10:443", Status: probe.Problem, Failure: probe.FHighLatency, Value: latency})
+	}
+	ev := Derive(obs(1220, 1245, 1220), nil)
+	if !ev["service_accept_slow"] || ev["latency_very_high"] {
+		t.Errorf("slow accept: %v", ev)
+	}
+	// A long detour: every exchange as long as the connect.
+	if ev := Derive(obs(700, 2100, 700), nil); ev["service_accept_slow"] || !ev["latency_very_high"] {
+		t.Errorf("long path: %v", ev)
+	}
+	// A lossy line: the connects here needed a resent SYN, the typical one did not.
+	if ev := Derive(obs(1020, 1045, 20), nil); ev["service_accept_slow"] {
+		t.Errorf("lost SYNs read as a slow accept: %v", ev)
+	}
+}

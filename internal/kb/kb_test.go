@@ -151,7 +151,7 @@ func FuzzLoad(f *testing.F) {
 
 func TestLoadRejectsPresentationShares(t *testing.T) {
 	m := files(t)
-	m[FileCauses] = strings.Replace(m[FileCauses], `share: {p: 0.14, why: "an overloaded`, `share: {p: 0.54, why: "an overloaded`, 1)
+	m[FileCauses] = strings.Replace(m[FileCauses], `share: {p: 0.1, why: "an overloaded`, `share: {p: 0.5, why: "an overloaded`, 1)
 	_, err := load(m)
 	if err == nil || !strings.Contains(err.Error(), "presentation shares add up to 1.400") || !strings.Contains(err.Error(), "causes.yaml:") {
 		t.Fatalf("got %v", err)

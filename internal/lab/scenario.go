@@ -67,6 +67,9 @@ type Network struct {
 	LossPct            float64  `yaml:"loss_pct"`
 	// Crowd is what the crowd outage service says in this world.
 	Crowd string `yaml:"crowd"`
+	// ServiceConnectMs: the service's servers accept each connection this
+	// late (an overloaded front end with a full accept queue).
+	ServiceConnectMs float64 `yaml:"service_connect_ms"`
 }
 
 // Values each enumerated key takes (the first is the default). docs/scenarios.md
@@ -212,6 +215,7 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		{n.DNSDelayMs, 0, 5000, []any{"network", "dns_delay_ms"}},
 		{n.VideoMbps, 0, 100000, []any{"network", "video_mbps"}},
 		{n.LossPct, 0, 100, []any{"network", "loss_pct"}},
+		{n.ServiceConnectMs, 0, 10000, []any{"network", "service_connect_ms"}},
 	}
 	for _, r := range ranges {
 		if r.v < r.min || r.v > r.max {

@@ -892,6 +892,14 @@ func (w *World) buildNet(asProxy bool) netmap.World {
 			}
 		}
 	}
+	if d := sc.Network.ServiceConnectMs; d > 0 {
+		for _, r := range w.routes {
+			if ip, _, err := net.SplitHostPort(strings.TrimSuffix(r.Match, "/tcp")); err == nil && w.serviceIPs[netip.MustParseAddr(ip)] {
+				r.DelayMS = int(d)
+				rules = append(rules, r)
+			}
+		}
+	}
 	rules = append(rules, w.routes...)
 	for _, ip := range []string{addrGateway, addrProxy, addrSinkhole} {
 		add(ip, netmap.Refuse, "", 0)

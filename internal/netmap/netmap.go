@@ -27,7 +27,7 @@ const (
 	Route           = "route"            // connect to To instead
 	Refuse          = "refuse"           // ECONNREFUSED
 	NetUnreachable  = "net_unreachable"  // ENETUNREACH at once
-	HostUnreachable = "host_unreachable" // EHOSTUNREACH after DelayMS (no ARP answer)
+	HostUnreachable = "host_unreachable" // EHOSTUNREACH after DelayMS (no ARP answer); on Route, DelayMS is a server slow to accept
 	Blackhole       = "blackhole"        // no answer until the caller gives up
 )
 
@@ -232,6 +232,10 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 			return nil, blackhole(ctx, network, addr)
 		}
 		wait += time.Duration(max(delay, 0) * float64(time.Millisecond))
+		if r.Action == Route {
+			// A server slow to accept (a full accept queue) answers the SYN late.
+			wait += time.Duration(r.DelayMS) * time.Millisecond
+		}
 		if err := sleep(ctx, wait); err != nil {
 			return nil, opErr(network, addr, err)
 		}
@@ -335,8 +339,13 @@ func (d *Dialer) wrap(c net.Conn, r *Rule) net.Conn {
 	}
 	if p := d.W.PacketLoss; p > 0 {
 		rtt := max(d.W.RTTMS, 10) / 1000
-		// Mathis: rate ≤ MSS/RTT · 1.22/√p, per flow.
-		rate := 1460 / rtt * 1.22 / math.Sqrt(p)
+		// Per flow, the Padhye (PFTK) steady-state rate, which adds the
+		// retransmission timeouts that dominate beyond a few per cent of
+		// loss (where Mathis, MSS/RTT · 1.22/√p, overstates the rate
+		// several times): MSS / (RTT·√(2p/3) + RTO·min(1, 3·√(3p/8))·p·(1+32p²)),
+		// with Linux's RTO floor of 200 ms.
+		rto := 0.2 + rtt
+		rate := 1460 / (rtt*math.Sqrt(2*p/3) + rto*math.Min(1, 3*math.Sqrt(3*p/8))*p*(1+32*p*p))
 		pc.flow = &pacer{bytesPerSec: rate}
 		// A lost segment costs about a round trip (fast retransmit with
 		// SACK); the rate cut that loss causes is the Mathis bound above.

@@ -82,7 +82,7 @@ func probeGateway(ctx context.Context, s *state) []Observation {
 			best := x.d
 			for range 2 {
 				cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-				d, err := connectRTT(cctx, s.env.Dialer, net.JoinHostPort(r.Gateway, strconv.Itoa(x.port)))
+				d, err := dialRTT(cctx, s.env.Dialer.DialContext, net.JoinHostPort(r.Gateway, strconv.Itoa(x.port)))
 				cancel()
 				if (err == nil || Classify(err) == FRefused) && d < best {
 					best = d
@@ -144,6 +144,8 @@ func probeTCP(name, family string) probeFunc {
 		return parallel(ctx, s.prof.Hosts, func(host profile.Host) Observation {
 			h, port := host.Name, host.ServicePort()
 			o := Observation{Probe: name, Target: net.JoinHostPort(h, strconv.Itoa(port))}
+			// The name first (shared, cached), so the time is the connect's.
+			_, _, _ = s.addrsFor(ctx, h, family, true)
 			start := time.Now()
 			c, via, err := s.dialHost(ctx, family, h, port, true)
 			o.Value = ms(time.Since(start))
@@ -179,6 +181,7 @@ func probeTLS(ctx context.Context, s *state) []Observation {
 			o.Status, o.Detail = NotRun, "plain HTTP: no certificate to check"
 			return o
 		}
+		_, _, _ = s.addrsFor(ctx, h, "tcp4", true) // timed from the connect, as tcp.service is
 		start := time.Now()
 		raw, _, err := s.dialHost(ctx, "tcp4", h, host.ServicePort(), true)
 		if err != nil {
@@ -543,7 +546,7 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 				return
 			}
 			cands[i].addr = net.JoinHostPort(ips[0].String(), strconv.Itoa(ports[i]))
-			cctx, cancel := context.WithTimeout(ctx, s.timeouts.Connect)
+			cctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			type res struct {
 				d   time.Duration
@@ -552,7 +555,7 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 			ch := make(chan res, 2)
 			for range 2 {
 				goSafe(ctx, func() {
-					d, err := connectRTT(cctx, s.env.Dialer, cands[i].addr)
+					d, err := s.connectRTT(cctx, cands[i].addr)
 					ch <- res{d, err}
 				})
 			}
@@ -598,25 +601,38 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 // (the fault lab's, which plays the round trip itself, does).
 type HandshakeRTTer interface{ HandshakeRTT() time.Duration }
 
-// connectRTT connects once and returns the round trip: the kernel's figure
-// for a real socket (or the connection's own, where it knows it), else the
-// time the connect took.
-func connectRTT(ctx context.Context, d Dialer, addr string) (time.Duration, error) {
+// connectRTT connects once within the connect budget and returns the
+// round trip: the kernel's figure for a real socket (or the connection's
+// own, where it knows it), else the time the connect took. It teaches the
+// budget the path's round trip.
+func (s *state) connectRTT(ctx context.Context, addr string) (time.Duration, error) {
+	d, err := dialRTT(ctx, s.dialBudget, addr)
+	if err == nil {
+		s.path.saw(d)
+	}
+	return d, err
+}
+
+// dialRTT connects once with dial and returns the round trip.
+func dialRTT(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), addr string) (time.Duration, error) {
 	start := time.Now()
-	c, err := d.DialContext(ctx, "tcp4", addr)
+	c, err := dial(ctx, "tcp4", addr)
 	wall := time.Since(start)
 	if err != nil {
 		return wall, err
 	}
 	defer c.Close()
-	if h, ok := c.(HandshakeRTTer); ok {
-		return min(h.HandshakeRTT(), wall), nil
-	}
-	if k, ok := kernelRTT(c); ok && k <= wall {
-		return k, nil
-	}
-	return wall, nil
+	return handshakeRTT(c, wall), nil
 }
+
+// connectSample is one connect of the latency probe.
+type connectSample struct {
+	at     time.Time
+	rtt    float64
+	failed bool
+}
+
+func (c connectSample) lostAt(ms float64) bool { return c.failed || c.rtt > ms }
 
 // sampleConnects connects to addr from a few workers at once until it has
 // its samples or the probe's deadline is near. A connect is lost when it
@@ -628,13 +644,10 @@ func connectRTT(ctx context.Context, d Dialer, addr string) (time.Duration, erro
 // told apart before the deadline (dropping late failures but keeping late
 // successes would hide loss).
 func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64) (rtts []float64, lost, tried int) {
-	const samples, workers, gap = 39, 6, 20 * time.Millisecond
+	// Ten at a time, 10 ms apart: forty connects in four round trips or so.
+	const samples, workers, gap = 39, 10, 10 * time.Millisecond
 	retransmit := float64(lostAfter.Milliseconds()) * 0.9
-	type res struct {
-		at     time.Time
-		rtt    float64
-		failed bool
-	}
+	type res = connectSample
 	var mu sync.Mutex
 	out := []res{{rtt: firstRTT}}
 	// Until a sample says otherwise, a first connect of over a second is
@@ -652,7 +665,7 @@ func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64
 			for ctx.Err() == nil {
 				mu.Lock()
 				floor := minRTT
-				if next >= samples {
+				if next >= samples || lossSettled(out, samples+1, minRTT+retransmit) {
 					mu.Unlock()
 					return
 				}
@@ -663,7 +676,7 @@ func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64
 					return
 				}
 				at := time.Now()
-				d, err := connectRTT(ctx, s.env.Dialer, addr)
+				d, err := s.connectRTT(ctx, addr)
 				r := res{at: at, rtt: ms(d), failed: err != nil}
 				if err != nil && ctx.Err() != nil && r.rtt <= floor+retransmit {
 					return // cut short by the probe's deadline: no evidence
@@ -695,6 +708,21 @@ func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64
 		}
 	}
 	return rtts, lost, tried
+}
+
+// lossSettled: the connects lost so far already put the loss in the top
+// band (LossPct) whatever the rest of the planned total do, so more samples
+// cannot change the evidence (a loss-free or lightly lossy line is sampled
+// in full: one more loss could move it). lostAfterMS is the slowest a
+// connect may take and not count as lost.
+func lossSettled(out []connectSample, total int, lostAfterMS float64) bool {
+	lost := 0
+	for _, r := range out {
+		if r.lostAt(lostAfterMS) {
+			lost++
+		}
+	}
+	return 100*float64(lost)/float64(total) >= LossPct
 }
 
 // Jitter is the median absolute difference between consecutive round trips.

@@ -63,6 +63,9 @@ type state struct {
 	// slow line's queue.
 	sampled     chan struct{}
 	sampledOnce sync.Once
+
+	// path is the round trip beyond the router, as learnt (budget.go).
+	path *pathRTT
 }
 
 // QuietWait bounds how long the throughput sample waits for the latency
@@ -142,7 +145,7 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 			facts.NotRun[k] = why
 		}
 	}
-	s := &state{ctx: ctx, env: env, prof: prof, facts: facts, timeouts: opt.Timeouts, lookups: map[lookupKey]*lookupResult{}, speed: opt.Speed, sampled: make(chan struct{})}
+	s := &state{ctx: ctx, env: env, prof: prof, facts: facts, timeouts: opt.Timeouts, lookups: map[lookupKey]*lookupResult{}, speed: opt.Speed, sampled: make(chan struct{}), path: newPathRTT()}
 
 	defs := probes()
 	if opt.Speed.Deep {
@@ -418,26 +421,73 @@ func (s *state) dialHost(ctx context.Context, family, host string, port int, tru
 	if len(ips) > 2 {
 		ips = ips[:2]
 	}
-	// A connect gets the connect timeout, however long the probe may run.
-	ctx, cancel := context.WithTimeout(ctx, s.timeouts.Connect)
+	// The addresses are raced (the second after a head start of a third of
+	// the fixed budget, so one dead address does not cost the whole budget);
+	// each connect gets the connect budget (dialBudget), however long the
+	// probe may run.
+	type res struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan res, len(ips))
+	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var lastErr error
 	for i, ip := range ips {
-		dctx := ctx
-		if i == 0 && len(ips) > 1 {
-			if dl, ok := ctx.Deadline(); ok {
-				var c context.CancelFunc
-				dctx, c = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*2/3))
-				defer c()
+		goSafe(ctx, func() {
+			if i > 0 {
+				select {
+				case <-time.After(s.timeouts.Connect / 3):
+				case <-rctx.Done():
+					ch <- res{nil, rctx.Err()}
+					return
+				}
 			}
+			start := time.Now()
+			c, err := s.dialBudget(rctx, family, net.JoinHostPort(ip.String(), strconv.Itoa(port)))
+			if err == nil {
+				s.path.saw(handshakeRTT(c, time.Since(start)))
+			}
+			ch <- res{c, err}
+		})
+	}
+	var won net.Conn
+	var lastErr error
+	for got := 1; got <= len(ips); got++ {
+		r := <-ch
+		switch {
+		case r.err == nil && won == nil:
+			won = r.c
+			cancel() // the other attempt is not needed
+		case r.err == nil:
+			r.c.Close()
+		case lastErr == nil || !errors.Is(r.err, context.Canceled):
+			lastErr = r.err
 		}
-		c, err := s.env.Dialer.DialContext(dctx, family, net.JoinHostPort(ip.String(), strconv.Itoa(port)))
-		if err == nil {
-			return c, via, nil
+		if won != nil {
+			// The rest, if any, are closed as they come in.
+			go func(n int) {
+				for range n {
+					if r := <-ch; r.err == nil {
+						r.c.Close()
+					}
+				}
+			}(len(ips) - got)
+			return won, via, nil
 		}
-		lastErr = err
 	}
 	return nil, via, lastErr
+}
+
+// handshakeRTT is a connection's own round trip where it knows it (the
+// kernel's for a real socket), else the time the connect took.
+func handshakeRTT(c net.Conn, wall time.Duration) time.Duration {
+	if h, ok := c.(HandshakeRTTer); ok {
+		return min(h.HandshakeRTT(), wall)
+	}
+	if k, ok := kernelRTT(c); ok && k <= wall {
+		return k
+	}
+	return wall
 }
 
 func (s *state) serviceHosts() []string {

@@ -17,6 +17,11 @@ import (
 // gives the full test its ten seconds and some.
 func throughputTimeout(Timeouts) time.Duration { return 2800 * time.Millisecond }
 
+// DecisionFloor is the least a quick sample measures before it may stop
+// early (speed.Measure raises it to eight idle round trips on long paths,
+// so slow start is left behind).
+const DecisionFloor = 150 * time.Millisecond
+
 // DeepTimeout is the throughput probe's bound with --deep.
 const DeepTimeout = 14 * time.Second
 
@@ -62,18 +67,25 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 		return []Observation{{Status: NotRun, Detail: "no speed-test server for this site (use --speed-server)"},
 			{Probe: PLoadedRTT, Status: NotRun, Detail: "no speed-test server"}}
 	}
-	// The latency probe's connects first, on a quiet line (see QuietWait).
-	if s.sampled != nil {
-		select {
-		case <-s.sampled:
-		case <-time.After(QuietWait):
-		case <-ctx.Done():
+	// The servers are found while the latency probe connects; the
+	// measurement itself waits for its connects, on a quiet line (see
+	// QuietWait).
+	quiet := func() {
+		if s.sampled != nil {
+			select {
+			case <-s.sampled:
+			case <-time.After(QuietWait):
+			case <-ctx.Done():
+			}
 		}
 	}
-	// The quick sample measures for about a second.
-	o := speed.Options{Client: c, Max: time.Second}
+	// The quick sample measures for up to a second, and stops as soon as the
+	// rate is clearly enough for every quality (with the verdicts' headroom)
+	// or clearly too little for the lowest (speed.DecisionMargin).
+	o := speed.Options{Client: c, Max: time.Second, Measuring: quiet,
+		StopAbove: speed.Headroom * s.prof.UHDMbps, StopBelow: s.prof.SDMbps, DecisionFloor: DecisionFloor}
 	if s.speed.Deep {
-		o.Max, o.Upload = 10*time.Second, true
+		o = speed.Options{Client: c, Max: 10 * time.Second, Upload: true, Measuring: quiet}
 	}
 	res, notes, err := speed.Run(ctx, backends, o)
 	if s.speed.OnResult != nil {
@@ -94,6 +106,12 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 	}
 	tp := Observation{Target: res.Server, Value: res.DownMbps, Status: OK,
 		Detail: fmt.Sprintf("%.1f Mbps down from %s (%s, %d streams, %.1f s)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds)}
+	if res.Decided {
+		tp.Detail = fmt.Sprintf("at least %.1f Mbps down from %s (%s, %d streams; stopped after %.1f s, clearly enough for every quality)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds)
+		if res.DownMbps < s.prof.SDMbps {
+			tp.Detail = fmt.Sprintf("under %.1f Mbps down from %s (%s, %d streams; stopped after %.1f s, clearly too little even for SD)", res.DownMbps*speed.DecisionMargin, res.Server, res.Backend, res.Streams, res.Seconds)
+		}
+	}
 	switch {
 	case res.DownMbps < s.prof.SDMbps:
 		tp.Status, tp.Failure = Problem, FBelowSD

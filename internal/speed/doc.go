@@ -3,13 +3,32 @@
 // load (as RPM, 60000 / RTT in ms, the IETF "Responsiveness under Working
 // Conditions" unit), jitter, and loss where the kernel can tell it.
 //
-// Stopping rule. Throughput is sampled every 100 ms as the bytes moved in
-// the last second. A stream is added every 300 ms while the rate still grows
-// by more than 10 % since the last addition (up to MaxStreams). The estimate
-// is stable when no stream was added in the last second and the last ten
-// samples (one second) lie within ±2.5 % of their mean, after at least
-// 1.5 s; the estimate is then that mean. Otherwise the test stops at its
-// hard cap (10 s by default) and reports the last sample as not stable.
+// Stopping rule. A transfer starts four parallel streams at once (one flow
+// leaves slow start too slowly on a fast line) and adds two every 250 ms
+// while the rate still grows by more than 10 % (up to MaxStreams).
+// Throughput is sampled every 50 ms (Tick) as the bytes moved in the last
+// 500 ms (Window). The estimate is stable when, after at least 700 ms
+// (MinRun) and with no stream added for a Window, the last six samples lie
+// within ±2 % of their mean; the estimate is then that mean. Otherwise the
+// test stops at its hard cap (10 s by default) and reports the last sample
+// as not stable.
+//
+// Decision-aware stopping (the check's quick sample, Options.StopAbove and
+// StopBelow): the question is only whether the line carries SD, HD and 4K,
+// so the sample stops once its lower bound clears the highest need with
+// headroom (1.25 × 15 Mbps for Netflix), or its upper bound falls below the
+// lowest (3 Mbps), after a floor of 150 ms or eight idle round trips,
+// whichever is longer (twice that for the lower side), so slow start is
+// left behind. The bounds are the mean of the per-tick rates (the first
+// tick, which carries whatever a buffer lets through at once, left out)
+// minus or plus two standard errors, the lower also capped by the average
+// since the first tick, and both widened by DecisionMargin (10 %). Error:
+// a decided sample claims only the grade, and reports its rate as a bound
+// ("at least"); a line whose rate is within 10 % of a need, or that stalls
+// (loss), is measured in full. A burst lasting longer than a tick (a
+// provider's "boost" of several megabytes) can still carry a line a little
+// over a need for the first few hundred milliseconds; the full test
+// (`streamdoctor speed`) is not stopped early.
 //
 // Loss is measured honestly only on Linux, as the kernel's TCP
 // retransmission count over segments sent during the upload (TCP_INFO);

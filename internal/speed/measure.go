@@ -46,6 +46,15 @@ type Options struct {
 	Upload     bool          // also measure upload
 	// Progress receives live samples (Mbps, "download" or "upload").
 	Progress func(direction string, mbps float64)
+	// Decision-aware stopping of a quick sample: the download stops once
+	// its lower bound clears StopAbove Mbps, or (after twice the floor) its
+	// upper bound falls below StopBelow, after at least DecisionFloor; the
+	// result is then Decided, and its rate a bound, not a stable estimate.
+	StopAbove, StopBelow float64
+	DecisionFloor        time.Duration
+	// Measuring, if set, is called once the servers are found, just before
+	// the idle round trips (the check waits there for a quiet line).
+	Measuring func()
 }
 
 // Result is one measurement.
@@ -65,7 +74,10 @@ type Result struct {
 	LossPct       float64 `json:"loss_pct"` // -1: not measured
 	Streams       int     `json:"streams"`
 	Stable        bool    `json:"stable"`
-	Seconds       float64 `json:"seconds"`
+	// Decided: a quick sample stopped as soon as the rate was clearly above
+	// (or below) what the verdict needs (Options.StopAbove).
+	Decided bool    `json:"decided,omitempty"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Errors a backend reports in one clear line.
@@ -90,6 +102,9 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 	if o.Client == nil {
 		o.Client = &http.Client{}
 	}
+	if o.Measuring != nil {
+		o.Measuring()
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, o.Max)
 	defer cancel()
@@ -101,19 +116,29 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 		res.Server = hostOf(targets[0].URL)
 	}
 
-	idle, err := pings(ctx, o.Client, targets[0].URL, 5, 0)
+	// The round trips, idle and under load, are timed on a connection of
+	// their own, opened by the idle ones, so that no loaded sample pays for
+	// a handshake.
+	pc := &http.Client{Transport: cloneTransport(o.Client), Timeout: 2 * time.Second}
+	defer pc.CloseIdleConnections()
+	idle, err := pings(ctx, pc, targets[0].URL, idlePings(o), 0)
 	if err != nil {
 		return res, fmt.Errorf("cannot reach %s: %w", res.Server, err)
 	}
 	res.IdleRTTms = Median(idle)
 	res.JitterMs = meanAbsDiff(idle)
+	if o.DecisionFloor > 0 {
+		// Slow start needs a few round trips to fill a long path.
+		o.DecisionFloor = max(o.DecisionFloor, time.Duration(8*res.IdleRTTms*float64(time.Millisecond)))
+	}
 
 	budget := time.Until(deadline(ctx))
 	if o.Upload {
 		budget = budget * 6 / 10
 	}
-	down, err := transfer(ctx, o, targets, false, budget)
+	down, err := transfer(ctx, o, pc, targets, false, budget)
 	res.DownMbps, res.Streams, res.Stable, res.LoadedRTTms, res.LoadedFloorMS = down.mbps, down.streams, down.stable, down.loadedRTT, down.loadedFloor
+	res.Decided = down.decided
 	if err != nil {
 		return res, err
 	}
@@ -121,7 +146,7 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 		res.RPM = math.Round(60000 / res.LoadedRTTms)
 	}
 	if o.Upload && ctx.Err() == nil {
-		up, err := transfer(ctx, o, targets, true, time.Until(deadline(ctx)))
+		up, err := transfer(ctx, o, pc, targets, true, time.Until(deadline(ctx)))
 		res.UpMbps, res.LossPct = up.mbps, up.lossPct
 		res.Stable = res.Stable && up.stable
 		if err != nil {
@@ -130,6 +155,16 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 	}
 	res.Seconds = math.Round(time.Since(start).Seconds()*100) / 100
 	return res, nil
+}
+
+// idlePings: the idle round trip from five one-byte requests; three for a
+// quick sample that may stop early (the median of three still drops one
+// slow outlier).
+func idlePings(o Options) int {
+	if o.StopAbove > 0 || o.StopBelow > 0 {
+		return 3
+	}
+	return 5
 }
 
 func deadline(ctx context.Context) time.Time {
@@ -198,11 +233,15 @@ type transferResult struct {
 	// loadedFloor is the shortest loaded round trip.
 	loadedFloor float64
 	lossPct     float64
+	decided     bool
 }
+
+// InitialStreams is how many parallel streams a transfer starts with.
+const InitialStreams = 4
 
 // transfer moves data in one direction until the estimate is stable or the
 // budget runs out.
-func transfer(parent context.Context, o Options, targets []Target, upload bool, budget time.Duration) (transferResult, error) {
+func transfer(parent context.Context, o Options, pc *http.Client, targets []Target, upload bool, budget time.Duration) (transferResult, error) {
 	r := transferResult{lossPct: -1}
 	ctx, cancel := context.WithTimeout(parent, budget)
 	defer cancel()
@@ -231,8 +270,10 @@ func transfer(parent context.Context, o Options, targets []Target, upload bool, 
 	probeDone := make(chan struct{})
 	go func() {
 		defer close(probeDone)
-		pc := &http.Client{Transport: cloneTransport(o.Client), Timeout: 2 * time.Second}
-		time.Sleep(300 * time.Millisecond)
+		select { // let the streams fill the queue first
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
 		for ctx.Err() == nil {
 			p, err := pings(ctx, pc, targets[0].URL, 1, 0)
 			if err == nil {
@@ -242,29 +283,39 @@ func transfer(parent context.Context, o Options, targets []Target, upload bool, 
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(200 * time.Millisecond):
+			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}()
 
-	streams := 1
-	startStream(0)
+	// Start with a few streams at once (one flow leaves slow start too
+	// slowly on a fast line), then add two while the rate still grows.
+	streams := min(InitialStreams, o.MaxStreams)
+	for i := range streams {
+		startStream(i)
+	}
 	dir := "download"
 	if upload {
 		dir = "upload"
 	}
 	sm := newSampler(&moved, o.Progress, dir)
+	if !upload {
+		sm.above, sm.below, sm.floor = o.StopAbove, o.StopBelow, o.DecisionFloor
+	}
 	r.mbps, r.stable = sm.run(ctx, func(now time.Time, rate float64) bool {
 		if e := firstErr.Load(); e != nil && moved.Load() == 0 {
 			return false
 		}
-		if streams < o.MaxStreams && now.Sub(sm.lastAdd) >= 300*time.Millisecond && rate > sm.rateAtAdd*1.10 {
-			startStream(streams)
-			streams++
+		if streams < o.MaxStreams && now.Sub(sm.lastAdd) >= 250*time.Millisecond && rate > sm.rateAtAdd*1.10 {
+			for range min(2, o.MaxStreams-streams) {
+				startStream(streams)
+				streams++
+			}
 			sm.added(now, rate)
 		}
 		return true
 	})
+	r.decided = sm.decided
 	if e := firstErr.Load(); e != nil && moved.Load() == 0 {
 		cancel()
 		wg.Wait()
@@ -478,6 +529,17 @@ func spread(xs []float64, m float64) float64 {
 	return w
 }
 
+func stddev(xs []float64, m float64) float64 {
+	if len(xs) < 2 {
+		return 0
+	}
+	v := 0.0
+	for _, x := range xs {
+		v += (x - m) * (x - m)
+	}
+	return math.Sqrt(v / float64(len(xs)-1))
+}
+
 func meanAbsDiff(xs []float64) float64 {
 	if len(xs) < 2 {
 		return 0
@@ -489,10 +551,23 @@ func meanAbsDiff(xs []float64) float64 {
 	return math.Round(s/float64(len(xs)-1)*10) / 10
 }
 
-// sampler applies the stopping rule to a byte counter: every 100 ms, the
-// rate over the last second; stable when no stream was added in the last
-// second and the last ten samples lie within ±2.5 % of their mean, after at
-// least 1.5 s.
+// The stopping rule (doc.go): samples every Tick of the rate over the last
+// Window; stable when, after MinRun and with no stream added for Window,
+// the last Settle samples lie within ±Spread of their mean.
+const (
+	Tick   = 50 * time.Millisecond
+	Window = 500 * time.Millisecond
+	MinRun = 700 * time.Millisecond
+	Settle = 6
+	Spread = 0.02
+)
+
+// Decision bounds of a quick sample (Options.StopAbove, StopBelow): the
+// estimate counts as clear of a need only by this factor, which covers a
+// burst the line's buffer lets through at the start and sampling error.
+const DecisionMargin = 1.1
+
+// sampler applies the stopping rule to a byte counter.
 type sampler struct {
 	moved     *atomic.Int64
 	progress  func(string, float64)
@@ -500,6 +575,11 @@ type sampler struct {
 	start     time.Time
 	lastAdd   time.Time
 	rateAtAdd float64
+	// Decision-aware stopping (zero: off): stop once the estimate is
+	// clearly above above or below below, after floor.
+	above, below float64
+	floor        time.Duration
+	decided      bool
 }
 
 func newSampler(moved *atomic.Int64, progress func(string, float64), dir string) *sampler {
@@ -509,9 +589,9 @@ func newSampler(moved *atomic.Int64, progress func(string, float64), dir string)
 
 func (s *sampler) added(now time.Time, rate float64) { s.lastAdd, s.rateAtAdd = now, rate }
 
-// run samples until the estimate is stable, ctx ends, the moved counter
-// stays at zero for 1.5 s, or each returns false. It returns the estimate
-// and whether it was stable (else the last sample).
+// run samples until the estimate is stable or decided, ctx ends, the moved
+// counter stays at zero for 1.5 s, or each returns false. It returns the
+// estimate and whether it was stable (else the last sample).
 func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (float64, bool) {
 	type point struct {
 		t time.Time
@@ -519,7 +599,8 @@ func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (
 	}
 	var hist []point
 	var samples []float64
-	tick := time.NewTicker(100 * time.Millisecond)
+	var incs []float64 // Mbps moved in each tick, for the decision's bounds
+	tick := time.NewTicker(Tick)
 	defer tick.Stop()
 	last := func() float64 {
 		if len(samples) == 0 {
@@ -532,32 +613,57 @@ func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (
 		case <-ctx.Done():
 			return last(), false
 		case now := <-tick.C:
-			hist = append(hist, point{now, s.moved.Load()})
+			b := s.moved.Load()
+			if len(hist) > 0 {
+				if dt := now.Sub(hist[len(hist)-1].t).Seconds(); dt > 0 {
+					incs = append(incs, float64(b-hist[len(hist)-1].b)*8/dt/1e6)
+				}
+			}
+			hist = append(hist, point{now, b})
 			j := 0
-			for j < len(hist)-1 && now.Sub(hist[j].t) > time.Second {
+			for j < len(hist)-1 && now.Sub(hist[j].t) > Window {
 				j++
 			}
 			base := point{s.start, 0}
-			if now.Sub(s.start) > time.Second {
+			if now.Sub(s.start) > Window {
 				base = hist[max(j-1, 0)]
 			}
 			dt := now.Sub(base.t).Seconds()
 			if dt <= 0 {
 				continue
 			}
-			rate := float64(hist[len(hist)-1].b-base.b) * 8 / dt / 1e6
+			rate := float64(b-base.b) * 8 / dt / 1e6
 			samples = append(samples, rate)
 			if s.progress != nil {
 				s.progress(s.dir, rate)
 			}
 			el := now.Sub(s.start)
-			if el > 1500*time.Millisecond && now.Sub(s.lastAdd) > time.Second && len(samples) >= 10 {
-				w := samples[len(samples)-10:]
-				if m := mean(w); m > 0 && spread(w, m) <= 0.025 {
+			if el >= MinRun && now.Sub(s.lastAdd) >= Window && len(samples) >= Settle {
+				w := samples[len(samples)-Settle:]
+				if m := mean(w); m > 0 && spread(w, m) <= Spread {
 					return m, true
 				}
 			}
-			if el > 1500*time.Millisecond && s.moved.Load() == 0 {
+			if s.floor > 0 && el >= s.floor && len(incs) >= 4 {
+				// Bounds on the rate: the mean of the per-tick rates less (or
+				// plus) two standard errors, so a line that stalls now and
+				// then (loss) is measured in full; the whole run's average
+				// (which understates a line still in slow start) caps the
+				// lower, and DecisionMargin widens both.
+				// The first tick is left out: what a buffer on the way lets
+				// through at once (a token bucket's burst, socket buffers)
+				// arrives in it.
+				first := hist[0]
+				avg := float64(b-first.b) * 8 / now.Sub(first.t).Seconds() / 1e6
+				m := mean(incs[1:])
+				se := 2 * stddev(incs[1:], m) / math.Sqrt(float64(len(incs)-1))
+				lo, hi := min(avg, m-se)/DecisionMargin, max(rate, m+se)*DecisionMargin
+				if (s.above > 0 && lo > s.above) || (s.below > 0 && hi < s.below && el >= 2*s.floor) {
+					s.decided = true
+					return min(avg, rate), false
+				}
+			}
+			if el > 1500*time.Millisecond && b == 0 {
 				return 0, false
 			}
 			if !each(now, rate) {

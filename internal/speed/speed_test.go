@@ -47,7 +47,7 @@ type pacedConn struct {
 func (c *pacedConn) Write(b []byte) (int, error) {
 	total := 0
 	for len(b) > 0 {
-		k := min(len(b), 16<<10)
+		k := min(len(b), 2<<10) // small pieces: a pace even over 50 ms ticks
 		n, err := c.Conn.Write(b[:k])
 		total += n
 		c.sent += float64(n)
@@ -170,5 +170,30 @@ func TestHandlerRanges(t *testing.T) {
 		if resp.StatusCode != want || (want == 200 && resp.ContentLength != 100) {
 			t.Errorf("%s: %d %d", path, resp.StatusCode, resp.ContentLength)
 		}
+	}
+}
+
+// A quick sample stops as soon as its bounds settle the verdict, and
+// measures on when the rate is too near a need to tell.
+func TestQuickSampleStopsWhenDecided(t *testing.T) {
+	quick := func(perStream float64, streams int) Result {
+		t.Helper()
+		base := throttled(t, perStream)
+		res, err := Measure(context.Background(), []Target{{Name: "local", URL: base}},
+			Options{Max: 3 * time.Second, MaxStreams: streams, StopAbove: 18.75, StopBelow: 3, DecisionFloor: 150 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if r := quick(40, 4); !r.Decided || r.DownMbps < 18.75 {
+		t.Errorf("160 Mbps against a 18.75 Mbps need: decided %v at %.1f Mbps", r.Decided, r.DownMbps)
+	}
+	if r := quick(0.5, 1); !r.Decided || r.DownMbps >= 3 {
+		t.Errorf("0.5 Mbps against a 3 Mbps need: decided %v at %.1f Mbps", r.Decided, r.DownMbps)
+	}
+	// 4 × 5 Mbps = 20 Mbps is within DecisionMargin of 18.75: measured in full.
+	if r := quick(5, 4); r.Decided || r.DownMbps < 17 || r.DownMbps > 21 {
+		t.Errorf("20 Mbps near a 18.75 Mbps need: decided %v at %.1f Mbps", r.Decided, r.DownMbps)
 	}
 }

@@ -1,0 +1,79 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+// slowWorld: one address accepts after a delay, every other one is silent
+// (a SYN that nothing answers), as the fault lab's netmap plays them.
+type slowWorld struct {
+	slow, to string
+	delay    time.Duration
+}
+
+func (w slowWorld) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if addr != w.slow {
+		<-ctx.Done()
+		return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+	}
+	select {
+	case <-time.After(w.delay):
+	case <-ctx.Done():
+		return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", w.to)
+}
+
+func TestSilentBudget(t *testing.T) {
+	for _, c := range []struct{ rtt, want time.Duration }{
+		{0, SilentFloor},
+		{20 * time.Millisecond, SilentFloor},
+		{100 * time.Millisecond, 1600 * time.Millisecond},
+		{600 * time.Millisecond, 3600 * time.Millisecond},
+	} {
+		if got := SilentBudget(c.rtt); got != c.want {
+			t.Errorf("SilentBudget(%v) = %v, want %v", c.rtt, got, c.want)
+		}
+	}
+}
+
+// Once the path's round trip is known, a silent address is given up on
+// after SilentBudget (a timeout, as before), while a server that accepts
+// late but within it still connects.
+func TestDialBudgetGivesUpOnSilenceNotOnSlowness(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	s := testState()
+	s.env = &Env{Dialer: slowWorld{slow: "192.0.2.10:443", to: l.Addr().String(), delay: 1100 * time.Millisecond}}
+	s.timeouts.Connect = 6 * time.Second
+	s.path = newPathRTT()
+	s.path.saw(20 * time.Millisecond)
+
+	_, err = s.dialBudget(context.Background(), "tcp4", "192.0.2.99:443")
+	var es errSilent
+	if !errors.As(err, &es) || es.after != SilentFloor || Classify(err) != FTimeout {
+		t.Fatalf("a silent address: %v (%s), want given up after %v as a timeout", err, Classify(err), SilentFloor)
+	}
+	c, err := s.dialBudget(context.Background(), "tcp4", "192.0.2.10:443")
+	if err != nil {
+		t.Fatalf("a server accepting after 1.1 s: %v", err)
+	}
+	c.Close()
+}
