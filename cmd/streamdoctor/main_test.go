@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -225,12 +227,30 @@ func TestCheckReportUnwritable(t *testing.T) {
 	if r.code != ExitUsage || r.out != "" || !strings.Contains(r.errOut, "does not exist") {
 		t.Errorf("exit %d %q %q", r.code, r.out, r.errOut)
 	}
+	// The folder goes away once the check is under way (its first connect),
+	// after the check before it found it writable.
 	dir := t.TempDir()
-	go func() { time.Sleep(300 * time.Millisecond); os.RemoveAll(dir) }()
-	r = cli(t, w.Env, "check", "--report", filepath.Join(dir, "r.html"))
+	var once sync.Once
+	env := func() *probe.Env {
+		e := w.Env()
+		e.Dialer = dialHook{e.Dialer, func() { once.Do(func() { os.RemoveAll(dir) }) }}
+		return e
+	}
+	r = cli(t, env, "check", "--report", filepath.Join(dir, "r.html"))
 	if r.code != ExitFailed || !strings.Contains(r.out, "No problem found") || !strings.Contains(r.errOut, "cannot write report") {
 		t.Errorf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
 	}
+}
+
+// dialHook calls hook before each connect.
+type dialHook struct {
+	probe.Dialer
+	hook func()
+}
+
+func (d dialHook) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.hook()
+	return d.Dialer.DialContext(ctx, network, addr)
 }
 
 func TestCheckNoLinkIsADiagnosis(t *testing.T) {

@@ -18,6 +18,11 @@ type Result struct {
 	Probability float64 `json:"probability"`
 	Pass        bool    `json:"pass"`
 	WallMS      int64   `json:"wall_ms"`
+	// CheckMS is the check's own time (the world's start-up left out): what
+	// a person waits for.
+	CheckMS int64 `json:"check_ms"`
+	// Evidence is what the check derived (symbol -> present).
+	Evidence map[string]bool `json:"evidence,omitempty"`
 	// Why explains a miss: the expected cause's rank, or a forbidden cause on top.
 	Why string `json:"why,omitempty"`
 
@@ -44,7 +49,7 @@ func Run(ctx context.Context, k *kb.KB, sc *Scenario, timeout time.Duration) (Re
 		return Result{}, err
 	}
 	r := Result{Scenario: sc.Name, File: sc.File, Expected: sc.Expect.TopCause, Diagnosed: res.Diagnosis.Top,
-		Probability: res.Diagnosis.P, WallMS: time.Since(start).Milliseconds(), Check: res}
+		Probability: res.Diagnosis.P, WallMS: time.Since(start).Milliseconds(), CheckMS: res.Report.DurationMS, Evidence: res.Evidence, Check: res}
 	r.Pass = r.Diagnosed == r.Expected
 	for _, c := range sc.Expect.NotCauses {
 		if c == r.Diagnosed {

@@ -3,15 +3,22 @@
 // load (as RPM, 60000 / RTT in ms, the IETF "Responsiveness under Working
 // Conditions" unit), jitter, and loss where the kernel can tell it.
 //
-// Stopping rule. A transfer starts four parallel streams at once (one flow
-// leaves slow start too slowly on a fast line) and adds two every 250 ms
-// while the rate still grows by more than 10 % (up to MaxStreams).
-// Throughput is sampled every 50 ms (Tick) as the bytes moved in the last
-// 500 ms (Window). The estimate is stable when, after at least 700 ms
-// (MinRun) and with no stream added for a Window, the last six samples lie
-// within ±2 % of their mean; the estimate is then that mean. Otherwise the
-// test stops at its hard cap (10 s by default) and reports the last sample
-// as not stable.
+// Stopping rule. A transfer starts two parallel streams and adds two every
+// 250 ms while the rate of the last 250 ms still grows by more than 10 %
+// and each stream carries over 25 Mbps (a slower line is already full: one
+// flow fills 25 Mbps within a few round trips on paths up to 40 ms, and more
+// flows only fight in its queue), up to MaxStreams. Throughput is sampled
+// every 50 ms (Tick) as the bytes that arrived in the last 500 ms (Window) —
+// on Linux the kernel's count of bytes received (TCP_INFO
+// tcpi_bytes_received), so a pause of this process does not bunch a
+// window's bytes; elsewhere the bytes read. The estimate is stable when,
+// after at least 700 ms (MinRun) and with no stream added for a window, the
+// last six samples lie within ±2 % of their mean; the estimate is then that
+// mean. Under 40 Mbps the window is 1 s (under 10 Mbps, 3 s) and the first
+// second is left out, as iperf3's -O 1 does: a few packets weigh more in a
+// slow line's window, and a window spanning slow start's loss recovery
+// counts bytes that arrived before it. Otherwise the test stops at its hard
+// cap (10 s by default) and reports the last sample as not stable.
 //
 // Decision-aware stopping (the check's quick sample, Options.StopAbove and
 // StopBelow): the question is only whether the line carries SD, HD and 4K,

@@ -121,7 +121,18 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 	// a handshake.
 	pc := &http.Client{Transport: cloneTransport(o.Client), Timeout: 2 * time.Second}
 	defer pc.CloseIdleConnections()
+	// Meanwhile the download's first streams open their connections (a
+	// one-byte request each), so the transfer starts with data, not with
+	// handshakes; a few small requests do not load the line.
+	dl := newConnTracker()
+	dlClient := dl.wrap(o.Client)
+	defer dlClient.CloseIdleConnections()
+	var warm sync.WaitGroup
+	for range min(InitialStreams, o.MaxStreams) {
+		warm.Go(func() { _, _ = pings(ctx, dlClient, targets[0].URL, 1, 0) })
+	}
 	idle, err := pings(ctx, pc, targets[0].URL, idlePings(o), 0)
+	warm.Wait()
 	if err != nil {
 		return res, fmt.Errorf("cannot reach %s: %w", res.Server, err)
 	}
@@ -136,7 +147,7 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 	if o.Upload {
 		budget = budget * 6 / 10
 	}
-	down, err := transfer(ctx, o, pc, targets, false, budget)
+	down, err := transfer(ctx, o, pc, dl, dlClient, targets, false, budget)
 	res.DownMbps, res.Streams, res.Stable, res.LoadedRTTms, res.LoadedFloorMS = down.mbps, down.streams, down.stable, down.loadedRTT, down.loadedFloor
 	res.Decided = down.decided
 	if err != nil {
@@ -146,7 +157,7 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 		res.RPM = math.Round(60000 / res.LoadedRTTms)
 	}
 	if o.Upload && ctx.Err() == nil {
-		up, err := transfer(ctx, o, pc, targets, true, time.Until(deadline(ctx)))
+		up, err := transfer(ctx, o, pc, nil, nil, targets, true, time.Until(deadline(ctx)))
 		res.UpMbps, res.LossPct = up.mbps, up.lossPct
 		res.Stable = res.Stable && up.stable
 		if err != nil {
@@ -236,20 +247,29 @@ type transferResult struct {
 	decided     bool
 }
 
-// InitialStreams is how many parallel streams a transfer starts with.
-const InitialStreams = 4
+// InitialStreams is how many parallel streams a transfer starts with;
+// PerStreamMbps is the least each must carry before more are added.
+const (
+	InitialStreams = 2
+	PerStreamMbps  = 25.0
+)
 
 // transfer moves data in one direction until the estimate is stable or the
 // budget runs out.
-func transfer(parent context.Context, o Options, pc *http.Client, targets []Target, upload bool, budget time.Duration) (transferResult, error) {
+// conns and client may be given (their connections already open), else
+// the transfer makes its own.
+func transfer(parent context.Context, o Options, pc *http.Client, conns *connTracker, client *http.Client, targets []Target, upload bool, budget time.Duration) (transferResult, error) {
 	r := transferResult{lossPct: -1}
 	ctx, cancel := context.WithTimeout(parent, budget)
 	defer cancel()
 	var moved atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
-	conns := newConnTracker()
-	client := conns.wrap(o.Client)
+	if conns == nil {
+		conns = newConnTracker()
+		client = conns.wrap(o.Client)
+	}
+	before, _ := conns.received() // what the warm-up requests brought
 	startStream := func(i int) {
 		wg.Add(1)
 		go func() {
@@ -300,13 +320,52 @@ func transfer(parent context.Context, o Options, pc *http.Client, targets []Targ
 	}
 	sm := newSampler(&moved, o.Progress, dir)
 	if !upload {
+		// What arrived, not what this process has read: a pause of this
+		// process does not bunch a window's bytes (Linux: TCP_INFO).
+		// Decided once: a transfer's connections are all kernel sockets or
+		// none are (the fault lab's); a kernel that reports nothing (older
+		// than 4.1) while bytes are read counts as none.
+		mode, last := 0, int64(0) // mode 0 undecided, 1 kernel, 2 read
+		sm.count = func() int64 {
+			n, ok := conns.received()
+			n -= before
+			switch {
+			case mode == 0 && !ok:
+				mode = 2
+			case mode == 0 && n > 0:
+				mode = 1
+			case mode == 0 && moved.Load() > 64<<10:
+				mode = 2
+			}
+			switch {
+			case mode == 1 && ok:
+				last = n
+				return n
+			case mode == 1:
+				return last
+			}
+			return moved.Load()
+		}
+	}
+	if !upload {
 		sm.above, sm.below, sm.floor = o.StopAbove, o.StopBelow, o.DecisionFloor
 	}
 	r.mbps, r.stable = sm.run(ctx, func(now time.Time, rate float64) bool {
 		if e := firstErr.Load(); e != nil && moved.Load() == 0 {
 			return false
 		}
-		if streams < o.MaxStreams && now.Sub(sm.lastAdd) >= 250*time.Millisecond && rate > sm.rateAtAdd*1.10 {
+		if now.Sub(sm.lastAdd) < 250*time.Millisecond {
+			return true
+		}
+		if sm.rateAtAdd == 0 { // the first 250 ms set the baseline
+			sm.added(now, rate)
+			return true
+		}
+		// More streams only while the rate still grows and each stream
+		// carries over 25 Mbps: one flow fills 25 Mbps within a few round
+		// trips on any path up to 40 ms (a 125 KB window), so a slower line
+		// is already full, and more flows would only fight in its queue.
+		if streams < o.MaxStreams && rate > sm.rateAtAdd*1.10 && rate > float64(streams)*PerStreamMbps {
 			for range min(2, o.MaxStreams-streams) {
 				startStream(streams)
 				streams++
@@ -445,6 +504,7 @@ func cloneTransport(c *http.Client) http.RoundTripper {
 type connTracker struct {
 	mu    sync.Mutex
 	conns []net.Conn
+	last  map[net.Conn]uint64
 }
 
 func newConnTracker() *connTracker { return &connTracker{} }
@@ -476,6 +536,28 @@ func (t *connTracker) wrap(c *http.Client) *http.Client {
 		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
 	}
 	return &http.Client{Transport: tr}
+}
+
+// received is the bytes the kernel received on every tracked connection,
+// if it can tell for all of them (and there is one).
+// A closed connection keeps the last count read from it.
+func (t *connTracker) received() (int64, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last == nil {
+		t.last = map[net.Conn]uint64{}
+	}
+	var n uint64
+	for _, c := range t.conns {
+		r, ok := tcpReceived(c)
+		if ok {
+			t.last[c] = r
+		} else if r, ok = t.last[c]; !ok {
+			return 0, false
+		}
+		n += r
+	}
+	return int64(n), true
 }
 
 func (t *connTracker) retransPct() float64 {
@@ -551,6 +633,12 @@ func meanAbsDiff(xs []float64) float64 {
 	return math.Round(s/float64(len(xs)-1)*10) / 10
 }
 
+// point is the byte counter at a tick.
+type point struct {
+	t time.Time
+	b int64
+}
+
 // The stopping rule (doc.go): samples every Tick of the rate over the last
 // Window; stable when, after MinRun and with no stream added for Window,
 // the last Settle samples lie within ±Spread of their mean.
@@ -560,6 +648,10 @@ const (
 	MinRun = 700 * time.Millisecond
 	Settle = 6
 	Spread = 0.02
+	// SlowLineMbps: under this rate the window is twice as long, under a
+	// quarter of it six times (3 s: a shaper's burst after a stall weighs
+	// under 2 % in it), and the first second is left out.
+	SlowLineMbps = 40.0
 )
 
 // Decision bounds of a quick sample (Options.StopAbove, StopBelow): the
@@ -575,6 +667,8 @@ type sampler struct {
 	start     time.Time
 	lastAdd   time.Time
 	rateAtAdd float64
+	// count is the byte counter (nil: moved).
+	count func() int64
 	// Decision-aware stopping (zero: off): stop once the estimate is
 	// clearly above above or below below, after floor.
 	above, below float64
@@ -590,14 +684,11 @@ func newSampler(moved *atomic.Int64, progress func(string, float64), dir string)
 func (s *sampler) added(now time.Time, rate float64) { s.lastAdd, s.rateAtAdd = now, rate }
 
 // run samples until the estimate is stable or decided, ctx ends, the moved
-// counter stays at zero for 1.5 s, or each returns false. It returns the
+// counter stays at zero for 1.5 s, or each (given the rate over the last
+// 250 ms) returns false. It returns the
 // estimate and whether it was stable (else the last sample).
 func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (float64, bool) {
-	type point struct {
-		t time.Time
-		b int64
-	}
-	var hist []point
+	hist := []point{{s.start, 0}}
 	var samples []float64
 	var incs []float64 // Mbps moved in each tick, for the decision's bounds
 	tick := time.NewTicker(Tick)
@@ -614,18 +705,33 @@ func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (
 			return last(), false
 		case now := <-tick.C:
 			b := s.moved.Load()
+			if s.count != nil {
+				b = s.count()
+			}
 			if len(hist) > 0 {
 				if dt := now.Sub(hist[len(hist)-1].t).Seconds(); dt > 0 {
 					incs = append(incs, float64(b-hist[len(hist)-1].b)*8/dt/1e6)
 				}
 			}
 			hist = append(hist, point{now, b})
+			// A slow line is judged over a longer window: a lost packet, or
+			// the shaper's burst, weighs more in its few packets.
+			// Its first second is left out too, as iperf3's -O 1 does: the
+			// losses of slow start are recovered then, and a window that
+			// spans a recovery counts bytes that arrived before it.
+			win, minRun := Window, MinRun
+			switch r := mean(incs[max(0, len(incs)-5):]); {
+			case r < SlowLineMbps/4:
+				win, minRun = 6*Window, time.Second+6*Window
+			case r < SlowLineMbps:
+				win, minRun = 2*Window, time.Second+2*Window
+			}
 			j := 0
-			for j < len(hist)-1 && now.Sub(hist[j].t) > Window {
+			for j < len(hist)-1 && now.Sub(hist[j].t) > win {
 				j++
 			}
 			base := point{s.start, 0}
-			if now.Sub(s.start) > Window {
+			if now.Sub(s.start) > win {
 				base = hist[max(j-1, 0)]
 			}
 			dt := now.Sub(base.t).Seconds()
@@ -638,7 +744,7 @@ func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (
 				s.progress(s.dir, rate)
 			}
 			el := now.Sub(s.start)
-			if el >= MinRun && now.Sub(s.lastAdd) >= Window && len(samples) >= Settle {
+			if el >= minRun && now.Sub(s.lastAdd) >= win && len(samples) >= Settle {
 				w := samples[len(samples)-Settle:]
 				if m := mean(w); m > 0 && spread(w, m) <= Spread {
 					return m, true
@@ -653,7 +759,7 @@ func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (
 				// The first tick is left out: what a buffer on the way lets
 				// through at once (a token bucket's burst, socket buffers)
 				// arrives in it.
-				first := hist[0]
+				first := hist[1]
 				avg := float64(b-first.b) * 8 / now.Sub(first.t).Seconds() / 1e6
 				m := mean(incs[1:])
 				se := 2 * stddev(incs[1:], m) / math.Sqrt(float64(len(incs)-1))
@@ -663,10 +769,13 @@ func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (
 					return min(avg, rate), false
 				}
 			}
-			if el > 1500*time.Millisecond && b == 0 {
+			if el > 1500*time.Millisecond && s.moved.Load() == 0 {
 				return 0, false
 			}
-			if !each(now, rate) {
+			// Growth is judged on the last 250 ms of ticks: the window's
+			// rate keeps rising for a Window after the start on any line.
+			recent := mean(incs[max(0, len(incs)-5):])
+			if !each(now, recent) {
 				return last(), false
 			}
 		}
