@@ -77,3 +77,27 @@ func TestDialBudgetGivesUpOnSilenceNotOnSlowness(t *testing.T) {
 	}
 	c.Close()
 }
+
+// The latency probe stops early only when its evidence is settled: enough
+// connects lost for the top loss band, and the median round trip's band
+// beyond reach of the rest.
+func TestSamplingSettles(t *testing.T) {
+	var out []connectSample
+	for i := range 30 {
+		out = append(out, connectSample{rtt: 20, failed: i < 4})
+	}
+	if !lossSettled(out, 40, 920) || !latencySettled(out, 40, 920) {
+		t.Error("4 of 40 lost fill the top band, and 26 of at most 36 successes under 100 ms fix the median's")
+	}
+	if latencySettled(out[:12], 40, 920) {
+		t.Error("8 of at most 36 successes do not fix the median")
+	}
+	few := out[:6] // 4 lost, 2 at 20 ms: 34 could still come, anywhere
+	if latencySettled(few, 40, 920) {
+		t.Error("the median is settled on 2 round trips out of a possible 36")
+	}
+	clean := []connectSample{{rtt: 20}, {rtt: 21}, {rtt: 19}}
+	if lossSettled(clean, 40, 920) {
+		t.Error("no loss yet is not settled: one more loss would move the band")
+	}
+}

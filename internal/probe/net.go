@@ -665,7 +665,7 @@ func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64
 			for ctx.Err() == nil {
 				mu.Lock()
 				floor := minRTT
-				if next >= samples || lossSettled(out, samples+1, minRTT+retransmit) {
+				if next >= samples || (lossSettled(out, samples+1, minRTT+retransmit) && latencySettled(out, samples+1, minRTT+retransmit)) {
 					mu.Unlock()
 					return
 				}
@@ -723,6 +723,37 @@ func lossSettled(out []connectSample, total int, lostAfterMS float64) bool {
 		}
 	}
 	return 100*float64(lost)/float64(total) >= LossPct
+}
+
+// latencySettled: the median round trip of the connects that were not lost
+// stays in its band (HighLatencyMS and the evidence's 100 and 300 ms edges) however
+// the rest of the planned total fare: more than half of the most there can
+// be already lie in one band. Jitter, the median swing between
+// consecutive connects, can move with any further sample, so it is not
+// waited for once loss and latency are settled.
+func latencySettled(out []connectSample, total int, lostAfterMS float64) bool {
+	edges := []float64{100, HighLatencyMS, 300}
+	var ok []float64
+	for _, r := range out {
+		if !r.lostAt(lostAfterMS) {
+			ok = append(ok, r.rtt)
+		}
+	}
+	most := len(ok) + total - len(out) // if every remaining connect succeeded
+	bands := make([]int, len(edges)+1)
+	for _, v := range ok {
+		b := 0
+		for b < len(edges) && v >= edges[b] {
+			b++
+		}
+		bands[b]++
+	}
+	for _, n := range bands {
+		if 2*n > most {
+			return true
+		}
+	}
+	return false
 }
 
 // Jitter is the median absolute difference between consecutive round trips.
