@@ -8,4 +8,4 @@ import (
 )
 
 // kernelRTT is Linux-only; elsewhere the wall-clock connect time is used.
-func kernelRTT(net.Conn) (time.Duration, bool) { return 0, false }
+func kernelRTT(net.Conn) (time.Duration, bool, bool) { return 0, false, false }

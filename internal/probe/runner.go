@@ -479,12 +479,19 @@ func (s *state) dialHost(ctx context.Context, family, host string, port int, tru
 }
 
 // handshakeRTT is a connection's own round trip where it knows it (the
-// kernel's for a real socket), else the time the connect took.
+// kernel's for a real socket, unless the SYN had to be resent), else the
+// time the connect took.
 func handshakeRTT(c net.Conn, wall time.Duration) time.Duration {
 	if h, ok := c.(HandshakeRTTer); ok {
 		return min(h.HandshakeRTT(), wall)
 	}
-	if k, ok := kernelRTT(c); ok && k <= wall {
+	if k, resent, ok := kernelRTT(c); ok && k <= wall {
+		if resent {
+			// The connect waited for a resent SYN: the time it took is the
+			// wall clock's (the loss rule needs the wait; the RTT alone
+			// would hide it).
+			return wall
+		}
 		return k
 	}
 	return wall
