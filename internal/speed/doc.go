@@ -3,9 +3,11 @@
 // load (as RPM, 60000 / RTT in ms, the IETF "Responsiveness under Working
 // Conditions" unit), jitter, and loss where the kernel can tell it.
 //
-// Stopping rule. A transfer starts two parallel streams and adds two every
-// 250 ms while the rate of the last 250 ms still grows by more than 10 %
-// and each stream carries over 25 Mbps (a slower line is already full: one
+// Stopping rule. A transfer starts two parallel streams; if after 250 ms
+// they already carry over 25 Mbps each it adds two at once (more flows
+// smooth a fast line's aggregate), and then two every 250 ms while the rate
+// of the last 250 ms still grows by more than 10 % and each stream carries
+// over 25 Mbps (a slower line is already full: one
 // flow fills 25 Mbps within a few round trips on paths up to 40 ms, and more
 // flows only fight in its queue), up to MaxStreams. Throughput is sampled
 // every 50 ms (Tick) as the bytes that arrived in the last 500 ms (Window) —

@@ -350,14 +350,24 @@ func transfer(parent context.Context, o Options, pc *http.Client, conns *connTra
 	if !upload {
 		sm.above, sm.below, sm.floor = o.StopAbove, o.StopBelow, o.DecisionFloor
 	}
-	r.mbps, r.stable = sm.run(ctx, func(now time.Time, rate float64) bool {
+	r.mbps, r.stable = sm.run(ctx, func(now time.Time, rate, window float64) bool {
 		if e := firstErr.Load(); e != nil && moved.Load() == 0 {
 			return false
 		}
 		if now.Sub(sm.lastAdd) < 250*time.Millisecond {
 			return true
 		}
-		if sm.rateAtAdd == 0 { // the first 250 ms set the baseline
+		if sm.rateAtAdd == 0 {
+			// The first 250 ms set the baseline; a line already busier than
+			// its streams' share gets two more at once (more flows smooth a
+			// fast line's aggregate rate; waiting for growth would only
+			// delay the estimate).
+			if window > float64(streams)*PerStreamMbps && streams < o.MaxStreams {
+				for range min(2, o.MaxStreams-streams) {
+					startStream(streams)
+					streams++
+				}
+			}
 			sm.added(now, rate)
 			return true
 		}
@@ -365,7 +375,9 @@ func transfer(parent context.Context, o Options, pc *http.Client, conns *connTra
 		// carries over 25 Mbps: one flow fills 25 Mbps within a few round
 		// trips on any path up to 40 ms (a 125 KB window), so a slower line
 		// is already full, and more flows would only fight in its queue.
-		if streams < o.MaxStreams && rate > sm.rateAtAdd*1.10 && rate > float64(streams)*PerStreamMbps {
+		// (The share per stream is judged on the window's rate, which a
+		// burst moves less than the last 250 ms.)
+		if streams < o.MaxStreams && rate > sm.rateAtAdd*1.10 && window > float64(streams)*PerStreamMbps {
 			for range min(2, o.MaxStreams-streams) {
 				startStream(streams)
 				streams++
@@ -685,9 +697,9 @@ func (s *sampler) added(now time.Time, rate float64) { s.lastAdd, s.rateAtAdd = 
 
 // run samples until the estimate is stable or decided, ctx ends, the moved
 // counter stays at zero for 1.5 s, or each (given the rate over the last
-// 250 ms) returns false. It returns the
+// 250 ms and over the window) returns false. It returns the
 // estimate and whether it was stable (else the last sample).
-func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (float64, bool) {
+func (s *sampler) run(ctx context.Context, each func(now time.Time, recent, window float64) bool) (float64, bool) {
 	hist := []point{{s.start, 0}}
 	var samples []float64
 	var incs []float64 // Mbps moved in each tick, for the decision's bounds
@@ -775,7 +787,7 @@ func (s *sampler) run(ctx context.Context, each func(time.Time, float64) bool) (
 			// Growth is judged on the last 250 ms of ticks: the window's
 			// rate keeps rising for a Window after the start on any line.
 			recent := mean(incs[max(0, len(incs)-5):])
-			if !each(now, recent) {
+			if !each(now, recent, rate) {
 				return last(), false
 			}
 		}

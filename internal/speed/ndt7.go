@@ -223,7 +223,7 @@ func ndt7Transfer(parent context.Context, c *http.Client, u string, upload bool,
 		dir = "upload"
 	}
 	sm := newSampler(&moved, progress, dir)
-	r.mbps, r.stable = sm.run(ctx, func(time.Time, float64) bool {
+	r.mbps, r.stable = sm.run(ctx, func(time.Time, float64, float64) bool {
 		select {
 		case err := <-readErr:
 			readErr <- err
