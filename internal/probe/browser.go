@@ -51,12 +51,14 @@ func BrowserURLs(p profile.Profile) []string {
 
 // VideoURL is the request the page makes to the video server the speed
 // sample used (an Open Connect appliance for Netflix): its root, which any
-// appliance answers.
-func VideoURL(host string) string {
-	if host == "" || strings.ContainsAny(host, "/?#@ ") {
+// appliance answers. server is the throughput observation's target: the
+// host, perhaps followed by its location ("host (Lisbon, PT)").
+func VideoURL(server string) string {
+	f := strings.Fields(server)
+	if len(f) == 0 || profile.ValidHost(f[0]) != nil {
 		return ""
 	}
-	return "https://" + host + "/"
+	return "https://" + f[0] + "/"
 }
 
 // BrowserObservations turns the page's results into observations.

@@ -101,3 +101,16 @@ func TestSamplingSettles(t *testing.T) {
 		t.Error("no loss yet is not settled: one more loss would move the band")
 	}
 }
+
+func TestVideoURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"ipv4-c001-lis001-ix.1.oca.nflxvideo.net (Lisbon, PT)": "https://ipv4-c001-lis001-ix.1.oca.nflxvideo.net/",
+		"oca.example": "https://oca.example/",
+		"":            "",
+		"a/b (x)":     "",
+	} {
+		if got := VideoURL(in); got != want {
+			t.Errorf("VideoURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -364,9 +364,9 @@ func (s *Server) browserResult(w http.ResponseWriter, r *http.Request) {
 }
 
 // askVideo adds the video server the probes used to the page's requests.
-func (rn *run) askVideo(host string) string {
-	u := probe.VideoURL(host)
-	if u == "" || !videoAllowed(host) {
+func (rn *run) askVideo(server string) string {
+	u := probe.VideoURL(server)
+	if u == "" || !videoAllowed(profile.HostOf(u)) {
 		return ""
 	}
 	rn.bmu.Lock()
@@ -424,12 +424,9 @@ func (s *Server) runCheck(rn *run) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout+5*time.Second)
 	defer cancel()
 	res, err := check.Run(ctx, s.cfg.KB, s.cfg.Env(), check.Request{Profile: s.cfg.Profile, Code: s.cfg.Code, Answers: rn.answers, Timeout: s.cfg.Timeout,
-		Browser: func(ctx context.Context, seen []probe.Observation) []probe.Observation {
-			b := rn.browser(ctx, seen)
-			mu.Lock()
-			all := append(append([]probe.Observation(nil), seen...), b...)
-			mu.Unlock()
-			rn.send("layers", layers(all))
+		Browser: func(ctx context.Context, probed []probe.Observation) []probe.Observation {
+			b := rn.browser(ctx, probed)
+			rn.send("layers", layers(append(append([]probe.Observation(nil), probed...), b...)))
 			return b
 		},
 		OnResult: func(obs []probe.Observation) {
