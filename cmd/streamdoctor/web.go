@@ -75,12 +75,19 @@ func newWebCmd(ios *IO) *cobra.Command {
 			}
 			// The first line is exactly the address to open.
 			fmt.Fprintln(ios.Out, link)
+			opened := false
 			if !noBrowser {
 				if err := browser.OpenURL(link); err != nil {
-					fmt.Fprintln(ios.ErrOut, "Could not open a browser; open the address above yourself.")
+					fmt.Fprintln(ios.ErrOut, "Could not open a browser.")
+				} else {
+					opened = true
 				}
 			}
-			fmt.Fprintln(ios.ErrOut, "StreamDoctor is open in your browser. It stops by itself when the page is closed (or press Ctrl-C). For the terminal commands: streamdoctor --help")
+			where := "StreamDoctor is open in your browser."
+			if !opened {
+				where = "Open the address above in your browser."
+			}
+			fmt.Fprintln(ios.ErrOut, where+" It stops by itself when the page is closed (or press Ctrl-C). For the terminal commands: streamdoctor --help")
 			if err := srv.Serve(cmd.Context(), l); err != nil {
 				return &exitError{code: ExitFailed, msg: oneLineErr(err)}
 			}

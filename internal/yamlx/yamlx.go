@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -42,15 +43,54 @@ func Decode(file string, src []byte, v any) (*Doc, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: file, Line: 1, Msg: "file is empty"}
 		}
-		return nil, convert(file, err)
+		var n yaml.Node
+		_ = yaml.Unmarshal(src, &n)
+		return nil, convert(file, err, &n)
 	}
 	var n yaml.Node
 	_ = yaml.Unmarshal(src, &n)
 	return &Doc{File: file, root: &n}, nil
 }
 
-// convert rewrites yaml.v3's "line N: ..." messages into an Error.
-func convert(file string, err error) error {
+// wrongType matches yaml.v3's "cannot unmarshal !!str `fast` into float64".
+var wrongType = regexp.MustCompile("^cannot unmarshal !!\\w+ `(.*)` into (\\S+)$")
+
+// typeWords says what a Go type wants, in a scenario writer's words.
+var typeWords = map[string]string{"float64": "a number", "float32": "a number", "int": "a whole number", "int64": "a whole number", "bool": "true or false", "string": "text"}
+
+// keyAt finds the dotted key of the scalar value on line whose text is val.
+func keyAt(n *yaml.Node, line int, val string, path []string) string {
+	if n == nil {
+		return ""
+	}
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := path
+			if n.Kind == yaml.SequenceNode {
+				p = append(append([]string(nil), path...), fmt.Sprintf("[%d]", i))
+			}
+			if k := keyAt(c, line, val, p); k != "" {
+				return k
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := append(append([]string(nil), path...), n.Content[i].Value)
+			if v := n.Content[i+1]; v.Kind == yaml.ScalarNode && v.Line == line && v.Value == val {
+				return strings.ReplaceAll(strings.Join(p, "."), ".[", "[")
+			}
+			if k := keyAt(n.Content[i+1], line, val, p); k != "" {
+				return k
+			}
+		}
+	}
+	return ""
+}
+
+// convert rewrites yaml.v3's "line N: ..." messages into an Error; root
+// (the file as nodes) names the key of a value of the wrong type.
+func convert(file string, err error, root *yaml.Node) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
 	line := 1
@@ -68,6 +108,13 @@ func convert(file string, err error) error {
 	if strings.HasPrefix(msg, "field ") {
 		key = strings.Fields(msg)[1]
 		msg = "unknown key"
+	}
+	if m := wrongType.FindStringSubmatch(msg); m != nil {
+		want := typeWords[m[2]]
+		if want == "" {
+			want = "a " + m[2]
+		}
+		key, msg = keyAt(root, line, m[1], nil), fmt.Sprintf("%q is not %s", m[1], want)
 	}
 	return &Error{File: file, Line: line, Key: key, Msg: msg}
 }
