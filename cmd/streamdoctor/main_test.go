@@ -15,6 +15,7 @@ import (
 
 	"github.com/streamdoctor/streamdoctor/internal/browsers/fixture"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
+	"github.com/streamdoctor/streamdoctor/internal/lab/labtest"
 	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
@@ -37,19 +38,7 @@ func cli(t *testing.T, env func() *probe.Env, args ...string) run {
 	return run{code, out.String(), errOut.String()}
 }
 
-func world(t *testing.T, file string) *lab.World {
-	t.Helper()
-	sc, err := lab.LoadFile(filepath.Join("../../scenarios", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := lab.Start(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Close)
-	return w
-}
+func world(t *testing.T, file string) *lab.World { t.Helper(); return labtest.World(t, file) }
 
 func TestExplainOffline(t *testing.T) {
 	r := cli(t, nil, "explain", "nsez-503")

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -66,45 +65,17 @@ func (w *World) Browser() func(context.Context, []probe.Observation) []probe.Obs
 				break
 			}
 		}
-		var rs []probe.BrowserResult
-		for len(rs) < want {
-			select {
-			case r := <-results:
-				rs = append(rs, r)
-			case <-ctx.Done():
-				// Requests still out when the check ends are left out, as
-				// the page's are.
-				return probe.BrowserObservations(rs)
-			}
-		}
-		cl.CloseIdleConnections()
-		return probe.BrowserObservations(rs)
+		defer cl.CloseIdleConnections()
+		// Requests still out when the check ends are left out, as the page's are.
+		return probe.CollectBrowser(ctx, results, want)
 	}
 }
 
+// browserClient reaches the world as the probes do (the system's resolver
+// and trust store, the device's clock), plus what the browser adds.
 func (w *World) browserClient(mode string, urls []string) *http.Client {
-	d := w.Env().Dialer
-	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, network, net.JoinHostPort(addrSystemDNS, "53"))
-	}}
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, port, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if net.ParseIP(host) == nil {
-				ips, err := res.LookupHost(ctx, host)
-				if err != nil {
-					return nil, err
-				}
-				host = ips[0]
-			}
-			return d.DialContext(ctx, "tcp4", net.JoinHostPort(host, port))
-		},
-		TLSClientConfig:   &tls.Config{RootCAs: w.systemRoots()},
-		ForceAttemptHTTP2: true,
-	}
+	cl := probe.HTTPClient(context.Background(), w.Env())
+	tr := cl.Transport.(*http.Transport)
 	switch {
 	case mode == "own_proxy_dead":
 		tr.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: net.JoinHostPort(addrSinkhole, proxyPort)})
@@ -112,15 +83,14 @@ func (w *World) browserClient(mode string, urls []string) *http.Client {
 		// Browsers follow the system's proxy (a PAC script's too).
 		tr.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: net.JoinHostPort(addrProxy, proxyPort)})
 	}
-	var rt http.RoundTripper = tr
 	if mode == "extension_blocks" {
 		hosts := map[string]bool{}
 		for _, u := range urls {
 			hosts[profile.HostOf(u)] = true
 		}
-		rt = blocker{hosts: hosts, next: tr}
+		cl.Transport = blocker{hosts: hosts, next: tr}
 	}
-	return &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return cl
 }
 
 // browserFetch is one of the page's requests: an answer of any status is

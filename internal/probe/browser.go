@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -59,6 +60,21 @@ func VideoURL(server string) string {
 		return ""
 	}
 	return "https://" + f[0] + "/"
+}
+
+// CollectBrowser gathers want results from results, or what has come when
+// ctx ends (requests still out then are left out), as observations.
+func CollectBrowser(ctx context.Context, results <-chan BrowserResult, want int) []Observation {
+	var rs []BrowserResult
+	for len(rs) < want {
+		select {
+		case r := <-results:
+			rs = append(rs, r)
+		case <-ctx.Done():
+			return BrowserObservations(rs)
+		}
+	}
+	return BrowserObservations(rs)
 }
 
 // BrowserObservations turns the page's results into observations.

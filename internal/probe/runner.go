@@ -450,21 +450,11 @@ func (s *state) dialHost(ctx context.Context, family, host string, port int, tru
 			ch <- res{c, err}
 		})
 	}
-	var won net.Conn
 	var lastErr error
 	for got := 1; got <= len(ips); got++ {
 		r := <-ch
-		switch {
-		case r.err == nil && won == nil:
-			won = r.c
-			cancel() // the other attempt is not needed
-		case r.err == nil:
-			r.c.Close()
-		case lastErr == nil || !errors.Is(r.err, context.Canceled):
-			lastErr = r.err
-		}
-		if won != nil {
-			// The rest, if any, are closed as they come in.
+		if r.err == nil {
+			cancel() // the other attempt is not needed; it is closed if it connects anyway
 			go func(n int) {
 				for range n {
 					if r := <-ch; r.err == nil {
@@ -472,7 +462,10 @@ func (s *state) dialHost(ctx context.Context, family, host string, port int, tru
 					}
 				}
 			}(len(ips) - got)
-			return won, via, nil
+			return r.c, via, nil
+		}
+		if lastErr == nil || !errors.Is(r.err, context.Canceled) {
+			lastErr = r.err
 		}
 	}
 	return nil, via, lastErr

@@ -72,6 +72,10 @@ type Profile struct {
 	SDMbps, HDMbps, UHDMbps float64
 	// BlockMarkers are phrases of the service's own "proxy or unblocker" page.
 	BlockMarkers []string `json:"block_markers"`
+	// VideoDomain is the domain of the service's video servers (empty: not
+	// known); the web page times the one the speed sample used from inside
+	// the browser.
+	VideoDomain string `json:"video_domain,omitempty"`
 }
 
 // Controls and the portal check are the same for every service: large sites
@@ -108,6 +112,7 @@ func Netflix() Profile {
 		Controls:      defaultControls,
 		PortalURL:     defaultPortal,
 		SDMbps:        3, HDMbps: 5, UHDMbps: 15,
+		VideoDomain: "nflxvideo.net", // Open Connect appliances: *.oca.nflxvideo.net
 		BlockMarkers: []string{
 			"unblocker or proxy",
 			"m7111-1331-5059",

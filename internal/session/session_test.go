@@ -15,6 +15,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/fix"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
+	"github.com/streamdoctor/streamdoctor/internal/lab/labtest"
 )
 
 // labSession runs a session against a lab scenario; the world's fault is
@@ -22,10 +23,7 @@ import (
 func labSession(t *testing.T, scenario, input string) (*Session, *State, *bytes.Buffer) {
 	t.Helper()
 	k := kb.MustDefault()
-	broken, err := lab.LoadFile(filepath.Join("../../scenarios", scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
+	broken := labtest.Scenario(t, scenario)
 	out := &bytes.Buffer{}
 	dir := t.TempDir()
 	s := &Session{KB: k, In: bufio.NewReader(strings.NewReader(input)), Out: out, StatePath: filepath.Join(dir, "session.json"),
@@ -124,15 +122,7 @@ func TestDryRunAndBadState(t *testing.T) {
 // refused without changing the state.
 func TestMachineDrivenWithoutATerminal(t *testing.T) {
 	k := kb.MustDefault()
-	sc, err := lab.LoadFile("../../scenarios/stale-browser-data.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := lab.Start(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := labtest.World(t, "stale-browser-data.yaml")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "session.json")
 	saves := 0

@@ -255,9 +255,8 @@ const (
 )
 
 // transfer moves data in one direction until the estimate is stable or the
-// budget runs out.
-// conns and client may be given (their connections already open), else
-// the transfer makes its own.
+// budget runs out. conns and client may be given (their connections already
+// open), else the transfer makes its own.
 func transfer(parent context.Context, o Options, pc *http.Client, conns *connTracker, client *http.Client, targets []Target, upload bool, budget time.Duration) (transferResult, error) {
 	r := transferResult{lossPct: -1}
 	ctx, cancel := context.WithTimeout(parent, budget)
@@ -320,35 +319,15 @@ func transfer(parent context.Context, o Options, pc *http.Client, conns *connTra
 	}
 	sm := newSampler(&moved, o.Progress, dir)
 	if !upload {
-		// What arrived, not what this process has read: a pause of this
-		// process does not bunch a window's bytes (Linux: TCP_INFO).
-		// Decided once: a transfer's connections are all kernel sockets or
-		// none are (the fault lab's); a kernel that reports nothing (older
-		// than 4.1) while bytes are read counts as none.
-		mode, last := 0, int64(0) // mode 0 undecided, 1 kernel, 2 read
-		sm.count = func() int64 {
-			n, ok := conns.received()
-			n -= before
-			switch {
-			case mode == 0 && !ok:
-				mode = 2
-			case mode == 0 && n > 0:
-				mode = 1
-			case mode == 0 && moved.Load() > 64<<10:
-				mode = 2
-			}
-			switch {
-			case mode == 1 && ok:
-				last = n
-				return n
-			case mode == 1:
-				return last
-			}
-			return moved.Load()
-		}
-	}
-	if !upload {
+		sm.count = conns.counter(before, &moved)
 		sm.above, sm.below, sm.floor = o.StopAbove, o.StopBelow, o.DecisionFloor
+	}
+	addTwo := func(now time.Time, rate float64) {
+		for range min(2, o.MaxStreams-streams) {
+			startStream(streams)
+			streams++
+		}
+		sm.added(now, rate)
 	}
 	r.mbps, r.stable = sm.run(ctx, func(now time.Time, rate, window float64) bool {
 		if e := firstErr.Load(); e != nil && moved.Load() == 0 {
@@ -363,12 +342,10 @@ func transfer(parent context.Context, o Options, pc *http.Client, conns *connTra
 			// fast line's aggregate rate; waiting for growth would only
 			// delay the estimate).
 			if window > float64(streams)*PerStreamMbps && streams < o.MaxStreams {
-				for range min(2, o.MaxStreams-streams) {
-					startStream(streams)
-					streams++
-				}
+				addTwo(now, rate)
+			} else {
+				sm.added(now, rate)
 			}
-			sm.added(now, rate)
 			return true
 		}
 		// More streams only while the rate still grows and each stream
@@ -378,11 +355,7 @@ func transfer(parent context.Context, o Options, pc *http.Client, conns *connTra
 		// (The share per stream is judged on the window's rate, which a
 		// burst moves less than the last 250 ms.)
 		if streams < o.MaxStreams && rate > sm.rateAtAdd*1.10 && window > float64(streams)*PerStreamMbps {
-			for range min(2, o.MaxStreams-streams) {
-				startStream(streams)
-				streams++
-			}
-			sm.added(now, rate)
+			addTwo(now, rate)
 		}
 		return true
 	})
@@ -570,6 +543,37 @@ func (t *connTracker) received() (int64, bool) {
 		n += r
 	}
 	return int64(n), true
+}
+
+// counter counts a download's bytes as they arrive, not as this process
+// reads them, so a pause of this process does not bunch a window's bytes:
+// the kernel's count (Linux TCP_INFO) less before, the warm-up requests'
+// bytes. It is decided once: a transfer's connections are all kernel
+// sockets or none are (the fault lab's); a kernel that reports nothing
+// (older than 4.1) while bytes are read counts as none, and then the bytes
+// read (moved) are counted.
+func (t *connTracker) counter(before int64, moved *atomic.Int64) func() int64 {
+	mode, last := 0, int64(0) // mode 0 undecided, 1 kernel, 2 read
+	return func() int64 {
+		n, ok := t.received()
+		n -= before
+		switch {
+		case mode == 0 && !ok:
+			mode = 2
+		case mode == 0 && n > 0:
+			mode = 1
+		case mode == 0 && moved.Load() > 64<<10:
+			mode = 2
+		}
+		switch {
+		case mode == 1 && ok:
+			last = n
+			return n
+		case mode == 1:
+			return last
+		}
+		return moved.Load()
+	}
 }
 
 func (t *connTracker) retransPct() float64 {

@@ -93,7 +93,6 @@ type Server struct {
 type run struct {
 	mu      sync.Mutex
 	events  []event // everything sent so far, replayed to a late subscriber
-	done    bool
 	wake    chan struct{}
 	answers evidence.Answers
 	rep     *report.Report
@@ -105,11 +104,6 @@ type run struct {
 	bresults chan probe.BrowserResult
 }
 
-// video origins the page may time (the CSP's connect-src lists them).
-const videoPattern = "https://*.nflxvideo.net"
-
-func videoAllowed(host string) bool { return strings.HasSuffix(host, ".nflxvideo.net") }
-
 // connectSrc is the page's connect-src: itself, the service's hosts and
 // the service's video servers; nothing else can be requested from it.
 func (s *Server) connectSrc() string {
@@ -117,7 +111,10 @@ func (s *Server) connectSrc() string {
 	for _, h := range s.cfg.Profile.Hosts {
 		src = append(src, h.Origin())
 	}
-	return strings.Join(append(src, videoPattern), " ")
+	if d := s.cfg.Profile.VideoDomain; d != "" {
+		src = append(src, "https://*."+d)
+	}
+	return strings.Join(src, " ")
 }
 
 type event struct {
@@ -324,13 +321,8 @@ func (s *Server) newRun(urls []string) (string, *run) {
 	return id, rn
 }
 
-// finish marks the run done and ends its event stream.
-func (rn *run) finish() {
-	rn.mu.Lock()
-	rn.done = true
-	rn.mu.Unlock()
-	rn.send("end", struct{}{})
-}
+// finish ends the run's event stream.
+func (rn *run) finish() { rn.send("end", struct{}{}) }
 
 // browserResult takes one of the page's own timed requests. Only the URLs
 // the server asked for are taken, each once.
@@ -363,10 +355,11 @@ func (s *Server) browserResult(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// askVideo adds the video server the probes used to the page's requests.
-func (rn *run) askVideo(server string) string {
+// askVideo adds the video server the probes used to the page's requests,
+// if it is one of the service's (p.VideoDomain).
+func (rn *run) askVideo(p profile.Profile, server string) string {
 	u := probe.VideoURL(server)
-	if u == "" || !videoAllowed(profile.HostOf(u)) {
+	if u == "" || p.VideoDomain == "" || !strings.HasSuffix(profile.HostOf(u), "."+p.VideoDomain) {
 		return ""
 	}
 	rn.bmu.Lock()
@@ -384,16 +377,7 @@ func (rn *run) browser(ctx context.Context, _ []probe.Observation) []probe.Obser
 	rn.bmu.Lock()
 	want := len(rn.bwant)
 	rn.bmu.Unlock()
-	var rs []probe.BrowserResult
-	for len(rs) < want {
-		select {
-		case r := <-rn.bresults:
-			rs = append(rs, r)
-		case <-ctx.Done():
-			return probe.BrowserObservations(rs)
-		}
-	}
-	return probe.BrowserObservations(rs)
+	return probe.CollectBrowser(ctx, rn.bresults, want)
 }
 
 func (rn *run) send(name string, v any) {
@@ -405,15 +389,15 @@ func (rn *run) send(name string, v any) {
 	rn.mu.Unlock()
 }
 
-// layerView is one checklist line in plain words.
+// layerView is one checklist line: the page shows its status only.
 type layerView struct {
-	Name, Status, Summary string
+	Name, Status string
 }
 
 func layers(obs []probe.Observation) []layerView {
 	var out []layerView
 	for _, l := range report.Layers(obs) {
-		out = append(out, layerView{Name: l.Name, Status: string(l.Status), Summary: l.Summary})
+		out = append(out, layerView{Name: l.Name, Status: string(l.Status)})
 	}
 	return out
 }
@@ -432,7 +416,7 @@ func (s *Server) runCheck(rn *run) {
 		OnResult: func(obs []probe.Observation) {
 			for _, o := range obs {
 				if o.Probe == probe.PThroughput && o.Status != probe.NotRun {
-					if u := rn.askVideo(o.Target); u != "" {
+					if u := rn.askVideo(s.cfg.Profile, o.Target); u != "" {
 						rn.send("browser", map[string]string{"url": u})
 					}
 				}

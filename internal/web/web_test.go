@@ -20,6 +20,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/fix"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
+	"github.com/streamdoctor/streamdoctor/internal/lab/labtest"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/report"
 )
@@ -34,16 +35,8 @@ func start(t *testing.T, scenario string, idle time.Duration) (*Server, string, 
 // the server's configuration first.
 func startWorld(t *testing.T, scenario string, idle time.Duration, setup ...func(*Config, *lab.World)) (*Server, string, context.CancelFunc, chan error, *lab.World) {
 	t.Helper()
-	sc, err := lab.LoadFile("../../scenarios/" + scenario)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := lab.Start(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Close)
-	cfg := Config{KB: kb.MustDefault(), Env: func() *probe.Env { return w.Env() }, Profile: w.Profile, Code: sc.Code, IdleExit: idle,
+	w := labtest.World(t, scenario)
+	cfg := Config{KB: kb.MustDefault(), Env: func() *probe.Env { return w.Env() }, Profile: w.Profile, Code: w.Scenario.Code, IdleExit: idle,
 		Speed: func(ctx context.Context, progress func(string, float64)) (*report.Speed, error) {
 			return check.Speed(ctx, w.Env(), w.Profile, "", 3*time.Second, true, progress)
 		}}
@@ -229,15 +222,8 @@ func TestEndsWhenNoPageIsOpen(t *testing.T) {
 // the others stay, and Undo on the Changes list restores the store byte
 // for byte.
 func TestDoItForMeAndUndo(t *testing.T) {
-	sc, err := lab.LoadFile("../../scenarios/stale-browser-data.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := lab.Start(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := labtest.World(t, "stale-browser-data.yaml")
+	sc := w.Scenario
 	stores := map[string][32]byte{}
 	for _, p := range browsers.FindProfiles(w.Home, "linux") {
 		if p.Cookies != "" {

@@ -23,7 +23,7 @@
     const byName = {};
     list.forEach((l) => { byName[l.Name] = l; });
     layerNames.concat(list.map((l) => l.Name).filter((n) => !layerNames.includes(n))).forEach((n) => {
-      const l = byName[n] || {Name: n, Status: final ? "not_run" : "waiting", Summary: ""};
+      const l = byName[n] || {Name: n, Status: final ? "not_run" : "waiting"};
       const li = document.createElement("li");
       li.className = l.Status;
       const b = document.createElement("b");
