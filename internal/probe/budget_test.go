@@ -4,9 +4,21 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 )
+
+// dialFunc is a Dialer made of a function.
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+func (f dialFunc) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return f(ctx, network, addr)
+}
 
 // slowWorld: one address accepts after a delay, every other one is silent
 // (a SYN that nothing answers), as the fault lab's netmap plays them.
@@ -113,4 +125,49 @@ func TestVideoURL(t *testing.T) {
 			t.Errorf("VideoURL(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// A host's second address is tried as soon as the first refuses, not after
+// the first's head start.
+func TestDialHostMovesOnWhenTheFirstAddressRefuses(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	var tried []string
+	var mu sync.Mutex
+	d := dialFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		tried = append(tried, addr)
+		mu.Unlock()
+		if addr == "198.51.100.1:443" {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+		}
+		var nd net.Dialer
+		return nd.DialContext(ctx, "tcp", l.Addr().String())
+	})
+	s := testState()
+	s.env = &Env{Dialer: d}
+	s.timeouts.Connect = time.Hour // a head start that a test could never wait out
+	done := make(chan struct{})
+	close(done)
+	s.lookups[lookupKey{via: "system", host: "svc.example", qtype: dns.TypeA}] = &lookupResult{done: done,
+		ans: Answer{Rcode: "NOERROR", IPs: []netip.Addr{netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := s.dialHost(ctx, "tcp4", "svc.example", 443, false)
+	if err != nil {
+		t.Fatalf("the second address was not tried: %v (tried %v)", err, tried)
+	}
+	c.Close()
 }

@@ -422,7 +422,8 @@ func (s *state) dialHost(ctx context.Context, family, host string, port int, tru
 		ips = ips[:2]
 	}
 	// The addresses are raced (the second after a head start of a third of
-	// the fixed budget, so one dead address does not cost the whole budget);
+	// the fixed budget, or as soon as the first fails, so one dead address
+	// does not cost the whole budget);
 	// each connect gets the connect budget (dialBudget), however long the
 	// probe may run.
 	type res struct {
@@ -432,11 +433,13 @@ func (s *state) dialHost(ctx context.Context, family, host string, port int, tru
 	ch := make(chan res, len(ips))
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	firstFailed := make(chan struct{}) // the second need not wait out the head start
 	for i, ip := range ips {
 		goSafe(ctx, func() {
 			if i > 0 {
 				select {
 				case <-time.After(s.timeouts.Connect / 3):
+				case <-firstFailed:
 				case <-rctx.Done():
 					ch <- res{nil, rctx.Err()}
 					return
@@ -446,6 +449,8 @@ func (s *state) dialHost(ctx context.Context, family, host string, port int, tru
 			c, err := s.dialBudget(rctx, family, net.JoinHostPort(ip.String(), strconv.Itoa(port)))
 			if err == nil {
 				s.path.saw(handshakeRTT(c, time.Since(start)))
+			} else if i == 0 {
+				close(firstFailed)
 			}
 			ch <- res{c, err}
 		})
