@@ -385,16 +385,8 @@ func Derive(obs []probe.Observation, ans Answers) engine.Evidence {
 	// timed to it are its queue, not the line's, so their grades are left
 	// unknown.
 	if len(tcp) > 0 && len(tls) > 0 {
-		ev["service_accept_slow"] = false
-	}
-	if acceptSlow(tcp, tls, v.ran(probe.PLatency)) {
-		ev["service_accept_slow"] = true
-		for _, bands := range [][]Band{LatencyBands, JitterBands} {
-			for _, b := range bands {
-				delete(ev, b.ID)
-			}
-		}
-		lateAccept = true
+		lateAccept = acceptSlow(tcp, tls, v.ran(probe.PLatency))
+		ev["service_accept_slow"] = lateAccept
 	}
 
 	ck := v.ran(probe.PClock)
