@@ -16,7 +16,7 @@
 // window's bytes; elsewhere the bytes read. The estimate is stable when,
 // after at least 700 ms (MinRun) and with no stream added for a window, the
 // last six samples lie within ±2 % of their mean; the estimate is then that
-// mean. Under 40 Mbps the window is 1 s (under 10 Mbps, 3 s) and the first
+// mean. Under 40 Mbps the window is 1 s (under 10 Mbps, 4 s) and the first
 // second is left out, as iperf3's -O 1 does: a few packets weigh more in a
 // slow line's window, and a window spanning slow start's loss recovery
 // counts bytes that arrived before it. Otherwise the test stops at its hard

@@ -665,7 +665,7 @@ const (
 	Settle = 6
 	Spread = 0.02
 	// SlowLineMbps: under this rate the window is twice as long, under a
-	// quarter of it six times (3 s: a shaper's burst after a stall weighs
+	// quarter of it eight times (4 s: a shaper's burst after a stall weighs
 	// under 2 % in it), and the first second is left out.
 	SlowLineMbps = 40.0
 )
@@ -738,7 +738,7 @@ func (s *sampler) run(ctx context.Context, each func(now time.Time, recent, wind
 			win, minRun := Window, MinRun
 			switch r := mean(incs[max(0, len(incs)-5):]); {
 			case r < SlowLineMbps/4:
-				win, minRun = 6*Window, time.Second+6*Window
+				win, minRun = 8*Window, time.Second+8*Window
 			case r < SlowLineMbps:
 				win, minRun = 2*Window, time.Second+2*Window
 			}
