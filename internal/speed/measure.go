@@ -269,10 +269,13 @@ func transfer(parent context.Context, o Options, pc *http.Client, conns *connTra
 		client = conns.wrap(o.Client)
 	}
 	before, _ := conns.received() // what the warm-up requests brought
+	var active atomic.Int32       // streams still moving data
 	startStream := func(i int) {
 		wg.Add(1)
+		active.Add(1)
 		go func() {
 			defer wg.Done()
+			defer active.Add(-1)
 			t := targets[i%len(targets)]
 			for ctx.Err() == nil {
 				err := oneRequest(ctx, client, t.URL, upload, &moved)
@@ -329,8 +332,16 @@ func transfer(parent context.Context, o Options, pc *http.Client, conns *connTra
 		}
 		sm.added(now, rate)
 	}
+	// Failed: a stream's error, once nothing came at all or every stream
+	// has stopped on one (what arrived before says nothing of the line).
+	failed := func() error {
+		if e, _ := firstErr.Load().(error); e != nil && (moved.Load() == 0 || active.Load() == 0) {
+			return e
+		}
+		return nil
+	}
 	r.mbps, r.stable = sm.run(ctx, func(now time.Time, rate, window float64) bool {
-		if e := firstErr.Load(); e != nil && moved.Load() == 0 {
+		if failed() != nil {
 			return false
 		}
 		if now.Sub(sm.lastAdd) < 250*time.Millisecond {
@@ -360,10 +371,10 @@ func transfer(parent context.Context, o Options, pc *http.Client, conns *connTra
 		return true
 	})
 	r.decided = sm.decided
-	if e := firstErr.Load(); e != nil && moved.Load() == 0 {
+	if e := failed(); e != nil && !r.stable && !r.decided {
 		cancel()
 		wg.Wait()
-		return r, e.(error)
+		return r, e
 	}
 	if r.mbps == 0 && moved.Load() == 0 && ctx.Err() == nil {
 		cancel()
