@@ -33,13 +33,13 @@ func tcpRetrans(c net.Conn) (retrans, sent uint64, ok bool) {
 	return uint64(info.Total_retrans), uint64(info.Segs_out), true
 }
 
-// tcpReceived is the bytes the kernel has received on c (tcpi_bytes_received,
-// Linux 4.1 and later; older kernels report 0): what arrived, whenever this
-// process reads it.
-func tcpReceived(c net.Conn) (uint64, bool) {
+// tcpReceived reads the kernel's receive counters for c (Linux 4.1 and
+// later give the bytes, 4.6 the data segments, 5.4 the out-of-order ones;
+// older kernels report 0).
+func tcpReceived(c net.Conn) (rcvCounters, bool) {
 	info, ok := tcpInfo(c)
 	if !ok {
-		return 0, false
+		return rcvCounters{}, false
 	}
-	return info.Bytes_received, true
+	return rcvCounters{bytes: info.Bytes_received, segs: info.Data_segs_in, ooo: info.Rcv_ooopack, mss: info.Rcv_mss}, true
 }

@@ -8,4 +8,4 @@ import "net"
 func tcpRetrans(net.Conn) (uint64, uint64, bool) { return 0, 0, false }
 
 // tcpReceived is not available here: bytes are counted as read.
-func tcpReceived(net.Conn) (uint64, bool) { return 0, false }
+func tcpReceived(net.Conn) (rcvCounters, bool) { return rcvCounters{}, false }
