@@ -133,3 +133,25 @@ func TestArrivalOldKernel(t *testing.T) {
 		}
 	}
 }
+
+// Duplicates (a segment resent that had already arrived) move no count:
+// while a hole is open they must not be taken for bytes held, or the count
+// drifts above the line (a 15 Mbps line read 14.7 Mbps rising).
+func TestArrivalDuplicatesAddNothing(t *testing.T) {
+	start := rcvCounters{bytes: 100 * mss, segs: 100, mss: mss}
+	s := append([]rcvCounters{start}, steady(start, 2, 20)...)
+	c := s[len(s)-1]
+	c.segs += 20 // a hole, 20 held
+	c.ooo += 20
+	s = append(s, c)
+	for range 5 { // five duplicates a sample
+		c.segs += 5
+		s = append(s, c)
+	}
+	got := feed(s)
+	for i := 4; i < len(got); i++ {
+		if got[i] != got[3] {
+			t.Errorf("sample %d: duplicates moved the count %d -> %d; counts %v", i, got[3], got[i], got)
+		}
+	}
+}

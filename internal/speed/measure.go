@@ -581,15 +581,17 @@ type rcvCounters struct {
 // of order), and when the resend comes it jumps by all of them at once; a
 // window that starts in such a hole and ends after it counts bytes that
 // arrived before it (a 15 Mbps line read 18.5 Mbps, a one-second hole
-// being filled). So from the first segment out of order, the data segments
-// that arrive without moving the in-order count are added (held), and the
-// in-order count's jump takes them back, until nothing is held. A segment
-// is counted at the size segments had while nothing was held (the in-order
-// bytes per segment then; the sender's segment size before that), so a
-// server's short segments do not add up to bytes that never came.
-// Resends that fill a hole arrive in order, so held stays while a burst of
-// losses is resent one segment after another. Kernels without the segment
-// counters (before 4.6 and 5.4) give the in-order count.
+// being filled). So the segments that arrive out of order are added as
+// they come (held), and taken back when the in-order count moves further
+// than the segments that arrived in order carry. Only out-of-order arrivals
+// add to what is held: resends that fill a hole one segment at a time, or
+// duplicates, arrive in order and add nothing. A segment counts at the
+// size segments had while nothing was held (the in-order bytes per
+// segment then; the sender's segment size before that). A small remainder
+// of a filled hole is dropped; a larger one (a duplicate taken for an
+// arrival) stays as a constant, which no window's difference sees.
+// Kernels without the segment counters (before 4.6 and 5.4) give the
+// in-order count.
 type arrival struct {
 	last rcvCounters
 	// held: bytes received out of order and not yet in order (estimated).
@@ -603,22 +605,21 @@ type arrival struct {
 
 func (a *arrival) update(c rcvCounters) {
 	if a.started {
-		segs, inOrder := int64(c.segs-a.last.segs), int64(c.bytes-a.last.bytes)
-		switch {
-		case c.ooo != a.last.ooo || a.held > 0:
+		segs, ooo := int64(c.segs-a.last.segs), int64(c.ooo-a.last.ooo)
+		inOrder := int64(c.bytes - a.last.bytes)
+		if ooo == 0 && a.held == 0 {
+			a.cleanBytes += inOrder
+			a.cleanSegs += segs
+		} else {
 			size := float64(c.mss)
 			if a.cleanSegs > 0 {
 				size = float64(a.cleanBytes) / float64(a.cleanSegs)
 			}
-			a.held = max(0, a.held+int64(float64(segs)*size)-inOrder)
-			// What is left of a filled hole is rounding (segments of
-			// another size), not bytes held.
-			if c.ooo == a.last.ooo && a.held < 4*int64(c.mss) {
+			released := max(0, inOrder-int64(float64(segs-ooo)*size))
+			a.held = max(0, a.held+int64(float64(ooo)*size)-released)
+			if ooo == 0 && a.held < 4*int64(c.mss) {
 				a.held = 0
 			}
-		default:
-			a.cleanBytes += inOrder
-			a.cleanSegs += segs
 		}
 	}
 	a.last, a.started = c, true
