@@ -20,9 +20,10 @@
 // read 16.5–18.5 Mbps now and then). So the segments held out of order
 // (tcpi_data_segs_in, tcpi_rcv_ooopack, at the segment size learnt while
 // nothing was held) are counted as they arrive; see arrival. The estimate is stable when,
-// after at least 700 ms (MinRun) and with no stream added for a window, the
-// last six samples lie within ±2 % of their mean; the estimate is then that
-// mean. Under 40 Mbps the window is 1 s (under 10 Mbps, 4 s) and the first
+// after at least 700 ms (MinRun), the last six samples lie within ±2 % of
+// their mean, and the windows of all six begin after the first tick (which
+// carries whatever a buffer on the way lets through at once) and after
+// streams were last added; the estimate is then that mean. Under 40 Mbps the window is 1 s (under 10 Mbps, 4 s) and the first
 // second is left out, as iperf3's -O 1 does: a few packets weigh more in a
 // slow line's window, and a window spanning slow start's loss recovery
 // counts bytes that arrived before it. Otherwise the test stops at its hard

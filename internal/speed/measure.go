@@ -334,6 +334,7 @@ func transfer(parent context.Context, o Options, pc *http.Client, conns *connTra
 			streams++
 		}
 		sm.added(now, rate)
+		sm.changed = now
 	}
 	// Failed: a stream's error, once nothing came at all or every stream
 	// has stopped on one (what arrived before says nothing of the line).
@@ -737,8 +738,10 @@ type point struct {
 }
 
 // The stopping rule (doc.go): samples every Tick of the rate over the last
-// Window; stable when, after MinRun and with no stream added for Window,
-// the last Settle samples lie within ±Spread of their mean.
+// Window; stable when, after MinRun, the last Settle samples lie within
+// ±Spread of their mean, and the windows of all of them begin after the
+// first tick (a slow line's: after the first second) and after streams
+// were last added.
 const (
 	Tick   = 50 * time.Millisecond
 	Window = 500 * time.Millisecond
@@ -764,6 +767,8 @@ type sampler struct {
 	start     time.Time
 	lastAdd   time.Time
 	rateAtAdd float64
+	// changed: when streams were last added (start: none yet).
+	changed time.Time
 	// count is the byte counter (nil: moved).
 	count func() int64
 	// Decision-aware stopping (zero: off): stop once the estimate is
@@ -775,7 +780,7 @@ type sampler struct {
 
 func newSampler(moved *atomic.Int64, progress func(string, float64), dir string) *sampler {
 	now := time.Now()
-	return &sampler{moved: moved, progress: progress, dir: dir, start: now, lastAdd: now}
+	return &sampler{moved: moved, progress: progress, dir: dir, start: now, lastAdd: now, changed: now}
 }
 
 func (s *sampler) added(now time.Time, rate float64) { s.lastAdd, s.rateAtAdd = now, rate }
@@ -841,7 +846,21 @@ func (s *sampler) run(ctx context.Context, each func(now time.Time, recent, wind
 				s.progress(s.dir, rate)
 			}
 			el := now.Sub(s.start)
-			if el >= minRun && now.Sub(s.lastAdd) >= win && len(samples) >= Settle {
+			// The settling samples' windows must all measure the same
+			// streams, with the start's burst (a token bucket, socket
+			// buffers: it arrives in the first tick) or a slow line's
+			// first second behind them: a 1,000 Mbps line read 962 when
+			// two of six windows still held the start's 1.25 MB.
+			from := s.start.Add(Tick)
+			if win > Window {
+				from = s.start.Add(time.Second)
+			}
+			if s.changed.After(from) {
+				from = s.changed
+			}
+			// A sample's window reaches back up to a tick beyond win.
+			oldest := now.Add(-time.Duration(Settle)*Tick - win)
+			if el >= minRun && !oldest.Before(from) && len(samples) >= Settle {
 				w := samples[len(samples)-Settle:]
 				if m := mean(w); m > 0 && spread(w, m) <= Spread {
 					return m, true
