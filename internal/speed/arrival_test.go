@@ -1,6 +1,11 @@
 package speed
 
-import "testing"
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
 
 // feed runs counter samples through an arrival and returns its count after
 // each.
@@ -153,5 +158,29 @@ func TestArrivalDuplicatesAddNothing(t *testing.T) {
 		if got[i] != got[3] {
 			t.Errorf("sample %d: duplicates moved the count %d -> %d; counts %v", i, got[3], got[i], got)
 		}
+	}
+}
+
+// A line whose shaper lets a burst through at the start (tbf's bucket,
+// socket buffers) and then carries a steady rate: the stable estimate is
+// the steady rate, not a mean that still holds windows reaching back to
+// the burst (a 1,000 Mbps tbf link read 962 that way).
+func TestSamplerLeavesStartBurstOut(t *testing.T) {
+	const mbps, burst = 1000.0, 1_250_000
+	var moved atomic.Int64
+	s := newSampler(&moved, nil, "download")
+	s.count = func() int64 {
+		// The count at the tick being read (a tick read late, on a busy
+		// machine, still gets its own tick's count).
+		ticks := (time.Since(s.start) + Tick/2) / Tick
+		n := int64(burst + (ticks*Tick).Seconds()*mbps*1e6/8)
+		moved.Store(n)
+		return n
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, stable := s.run(ctx, func(time.Time, float64, float64) bool { return true })
+	if !stable || got < mbps*0.995 || got > mbps*1.005 {
+		t.Errorf("estimate %.1f Mbps (stable %v), want %.0f within 0.5 %%", got, stable, mbps)
 	}
 }

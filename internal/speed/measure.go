@@ -120,8 +120,7 @@ func Measure(ctx context.Context, targets []Target, o Options) (Result, error) {
 	// their own, opened by the idle ones, so that no loaded sample pays for
 	// a handshake.
 	// Its bytes are counted with the download's: the pings under load are
-	// part of what the line carries then (a 5 Mbps line read 0.5 % low
-	// without them).
+	// part of what the line carries then (about 0.2 % of a 5 Mbps line).
 	dl := newConnTracker()
 	pc := &http.Client{Transport: dl.wrap(o.Client).Transport, Timeout: 2 * time.Second}
 	defer pc.CloseIdleConnections()
