@@ -58,27 +58,14 @@ func TestSilentBudget(t *testing.T) {
 // after SilentBudget (a timeout, as before), while a server that accepts
 // late but within it still connects.
 func TestDialBudgetGivesUpOnSilenceNotOnSlowness(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	l := acceptAndClose(t)
 	s := testState()
 	s.env = &Env{Dialer: slowWorld{slow: "192.0.2.10:443", to: l.Addr().String(), delay: 1100 * time.Millisecond}}
 	s.timeouts.Connect = 6 * time.Second
 	s.path = newPathRTT()
 	s.path.saw(20 * time.Millisecond)
 
-	_, err = s.dialBudget(context.Background(), "tcp4", "192.0.2.99:443")
+	_, err := s.dialBudget(context.Background(), "tcp4", "192.0.2.99:443")
 	var es errSilent
 	if !errors.As(err, &es) || es.after != SilentFloor || Classify(err) != FTimeout {
 		t.Fatalf("a silent address: %v (%s), want given up after %v as a timeout", err, Classify(err), SilentFloor)
@@ -130,20 +117,7 @@ func TestVideoURL(t *testing.T) {
 // A host's second address is tried as soon as the first refuses, not after
 // the first's head start.
 func TestDialHostMovesOnWhenTheFirstAddressRefuses(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	l := acceptAndClose(t)
 	var tried []string
 	var mu sync.Mutex
 	d := dialFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -170,4 +144,25 @@ func TestDialHostMovesOnWhenTheFirstAddressRefuses(t *testing.T) {
 		t.Fatalf("the second address was not tried: %v (tried %v)", err, tried)
 	}
 	c.Close()
+}
+
+// acceptAndClose is a loopback listener that accepts every connection and
+// closes it at once; it is closed when the test ends.
+func acceptAndClose(t *testing.T) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l
 }
