@@ -78,14 +78,13 @@ func (s *state) dialBudget(ctx context.Context, network, addr string) (net.Conn,
 	}
 	dctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	var budget time.Duration
 	go func() {
 		select {
 		case <-s.path.known:
 		case <-dctx.Done():
 			return
 		}
-		budget = SilentBudget(s.path.get())
+		budget := SilentBudget(s.path.get())
 		t := time.NewTimer(time.Until(start.Add(budget)))
 		defer t.Stop()
 		select {

@@ -10,11 +10,11 @@ import (
 // feed runs counter samples through an arrival and returns its count after
 // each.
 func feed(samples []rcvCounters) []int64 {
-	var a arrival
-	out := make([]int64, len(samples))
-	for i, c := range samples {
+	a := arrival{last: samples[0]}
+	out := []int64{a.count()}
+	for _, c := range samples[1:] {
 		a.update(c)
-		out[i] = a.n
+		out = append(out, a.count())
 	}
 	return out
 }

@@ -19,14 +19,15 @@
 // and closes after it counts bytes that came before it (a 15 Mbps line
 // read 16.5–18.5 Mbps now and then). So the segments held out of order
 // (tcpi_data_segs_in, tcpi_rcv_ooopack, at the segment size learnt while
-// nothing was held) are counted as they arrive; see arrival. The estimate is stable when,
-// after at least 700 ms (MinRun), the last six samples lie within ±2 % of
-// their mean, and the windows of all six begin after the first tick (which
-// carries whatever a buffer on the way lets through at once) and after
-// streams were last added; the estimate is then that mean. Under 40 Mbps the window is 1 s (under 10 Mbps, 4 s) and the first
-// second is left out, as iperf3's -O 1 does: a few packets weigh more in a
-// slow line's window, and a window spanning slow start's loss recovery
-// counts bytes that arrived before it. Otherwise the test stops at its hard
+// nothing was held) are counted as they arrive; see arrival. The estimate
+// is stable when the last six samples lie within ±2 % of their mean and
+// the windows of all six begin after the first tick (which carries
+// whatever a buffer on the way lets through at once) and after streams
+// were last added; the estimate is then that mean. Under 40 Mbps the
+// window is 1 s (under 10 Mbps, 4 s) and the first second is left out, as
+// iperf3's -O 1 does: a few packets weigh more in a slow line's window, and
+// a window spanning slow start's loss recovery counts bytes that arrived
+// before it. Otherwise the test stops at its hard
 // cap (10 s by default) and reports the last sample as not stable.
 //
 // Decision-aware stopping (the check's quick sample, Options.StopAbove and

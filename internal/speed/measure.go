@@ -506,7 +506,7 @@ type connTracker struct {
 	arr   map[net.Conn]*arrival
 }
 
-func newConnTracker() *connTracker { return &connTracker{} }
+func newConnTracker() *connTracker { return &connTracker{arr: map[net.Conn]*arrival{}} }
 
 func (t *connTracker) wrap(c *http.Client) *http.Client {
 	tr := cloneTransport(c).(*http.Transport)
@@ -543,24 +543,20 @@ func (t *connTracker) wrap(c *http.Client) *http.Client {
 func (t *connTracker) received() (int64, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.arr == nil {
-		t.arr = map[net.Conn]*arrival{}
-	}
 	var n int64
 	for _, c := range t.conns {
 		a := t.arr[c]
 		r, ok := tcpReceived(c)
 		switch {
 		case ok && a == nil:
-			a = &arrival{}
+			a = &arrival{last: r}
 			t.arr[c] = a
-			a.update(r)
 		case ok:
 			a.update(r)
 		case a == nil:
 			return 0, false
 		}
-		n += a.n
+		n += a.count()
 	}
 	return n, true
 }
@@ -592,6 +588,7 @@ type rcvCounters struct {
 // arrival) stays as a constant, which no window's difference sees.
 // Kernels without the segment counters (before 4.6 and 5.4) give the
 // in-order count.
+// It starts from a connection's first counters (arrival{last: c}).
 type arrival struct {
 	last rcvCounters
 	// held: bytes received out of order and not yet in order (estimated).
@@ -599,31 +596,29 @@ type arrival struct {
 	// cleanBytes, cleanSegs: the in-order bytes and segments of samples
 	// in which nothing was held, for the size of a segment.
 	cleanBytes, cleanSegs int64
-	n                     int64 // the count: in order plus held
-	started               bool
 }
 
+// count is the bytes arrived: in order plus held.
+func (a *arrival) count() int64 { return int64(a.last.bytes) + a.held }
+
 func (a *arrival) update(c rcvCounters) {
-	if a.started {
-		segs, ooo := int64(c.segs-a.last.segs), int64(c.ooo-a.last.ooo)
-		inOrder := int64(c.bytes - a.last.bytes)
-		if ooo == 0 && a.held == 0 {
-			a.cleanBytes += inOrder
-			a.cleanSegs += segs
-		} else {
-			size := float64(c.mss)
-			if a.cleanSegs > 0 {
-				size = float64(a.cleanBytes) / float64(a.cleanSegs)
-			}
-			released := max(0, inOrder-int64(float64(segs-ooo)*size))
-			a.held = max(0, a.held+int64(float64(ooo)*size)-released)
-			if ooo == 0 && a.held < 4*int64(c.mss) {
-				a.held = 0
-			}
-		}
+	segs, ooo := int64(c.segs-a.last.segs), int64(c.ooo-a.last.ooo)
+	inOrder := int64(c.bytes - a.last.bytes)
+	a.last = c
+	if ooo == 0 && a.held == 0 {
+		a.cleanBytes += inOrder
+		a.cleanSegs += segs
+		return
 	}
-	a.last, a.started = c, true
-	a.n = int64(c.bytes) + a.held
+	size := float64(c.mss)
+	if a.cleanSegs > 0 {
+		size = float64(a.cleanBytes) / float64(a.cleanSegs)
+	}
+	released := max(0, inOrder-int64(float64(segs-ooo)*size))
+	a.held = max(0, a.held+int64(float64(ooo)*size)-released)
+	if ooo == 0 && a.held < 4*int64(c.mss) {
+		a.held = 0
+	}
 }
 
 // counter counts a download's bytes as they arrive, not as this process
@@ -737,14 +732,13 @@ type point struct {
 }
 
 // The stopping rule (doc.go): samples every Tick of the rate over the last
-// Window; stable when, after MinRun, the last Settle samples lie within
-// ±Spread of their mean, and the windows of all of them begin after the
-// first tick (a slow line's: after the first second) and after streams
-// were last added.
+// Window; stable when the last Settle samples lie within ±Spread of their
+// mean, and the windows of all of them begin after the first tick (a slow
+// line's: after the first second) and after streams were last added (so a
+// fast line settles after 0.85 s at the earliest).
 const (
 	Tick   = 50 * time.Millisecond
 	Window = 500 * time.Millisecond
-	MinRun = 700 * time.Millisecond
 	Settle = 6
 	Spread = 0.02
 	// SlowLineMbps: under this rate the window is twice as long, under a
@@ -809,23 +803,25 @@ func (s *sampler) run(ctx context.Context, each func(now time.Time, recent, wind
 			if s.count != nil {
 				b = s.count()
 			}
-			if len(hist) > 0 {
-				if dt := now.Sub(hist[len(hist)-1].t).Seconds(); dt > 0 {
-					incs = append(incs, float64(b-hist[len(hist)-1].b)*8/dt/1e6)
-				}
+			if dt := now.Sub(hist[len(hist)-1].t).Seconds(); dt > 0 {
+				incs = append(incs, float64(b-hist[len(hist)-1].b)*8/dt/1e6)
 			}
 			hist = append(hist, point{now, b})
+			// The last 250 ms of ticks: the window's length is chosen by
+			// it, and growth judged on it (the window's rate keeps rising
+			// for a Window after the start on any line).
+			recent := mean(incs[max(0, len(incs)-5):])
 			// A slow line is judged over a longer window: a lost packet, or
 			// the shaper's burst, weighs more in its few packets.
 			// Its first second is left out too, as iperf3's -O 1 does: the
 			// losses of slow start are recovered then, and a window that
 			// spans a recovery counts bytes that arrived before it.
-			win, minRun := Window, MinRun
-			switch r := mean(incs[max(0, len(incs)-5):]); {
-			case r < SlowLineMbps/4:
-				win, minRun = 8*Window, time.Second+8*Window
-			case r < SlowLineMbps:
-				win, minRun = 2*Window, time.Second+2*Window
+			win := Window
+			switch {
+			case recent < SlowLineMbps/4:
+				win = 8 * Window
+			case recent < SlowLineMbps:
+				win = 2 * Window
 			}
 			j := 0
 			for j < len(hist)-1 && now.Sub(hist[j].t) > win {
@@ -859,7 +855,7 @@ func (s *sampler) run(ctx context.Context, each func(now time.Time, recent, wind
 			}
 			// A sample's window reaches back up to a tick beyond win.
 			oldest := now.Add(-time.Duration(Settle)*Tick - win)
-			if el >= minRun && !oldest.Before(from) && len(samples) >= Settle {
+			if !oldest.Before(from) && len(samples) >= Settle {
 				w := samples[len(samples)-Settle:]
 				if m := mean(w); m > 0 && spread(w, m) <= Spread {
 					return m, true
@@ -887,9 +883,6 @@ func (s *sampler) run(ctx context.Context, each func(now time.Time, recent, wind
 			if el > 1500*time.Millisecond && s.moved.Load() == 0 {
 				return 0, false
 			}
-			// Growth is judged on the last 250 ms of ticks: the window's
-			// rate keeps rising for a Window after the start on any line.
-			recent := mean(incs[max(0, len(incs)-5):])
 			if !each(now, recent, rate) {
 				return last(), false
 			}
