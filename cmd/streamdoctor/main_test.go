@@ -299,6 +299,17 @@ func TestSpeedAgainstServer(t *testing.T) {
 			t.Errorf("%v: exit %d %q", c.args, r.code, r.errOut)
 		}
 	}
+	// A server that refuses: one line, the error (not a note repeating it).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	r = cli(t, env, "speed", "--server", "http://"+dead+"/speedtest", "--max", "4s")
+	if lines := strings.Split(strings.TrimSpace(r.errOut), "\n"); r.code != ExitFailed || len(lines) != 1 || !strings.Contains(lines[0], "refused") {
+		t.Errorf("refused server: exit %d %q", r.code, r.errOut)
+	}
 }
 
 func TestCheckDeepUsesTheVerdict(t *testing.T) {

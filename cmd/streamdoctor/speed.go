@@ -91,8 +91,12 @@ func runSpeed(cmd *cobra.Command, ios *IO, o *speedOptions) error {
 	if cmd.Context().Err() != nil {
 		return interrupted("speed test")
 	}
-	for _, n := range sp.Notes {
-		fmt.Fprintln(ios.ErrOut, "streamdoctor: "+n)
+	// A backend that failed before another worked is worth a line; when the
+	// only one tried failed, the error says it.
+	if err == nil || len(sp.Notes) > 1 {
+		for _, n := range sp.Notes {
+			fmt.Fprintln(ios.ErrOut, "streamdoctor: "+n)
+		}
 	}
 	if err != nil {
 		return &exitError{code: ExitFailed, msg: err.Error()}
