@@ -45,6 +45,7 @@
     const because = $("because");
     because.textContent = "";
     (r.because || []).forEach((b) => { const li = document.createElement("li"); li.textContent = b; because.append(li); });
+    $("because-title").hidden = !(r.because || []).length; // nothing to say under it on a healthy line
     $("verdict").hidden = false;
     if (r.question) {
       $("ask").textContent = r.question.ask;
