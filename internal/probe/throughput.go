@@ -22,6 +22,10 @@ func throughputTimeout(Timeouts) time.Duration { return 2800 * time.Millisecond 
 // so slow start is left behind).
 const DecisionFloor = 150 * time.Millisecond
 
+// AtLeast begins the detail of a quick sample that stopped once the line
+// was clearly fast enough: its figure is a lower bound.
+const AtLeast = "at least "
+
 // DeepTimeout is the throughput probe's bound with --deep.
 const DeepTimeout = 14 * time.Second
 
@@ -107,7 +111,7 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 	tp := Observation{Target: res.Server, Value: res.DownMbps, Status: OK,
 		Detail: fmt.Sprintf("%.1f Mbps down from %s (%s, %d streams, %.1f s)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds)}
 	if res.Decided {
-		tp.Detail = fmt.Sprintf("at least %.1f Mbps down from %s (%s, %d streams; stopped after %.1f s, clearly enough for every quality)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds)
+		tp.Detail = fmt.Sprintf(AtLeast+"%.1f Mbps down from %s (%s, %d streams; stopped after %.1f s, clearly enough for every quality)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds)
 		if res.DownMbps < s.prof.SDMbps {
 			tp.Detail = fmt.Sprintf("under %.1f Mbps down from %s (%s, %d streams; stopped after %.1f s, clearly too little even for SD)", res.DownMbps*speed.DecisionMargin, res.Server, res.Backend, res.Streams, res.Seconds)
 		}

@@ -67,3 +67,28 @@ func plainSummary(bad []probe.Observation, service string) string {
 		return key
 	})
 }
+
+// plainOK says a passed measurement in plain words. Most details already
+// are; the speed sample's name servers, streams and RPM are for help desks
+// (they stay in the summary and under the details).
+func plainOK(o probe.Observation) string {
+	switch o.Probe {
+	case probe.PThroughput:
+		s := fmt.Sprintf("%s Mbps down", mbps(o.Value))
+		if strings.HasPrefix(o.Detail, probe.AtLeast) {
+			s = "at least " + s + ", enough for every quality"
+		}
+		return s
+	case probe.PLoadedRTT:
+		return fmt.Sprintf("%.0f ms delay while the line is busy", o.Value)
+	}
+	return o.Detail
+}
+
+// mbps writes a rate with the precision it deserves.
+func mbps(v float64) string {
+	if v >= 10 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}

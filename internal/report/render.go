@@ -86,7 +86,7 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 	}
 	if sp := r.Speed; sp != nil && sp.DownMbps > 0 {
 		b.WriteString("\n")
-		SpeedTable(b, sp, o.TTY)
+		speedTable(b, sp, o.TTY, !o.Verbose)
 	}
 	if q := r.Question; q != nil {
 		fmt.Fprintf(b, "\nWorth answering first (saves about %.0f min on average): %s\n", q.SavesMinutes, q.Ask)
@@ -191,17 +191,40 @@ func seconds(ms int64) string {
 	return fmt.Sprintf("%.1f s", float64(ms)/1000)
 }
 
-// SpeedTable writes the measurement and the verdict per quality.
-func SpeedTable(w io.Writer, sp *Speed, tty bool) {
-	fmt.Fprintf(w, "Speed (%s, %s): %.1f Mbps down", sp.Backend, sp.Server, sp.DownMbps)
+// Plain is the measurement in the viewer's words: the rates (a quick
+// sample's as the bound it is) and the delay, idle and busy; the server,
+// RPM, jitter and loss are for help desks.
+func (sp *Speed) Plain() string {
+	down := mbps(sp.DownMbps) + " Mbps down"
+	if sp.Decided && len(sp.Verdicts) > 0 && sp.Verdicts[0].Verdict == speed.Enough {
+		down = "at least " + down // stopped once clearly enough
+	}
 	if sp.UpMbps > 0 {
-		fmt.Fprintf(w, ", %.1f Mbps up", sp.UpMbps)
+		down += ", " + mbps(sp.UpMbps) + " Mbps up"
 	}
-	fmt.Fprintf(w, "; latency %.0f ms idle, %.0f ms under load (%.0f RPM); jitter %.0f ms", sp.IdleRTTms, sp.LoadedRTTms, sp.RPM, sp.JitterMs)
-	if sp.LossPct >= 0 {
-		fmt.Fprintf(w, "; loss %.2f %%", sp.LossPct)
+	return fmt.Sprintf("%s; a delay of %.0f ms, %.0f ms while the line is busy", down, sp.IdleRTTms, sp.LoadedRTTms)
+}
+
+// SpeedTable writes the measurement and the verdict per quality.
+func SpeedTable(w io.Writer, sp *Speed, tty bool) { speedTable(w, sp, tty, false) }
+
+// speedTable is SpeedTable; plain (a check's text for the viewer) leaves
+// the server, RPM, jitter and loss to the details, and says a quick
+// sample's figure as the bound it is.
+func speedTable(w io.Writer, sp *Speed, tty, plain bool) {
+	if plain {
+		fmt.Fprintf(w, "Speed: %s\n", sp.Plain())
+	} else {
+		fmt.Fprintf(w, "Speed (%s, %s): %.1f Mbps down", sp.Backend, sp.Server, sp.DownMbps)
+		if sp.UpMbps > 0 {
+			fmt.Fprintf(w, ", %.1f Mbps up", sp.UpMbps)
+		}
+		fmt.Fprintf(w, "; latency %.0f ms idle, %.0f ms under load (%.0f RPM); jitter %.0f ms", sp.IdleRTTms, sp.LoadedRTTms, sp.RPM, sp.JitterMs)
+		if sp.LossPct >= 0 {
+			fmt.Fprintf(w, "; loss %.2f %%", sp.LossPct)
+		}
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w)
 	words := map[string]string{speed.Enough: "enough", speed.Marginal: "marginal", speed.NotEnough: "not enough"}
 	for _, q := range sp.Verdicts {
 		mark := map[string]string{speed.Enough: "[ok]", speed.Marginal: "[~~]", speed.NotEnough: "[!!]"}[q.Verdict]

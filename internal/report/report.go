@@ -260,18 +260,19 @@ func LayersFor(obs []probe.Observation, service string) []Layer {
 		case len(ok) > 0:
 			ly.Status = probe.OK
 			ly.Summary = fmt.Sprintf("%d checks passed", len(ok))
+			ly.Plain = ly.Summary
 			if len(ok) <= 2 {
-				var ds []string
+				var ds, ps []string
 				for _, o := range ok {
 					if o.Detail != "" {
 						ds = append(ds, o.Detail)
+						ps = append(ps, plainOK(o))
 					}
 				}
 				if len(ds) > 0 {
-					ly.Summary = strings.Join(ds, "; ")
+					ly.Summary, ly.Plain = strings.Join(ds, "; "), strings.Join(ps, "; ")
 				}
 			}
-			ly.Plain = ly.Summary
 		default:
 			ly.Status = probe.NotRun
 			ly.Summary, ly.Plain = "not checked", "not checked"

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/engine"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
+	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
 
 func sample(t *testing.T) (*kb.KB, *Report) {
@@ -51,6 +53,56 @@ func TestLayers(t *testing.T) {
 	Text(&b, kb.MustDefault(), r, TextOptions{})
 	if strings.Contains(b.String(), "dns_servfail") || strings.Contains(b.String(), "dns.system") {
 		t.Errorf("the viewer's text shows ids:\n%s", b.String())
+	}
+}
+
+// The speed line says the rate and the delay; the server, streams and RPM
+// are for help desks (the summary).
+func TestSpeedLayerPlain(t *testing.T) {
+	obs := []probe.Observation{
+		{Probe: probe.PThroughput, Target: "oca.example", Value: 6624.9, Status: probe.OK,
+			Detail: probe.AtLeast + "6624.9 Mbps down from oca.example (fast.com, 2 streams; stopped after 0.3 s, clearly enough for every quality)"},
+		{Probe: probe.PLoadedRTT, Target: "oca.example", Value: 25, Status: probe.OK, Detail: "25 ms under load, 21 ms idle (2364 RPM)"},
+	}
+	var speed Layer
+	for _, l := range Layers(obs) {
+		if l.Name == "Speed" {
+			speed = l
+		}
+	}
+	if want := "at least 6625 Mbps down, enough for every quality; 25 ms delay while the line is busy"; speed.Plain != want {
+		t.Errorf("plain %q, want %q", speed.Plain, want)
+	}
+	if !strings.Contains(speed.Summary, "RPM") || !strings.Contains(speed.Summary, "oca.example") {
+		t.Errorf("the help desk's summary lost its details: %q", speed.Summary)
+	}
+}
+
+// A check's text gives the viewer the speed in plain words (a quick
+// sample's figure as a bound); -v gives the server and RPM.
+func TestSpeedTextPlain(t *testing.T) {
+	k, r := sample(t)
+	r.Speed = &Speed{Result: speed.Result{Backend: "fast.com", Server: "oca.example", DownMbps: 6624.9, IdleRTTms: 21, LoadedRTTms: 25, RPM: 2400, LossPct: -1, Decided: true},
+		Mode: "quick", Verdicts: speed.Judge(6624.9, 3, 5, 15)}
+	var plain, verbose bytes.Buffer
+	Text(&plain, k, r, TextOptions{})
+	Text(&verbose, k, r, TextOptions{Verbose: true})
+	if !strings.Contains(plain.String(), "Speed: at least 6625 Mbps down; a delay of 21 ms, 25 ms while the line is busy") ||
+		strings.Contains(plain.String(), "RPM") || strings.Contains(plain.String(), "oca.example") {
+		t.Errorf("the viewer's speed line:\n%s", plain.String())
+	}
+	if !strings.Contains(verbose.String(), "(2400 RPM)") || !strings.Contains(verbose.String(), "oca.example") {
+		t.Errorf("-v lost the help desk's speed line:\n%s", verbose.String())
+	}
+	// The shared reports say it the same way.
+	for _, f := range []func(io.Writer, *kb.KB, *Report) error{HTML, Markdown} {
+		var b bytes.Buffer
+		if err := f(&b, k, r); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "at least 6625 Mbps down; a delay of 21 ms, 25 ms while the line is busy") {
+			t.Errorf("report's speed section:\n%s", b.String())
+		}
 	}
 }
 
