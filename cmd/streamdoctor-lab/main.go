@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamdoctor/streamdoctor/internal/fix"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
 )
@@ -235,11 +236,12 @@ func serveCmd(out, errOut io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(envPath, b, 0o600); err != nil {
+			// Written whole or not at all: a reader never sees half a file.
+			if err := fix.WriteFileAtomic(envPath, b, 0o600); err != nil {
 				return &exitError{3, err.Error()}
 			}
 			defer os.Remove(envPath)
-			fmt.Fprintf(out, "Serving scenario %q (%s)\n%s\n\nCheck it with:\n\n  %s\n\n", sc.Name, sc.File, sc.About, checkCommand(sc, envPath))
+			fmt.Fprintf(out, "Serving scenario %q (%s)\n%s\n\nCheck it with a lab build of streamdoctor (go build -tags streamdoctor_lab ./cmd/streamdoctor):\n\n  %s\n\n", sc.Name, sc.File, sc.About, checkCommand(sc, envPath))
 			fmt.Fprintf(out, "Or open the web page (streamdoctor web --env-file %s) in a browser led into this world:\n\n  chromium --ignore-certificate-errors --host-resolver-rules=%q URL\n\n", envPath, w.BrowserRules())
 			fmt.Fprintln(errOut, "Press Ctrl-C to stop.")
 			ctx := cmd.Context()

@@ -12,7 +12,7 @@ import (
 
 	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
-	"github.com/streamdoctor/streamdoctor/internal/netmap"
+	"github.com/streamdoctor/streamdoctor/internal/lab/netmap"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 )
 

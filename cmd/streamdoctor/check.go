@@ -15,7 +15,6 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
-	"github.com/streamdoctor/streamdoctor/internal/netmap"
 	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
@@ -32,7 +31,6 @@ type checkOptions struct {
 	timeout time.Duration
 	answers []string
 	verbose bool
-	envFile string
 	deep    bool
 	speedTo string
 	// The crowd outage service: where to ask, whether to tell it, and the
@@ -69,10 +67,6 @@ func newCheckCmd(ios *IO) *cobra.Command {
 	f.StringVar(&o.outageServer, "outage-server", "", "ask this crowd outage service whether the service is down for everyone (default $"+outage.EnvServer+")")
 	f.BoolVar(&o.tellOutage, "tell-outage-server", false, "if you still cannot watch, send the outage server one anonymous report (service, code, country)")
 	f.StringVar(&o.region, "region", "", "your country for --tell-outage-server, two letters (default: from your locale)")
-	// --env-file points the probes at a described world instead of the real
-	// network and OS (streamdoctor-lab serve writes one); hidden from --help.
-	f.StringVar(&o.envFile, "env-file", "", "probe a described world (streamdoctor.env/v1) instead of this machine")
-	_ = f.MarkHidden("env-file")
 	return c
 }
 
@@ -133,21 +127,14 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 	}
 	ans := evidence.Answers{}
 	for _, a := range o.answers {
-		id, val, ok := strings.Cut(a, "=")
-		if prev, seen := ans[strings.TrimSpace(id)]; seen {
-			if v, err := evidence.ParseAnswer(val); err == nil && v != prev {
-				return prof, nil, usageErr("--answer %s is given twice with different answers (%s and %s); give it once", strings.TrimSpace(id), prev, v)
-			}
-		}
-		e := k.Ev(strings.TrimSpace(id))
-		if !ok || e == nil || e.Question == "" {
-			return prof, nil, usageErr("--answer %q: use private_window_works=yes|no, other_devices_work=yes|no or mobile_data_works=yes|no", a)
-		}
-		v, err := evidence.ParseAnswer(val)
+		id, v, err := evidence.ParseAnswerFlag(a)
 		if err != nil {
 			return prof, nil, usageErr("--answer %s", err)
 		}
-		ans[e.ID] = v
+		if prev, seen := ans[id]; seen && v != prev {
+			return prof, nil, usageErr("--answer %s is given twice with different answers (%s and %s); give it once", id, prev, v)
+		}
+		ans[id] = v
 	}
 	return prof, ans, nil
 }
@@ -169,15 +156,7 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	if err := checkEnviron(); err != nil {
 		return err
 	}
-	env := ios.Env
-	if o.envFile != "" {
-		e, err := netmap.LoadEnv(o.envFile)
-		if err != nil {
-			return usageErr("--env-file: %s", err)
-		}
-		env = func() *probe.Env { return e }
-	}
-	penv := env()
+	penv := ios.Env()
 	if o.outageURL != nil {
 		penv.OutageServer = o.outageURL
 	}

@@ -9,30 +9,18 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/streamdoctor/streamdoctor/internal/netmap"
 	"github.com/streamdoctor/streamdoctor/internal/safe"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
 
 func newFactsCmd(ios *IO) *cobra.Command {
 	var asJSON bool
-	var envFile string
 	c := &cobra.Command{
 		Use:   "facts",
 		Short: "Show what StreamDoctor reads from this machine (for help-desk staff)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var src sysinfo.Source
-			if envFile != "" {
-				e, err := netmap.LoadEnv(envFile)
-				if err != nil {
-					return usageErr("--env-file: %s", err)
-				}
-				src = e.Facts
-			} else {
-				src = ios.Env().Facts
-			}
-			f, err := src.Facts(cmd.Context())
+			f, err := ios.Env().Facts.Facts(cmd.Context())
 			if f == nil {
 				return &exitError{code: ExitFailed, msg: fmt.Sprintf("could not read this machine's facts: %v", err)}
 			}
@@ -60,8 +48,6 @@ func newFactsCmd(ios *IO) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the streamdoctor.facts/v1 JSON document")
-	c.Flags().StringVar(&envFile, "env-file", "", "read a described machine (streamdoctor.env/v1)")
-	_ = c.Flags().MarkHidden("env-file")
 	return c
 }
 

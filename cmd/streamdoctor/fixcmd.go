@@ -165,30 +165,29 @@ func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
 		return runOnly(cmd.Context(), ios, k, env, o)
 	}
 	statePath := filepath.Join(dir, "session.json")
-	st := &session.State{Schema: session.Schema, Service: prof.Name, Code: o.code, StartedAt: time.Now().UTC()}
-	if o.resume {
-		old, err := session.Load(statePath)
-		switch {
-		case err != nil:
-			fmt.Fprintln(ios.ErrOut, "streamdoctor: "+err.Error())
-		case old == nil || old.Finished:
-			return usageErr("there is no session to resume; start one with 'streamdoctor fix'")
-		default:
-			st = old
-			if st.Service != prof.Name && !cmd.Flags().Changed("service") && o.url == "" {
-				if p, err := profile.Get(st.Service); err == nil {
-					prof = p
-				}
+	code := o.code
+	if o.resume && !cmd.Flags().Changed("service") && o.url == "" {
+		// Resumed as it was started: its service and code.
+		if old, _ := session.Load(statePath); old != nil && !old.Finished {
+			if p, err := profile.Get(old.Service); err == nil {
+				prof, code = p, old.Code
 			}
 		}
 	}
-	s := &session.Session{KB: k, In: bufio.NewReader(ios.In), Out: ios.Out, StatePath: statePath, Yes: o.yes, DryRun: o.dryRun, TTY: ios.OutTTY,
-		OS: check.OSName(runtime.GOOS), FixEnv: env,
-		Check: func(ctx context.Context, tried []string) (*check.Result, error) {
-			return check.Run(ctx, k, ios.Env(), check.Request{Profile: prof, Code: st.Code, Timeout: 5 * time.Second, Failed: tried, Persisting: true})
-		},
-		NetworkBack: networkBack(ios.Env, prof),
+	g := newGuide(k, ios.Env, prof, code, env, statePath, o.dryRun)
+	st := g.Start()
+	if o.resume {
+		old, err := g.Resume()
+		switch {
+		case errors.Is(err, session.ErrNothingSaved):
+			return usageErr("%s", err)
+		case err != nil:
+			fmt.Fprintln(ios.ErrOut, "streamdoctor: "+err.Error())
+		default:
+			st = old
+		}
 	}
+	s := &dialogue{Guide: g, In: bufio.NewReader(ios.In), Out: ios.Out, Yes: o.yes, DryRun: o.dryRun, TTY: ios.OutTTY}
 	err = s.Run(cmd.Context(), st)
 	if errors.Is(err, context.Canceled) {
 		err = session.ErrStopped // Ctrl-C: the state is already saved
@@ -391,15 +390,16 @@ func newHistoryCmd(ios *IO) *cobra.Command {
 	}
 }
 
-// networkBack reports whether a control site answers again.
-func networkBack(env func() *probe.Env, prof profile.Profile) func(ctx context.Context) bool {
-	return func(ctx context.Context) bool {
-		obs, _ := probe.Run(ctx, env(), prof, probe.Options{Timeout: 3 * time.Second})
-		for _, ob := range obs {
-			if ob.Probe == probe.PHTTPSControl && ob.Status == probe.OK {
-				return true
-			}
-		}
-		return false
+// newGuide builds the guided session both faces drive (the terminal's
+// dialogue, the web page): the check of prof, fixes through env, saved at
+// statePath (nothing is saved on a dry run).
+func newGuide(k *kb.KB, env func() *probe.Env, prof profile.Profile, code string, fenv *fix.Env, statePath string, dryRun bool) *session.Guide {
+	if dryRun {
+		statePath = ""
 	}
+	return session.New(session.Config{KB: k, OS: check.OSName(runtime.GOOS), FixEnv: fenv, StatePath: statePath,
+		Service: prof.Name, Code: code,
+		Diagnoser:   check.Diagnoser(k, env, check.Request{Profile: prof, Code: code, Timeout: 5 * time.Second}),
+		NetworkBack: func(ctx context.Context) bool { return probe.Reachable(ctx, env(), prof) },
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/streamdoctor/streamdoctor/internal/browsers/fixture"
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
 	"github.com/streamdoctor/streamdoctor/internal/lab/labtest"
 	"github.com/streamdoctor/streamdoctor/internal/outage"
@@ -70,7 +72,7 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"check", "--timeout", "soon"}, "invalid argument \"soon\""},
 		{[]string{"check", "--report", "out.pdf"}, "must end in .html or .md"},
 		{[]string{"check", "--answer", "vpn=yes"}, "use private_window_works=yes|no"},
-		{[]string{"check", "--answer", "private_window_works=perhaps"}, "must be yes, no or unknown"},
+		{[]string{"check", "--answer", "private_window_works=perhaps"}, "is not an answer: use yes, no or unknown"},
 		{[]string{"check", "extra"}, "unknown command \"extra\""},
 		{[]string{"frobnicate"}, "unknown command \"frobnicate\""},
 		{[]string{"check", "--url", "https://www.example.com:99999/x"}, "port 99999 is not 1-65535"},
@@ -250,18 +252,25 @@ func TestCheckNoLinkIsADiagnosis(t *testing.T) {
 	}
 }
 
+// A lab build's --env-file (labenv.go) points the real binary at a world;
+// the shipped binary has no such flag.
 func TestCheckEnvFile(t *testing.T) {
 	w := world(t, "dns-servfail.yaml")
 	f := filepath.Join(t.TempDir(), "env.json")
 	b, _ := json.Marshal(w.EnvFile())
 	os.WriteFile(f, b, 0o600)
-	r := cli(t, nil, "check", "--env-file", f, "--json")
-	if r.code != ExitProblem || !strings.Contains(r.out, `"top_cause": "dns_failure"`) {
-		t.Errorf("exit %d %s\n%s", r.code, r.errOut, r.out)
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "check", "--env-file", f, "--json").Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitProblem || !strings.Contains(string(out), `"top_cause": "dns_failure"`) {
+		t.Errorf("%v\n%s", err, out)
 	}
 	os.WriteFile(f, []byte(`{"schema":"other"}`), 0o600)
-	if r := cli(t, nil, "check", "--env-file", f); r.code != ExitUsage || !strings.Contains(r.errOut, "schema") {
-		t.Errorf("bad env file: exit %d %q", r.code, r.errOut)
+	out, err = exec.Command(bin, "check", "--env-file", f).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitUsage || !strings.Contains(string(out), "schema") {
+		t.Errorf("bad env file: %v %q", err, out)
+	}
+	if r := cli(t, nil, "check", "--env-file", f); r.code != ExitUsage || !strings.Contains(r.errOut, "unknown flag: --env-file") {
+		t.Errorf("the shipped commands take --env-file: exit %d %q", r.code, r.errOut)
 	}
 }
 
@@ -344,16 +353,13 @@ func TestCheckDeepUsesTheVerdict(t *testing.T) {
 
 func TestFacts(t *testing.T) {
 	w := world(t, "vpn-blocked.yaml")
-	f := filepath.Join(t.TempDir(), "env.json")
-	b, _ := json.Marshal(w.EnvFile())
-	os.WriteFile(f, b, 0o600)
-	r := cli(t, nil, "facts", "--env-file", f)
+	r := cli(t, w.Env, "facts")
 	for _, want := range []string{"wg0 (wireguard)", "192.0.2.1 on wlan0", "192.0.2.53:53", "wlan0, signal -55 dBm", "chrome 131", "30h0m0s"} {
 		if r.code != 0 || !strings.Contains(r.out, want) {
 			t.Errorf("facts lacks %q:\n%s", want, r.out)
 		}
 	}
-	vj := cli(t, nil, "facts", "--env-file", f, "--json")
+	vj := cli(t, w.Env, "facts", "--json")
 	if !strings.Contains(vj.out, `"vpn": [
     "wg0"
   ]`) {
@@ -432,7 +438,7 @@ func TestCheckAsksAndTellsTheCrowd(t *testing.T) {
 	}
 	crowd := ""
 	for _, o := range rep.Observations {
-		if o.Probe == probe.PCrowd {
+		if o.Probe == catalog.PCrowd {
 			crowd = o.Status + " " + o.Detail
 		}
 	}

@@ -110,7 +110,14 @@ func NewRoot(ctx context.Context, ios *IO) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%s (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newCheckCmd(ios), newFixCmd(ios), newUndoCmd(ios), newHistoryCmd(ios), newSpeedCmd(ios), newFactsCmd(ios), newExplainCmd(ios), newCodesCmd(ios), newOutageCmd(ios), newWebCmd(ios), newVersionCmd(ios))
+	probing := []*cobra.Command{newCheckCmd(ios), newSpeedCmd(ios), newFactsCmd(ios), newWebCmd(ios)}
+	if describedWorld != nil {
+		for _, c := range probing {
+			describedWorld(c, ios)
+		}
+	}
+	root.AddCommand(probing...)
+	root.AddCommand(newFixCmd(ios), newUndoCmd(ios), newHistoryCmd(ios), newExplainCmd(ios), newCodesCmd(ios), newOutageCmd(ios), newVersionCmd(ios))
 	return root
 }
 

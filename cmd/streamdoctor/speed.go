@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamdoctor/streamdoctor/internal/check"
-	"github.com/streamdoctor/streamdoctor/internal/netmap"
-	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/report"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
@@ -23,7 +21,6 @@ type speedOptions struct {
 	json     bool
 	max      time.Duration
 	noUpload bool
-	envFile  string
 }
 
 // speedDoc is the streamdoctor.speed/v1 document.
@@ -48,8 +45,6 @@ func newSpeedCmd(ios *IO) *cobra.Command {
 	f.BoolVar(&o.json, "json", false, "print the streamdoctor.speed/v1 JSON document")
 	f.DurationVar(&o.max, "max", 10*time.Second, "longest the test may take (2s to 30s)")
 	f.BoolVar(&o.noUpload, "no-upload", false, "measure download only")
-	f.StringVar(&o.envFile, "env-file", "", "measure in a described world (streamdoctor.env/v1)")
-	_ = f.MarkHidden("env-file")
 	c.AddCommand(newSpeedServeCmd(ios))
 	return c
 }
@@ -59,13 +54,6 @@ func runSpeed(cmd *cobra.Command, ios *IO, o *speedOptions) error {
 		return usageErr("--max %s is out of range: use 2s to 30s", o.max)
 	}
 	envf := ios.Env
-	if o.envFile != "" {
-		e, err := netmap.LoadEnv(o.envFile)
-		if err != nil {
-			return usageErr("--env-file: %s", err)
-		}
-		envf = func() *probe.Env { return e }
-	}
 	if o.server != "" {
 		if _, err := (speed.Server{URL: o.server}).Targets(cmd.Context()); err != nil {
 			return usageErr("--server: %s", err)

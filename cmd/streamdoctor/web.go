@@ -6,7 +6,6 @@ import (
 	"io"
 	"log"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -14,15 +13,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamdoctor/streamdoctor/internal/check"
-	"github.com/streamdoctor/streamdoctor/internal/netmap"
-	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/report"
 	"github.com/streamdoctor/streamdoctor/internal/web"
 )
 
 func newWebCmd(ios *IO) *cobra.Command {
-	var listen, service, url, code, envFile string
+	var listen, service, url, code string
 	var noBrowser, allowNetwork bool
 	c := &cobra.Command{
 		Use:   "web",
@@ -52,20 +49,13 @@ func newWebCmd(ios *IO) *cobra.Command {
 				return err
 			}
 			env := ios.Env
-			if envFile != "" {
-				e, err := netmap.LoadEnv(envFile)
-				if err != nil {
-					return usageErr("--env-file: %s", err)
-				}
-				env = func() *probe.Env { return e }
-			}
 			dir, err := stateDir()
 			if err != nil {
 				return &exitError{code: ExitFailed, msg: "no place for the session state: " + err.Error()}
 			}
+			fenv := fixEnv(dir, prof.CookieDomains, nil)
 			srv := web.New(web.Config{KB: k, Env: env, Profile: prof, Code: code, Log: log.New(io.Discard, "", 0),
-				FixEnv: fixEnv(dir, prof.CookieDomains, nil), OS: check.OSName(runtime.GOOS),
-				StatePath: filepath.Join(dir, "session.json"), NetworkBack: networkBack(env, prof),
+				FixEnv: fenv, Guide: newGuide(k, env, prof, code, fenv, filepath.Join(dir, "session.json"), false),
 				Speed: func(ctx context.Context, progress func(string, float64)) (*report.Speed, error) {
 					return check.Speed(ctx, env(), prof, "", 10*time.Second, true, progress)
 				}})
@@ -101,7 +91,5 @@ func newWebCmd(ios *IO) *cobra.Command {
 	f.StringVar(&service, "service", "netflix", "service to check ("+strings.Join(profile.Names(), ", ")+")")
 	f.StringVar(&url, "url", "", "check any site instead of a built-in service")
 	f.StringVar(&code, "code", "", "the error code you saw, e.g. NSEZ-503")
-	f.StringVar(&envFile, "env-file", "", "probe a described world (streamdoctor.env/v1) instead of this machine")
-	_ = f.MarkHidden("env-file")
 	return c
 }

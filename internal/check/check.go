@@ -14,6 +14,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/report"
+	"github.com/streamdoctor/streamdoctor/internal/session"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
@@ -134,4 +135,27 @@ func home(f *sysinfo.Facts) string {
 		return ""
 	}
 	return f.Home
+}
+
+// Diagnoser is the guided session's way to check again (session.Diagnoser):
+// base's check, with the fixes already tried and the person saying the
+// problem persists.
+func Diagnoser(k *kb.KB, env func() *probe.Env, base Request) session.Diagnoser {
+	return diagnoser{k, env, base}
+}
+
+type diagnoser struct {
+	k    *kb.KB
+	env  func() *probe.Env
+	base Request
+}
+
+func (d diagnoser) Diagnose(ctx context.Context, tried []string) (session.Outlook, error) {
+	req := d.base
+	req.Failed, req.Persisting = tried, true
+	res, err := Run(ctx, d.k, d.env(), req)
+	if err != nil {
+		return session.Outlook{}, err
+	}
+	return session.Outlook{Summary: res.Report.Verdict.Summary, Plan: res.Diagnosis.Plan}, nil
 }

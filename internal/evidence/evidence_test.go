@@ -3,6 +3,7 @@ package evidence
 import (
 	"testing"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 )
 
@@ -12,12 +13,12 @@ func ob(p, target string, st probe.Status, failure string) probe.Observation {
 
 func TestDeriveServiceRefusedWhileLineIsFine(t *testing.T) {
 	obs := []probe.Observation{
-		ob(probe.PTCPService, "a:443", probe.Problem, probe.FRefused),
-		ob(probe.PTCPService, "b:443", probe.Problem, probe.FRefused),
-		ob(probe.PTCPService, "c:443", probe.OK, ""),
-		ob(probe.PHTTPSControl, "g", probe.OK, ""),
-		{Probe: probe.PLoss, Target: "g", Status: probe.OK, Value: 0},
-		{Probe: probe.PJitter, Target: "g", Status: probe.Problem, Failure: probe.FHighJitter, Value: 40},
+		ob(catalog.PTCPService, "a:443", probe.Problem, catalog.FRefused),
+		ob(catalog.PTCPService, "b:443", probe.Problem, catalog.FRefused),
+		ob(catalog.PTCPService, "c:443", probe.OK, ""),
+		ob(catalog.PHTTPSControl, "g", probe.OK, ""),
+		{Probe: catalog.PLoss, Target: "g", Status: probe.OK, Value: 0},
+		{Probe: catalog.PJitter, Target: "g", Status: probe.Problem, Failure: catalog.FHighJitter, Value: 40},
 	}
 	ev := Derive(obs, nil)
 	for id, want := range map[string]bool{"service_tcp_fail": true, "service_refused": true, "controls_fail": false, "loss_none": true, "jitter_high": true} {
@@ -34,7 +35,7 @@ func TestDeriveServiceRefusedWhileLineIsFine(t *testing.T) {
 }
 
 func TestDeriveWiFiAndAnswers(t *testing.T) {
-	ev := Derive([]probe.Observation{{Probe: probe.PWiFi, Status: probe.NotRun, Failure: probe.FWired}}, Answers{"private_window_works": "yes", "other_devices_work": "unknown"})
+	ev := Derive([]probe.Observation{{Probe: catalog.PWiFi, Status: probe.NotRun, Failure: catalog.FWired}}, Answers{"private_window_works": "yes", "other_devices_work": "unknown"})
 	if ev["on_wifi"] != false || ev["private_window_works"] != true {
 		t.Errorf("%v", ev)
 	}
@@ -44,7 +45,7 @@ func TestDeriveWiFiAndAnswers(t *testing.T) {
 	if _, ok := ev["other_devices_work"]; ok {
 		t.Error("an unknown answer became evidence")
 	}
-	ev = Derive([]probe.Observation{{Probe: probe.PWiFi, Status: probe.NotRun, Detail: "not read on windows yet"}}, nil)
+	ev = Derive([]probe.Observation{{Probe: catalog.PWiFi, Status: probe.NotRun, Detail: "not read on windows yet"}}, nil)
 	if _, ok := ev["on_wifi"]; ok {
 		t.Error("an unread Wi-Fi state became evidence")
 	}
@@ -52,18 +53,18 @@ func TestDeriveWiFiAndAnswers(t *testing.T) {
 
 func TestDeriveDNSBlockedName(t *testing.T) {
 	obs := []probe.Observation{
-		ob(probe.PDNSSystem, "www.netflix.com", probe.Problem, probe.FNXDomain),
-		ob(probe.PDNSDoH, "www.netflix.com", probe.OK, ""),
-		ob(probe.PDNSPublic, "www.netflix.com", probe.Problem, probe.FTimeout),
+		ob(catalog.PDNSSystem, "www.netflix.com", probe.Problem, catalog.FNXDomain),
+		ob(catalog.PDNSDoH, "www.netflix.com", probe.OK, ""),
+		ob(catalog.PDNSPublic, "www.netflix.com", probe.Problem, catalog.FTimeout),
 	}
 	// A resolver that fails every name is not filtering.
-	ev := Derive(append(obs, ob(probe.PHTTPSControl, "https://www.google.com/", probe.Problem, probe.FNXDomain)), nil)
+	ev := Derive(append(obs, ob(catalog.PHTTPSControl, "https://www.google.com/", probe.Problem, catalog.FNXDomain)), nil)
 	if ev["dns_blocked_name"] || !ev["dns_system_fail"] || ev["dns_trusted_fail"] {
 		t.Errorf("resolver failing everything: %v", ev)
 	}
 	// One that answers other names and denies only the service's filters it;
 	// the failure is charged to that, not counted again as "DNS failing".
-	ev = Derive(append(obs, ob(probe.PHTTPSControl, "https://www.google.com/", probe.OK, "")), nil)
+	ev = Derive(append(obs, ob(catalog.PHTTPSControl, "https://www.google.com/", probe.OK, "")), nil)
 	if !ev["dns_blocked_name"] || ev["dns_trusted_fail"] {
 		t.Errorf("filtering resolver: %v", ev)
 	}
@@ -77,15 +78,15 @@ func TestDeriveDNSBlockedName(t *testing.T) {
 // the failures it explains are not multiplied again.
 func TestDeriveChargesTheFirstBrokenLayer(t *testing.T) {
 	obs := []probe.Observation{
-		ob(probe.PLink, "eth0", probe.OK, ""),
-		{Probe: probe.PGateway, Target: "192.0.2.1", Status: probe.OK, Value: 2},
-		ob(probe.PDNSSystem, "www.netflix.com", probe.Problem, probe.FTimeout),
-		ob(probe.PDNSDoH, "www.netflix.com", probe.Problem, probe.FTimeout),
-		ob(probe.PDNSPublic, "www.netflix.com", probe.Problem, probe.FTimeout),
-		ob(probe.PHTTPSControl, "https://www.google.com/", probe.Problem, probe.FDNSTimeout),
-		ob(probe.PHTTPSControl, "https://www.wikipedia.org/", probe.Problem, probe.FDNSTimeout),
-		ob(probe.PTCPService, "www.netflix.com:443", probe.NotRun, probe.FDNSTimeout),
-		ob(probe.PHTTPSService, "https://www.netflix.com/", probe.Problem, probe.FDNSTimeout),
+		ob(catalog.PLink, "eth0", probe.OK, ""),
+		{Probe: catalog.PGateway, Target: "192.0.2.1", Status: probe.OK, Value: 2},
+		ob(catalog.PDNSSystem, "www.netflix.com", probe.Problem, catalog.FTimeout),
+		ob(catalog.PDNSDoH, "www.netflix.com", probe.Problem, catalog.FTimeout),
+		ob(catalog.PDNSPublic, "www.netflix.com", probe.Problem, catalog.FTimeout),
+		ob(catalog.PHTTPSControl, "https://www.google.com/", probe.Problem, catalog.FDNSTimeout),
+		ob(catalog.PHTTPSControl, "https://www.wikipedia.org/", probe.Problem, catalog.FDNSTimeout),
+		ob(catalog.PTCPService, "www.netflix.com:443", probe.NotRun, catalog.FDNSTimeout),
+		ob(catalog.PHTTPSService, "https://www.netflix.com/", probe.Problem, catalog.FDNSTimeout),
 	}
 	ev := Derive(obs, nil)
 	if !ev["internet_down"] || ev["gateway_fail"] || ev["link_down"] {
@@ -97,7 +98,7 @@ func TestDeriveChargesTheFirstBrokenLayer(t *testing.T) {
 		}
 	}
 	// With the router dead, the uplink's failure is the router's too.
-	obs[1] = ob(probe.PGateway, "192.0.2.1", probe.Problem, probe.FHostUnreachable)
+	obs[1] = ob(catalog.PGateway, "192.0.2.1", probe.Problem, catalog.FHostUnreachable)
 	ev = Derive(obs, nil)
 	if !ev["gateway_fail"] {
 		t.Fatalf("%v", ev)
@@ -114,10 +115,10 @@ func TestDeriveBands(t *testing.T) {
 		v    float64
 		want string
 	}{
-		{probe.PWiFi, -50, "wifi_signal_good"}, {probe.PWiFi, -72, "wifi_signal_fair"}, {probe.PWiFi, -82, "wifi_signal_weak"}, {probe.PWiFi, -100, "wifi_signal_very_weak"},
-		{probe.PLatency, 20, "latency_normal"}, {probe.PLatency, 250, "latency_high"}, {probe.PLatency, 1050, "latency_very_high"},
-		{probe.PJitter, 3, "jitter_low"}, {probe.PJitter, 12, "jitter_some"}, {probe.PJitter, 40, "jitter_high"},
-		{probe.PLoss, 0, "loss_none"}, {probe.PLoss, 6.3, "loss_some"}, {probe.PLoss, 15, "loss_heavy"},
+		{catalog.PWiFi, -50, "wifi_signal_good"}, {catalog.PWiFi, -72, "wifi_signal_fair"}, {catalog.PWiFi, -82, "wifi_signal_weak"}, {catalog.PWiFi, -100, "wifi_signal_very_weak"},
+		{catalog.PLatency, 20, "latency_normal"}, {catalog.PLatency, 250, "latency_high"}, {catalog.PLatency, 1050, "latency_very_high"},
+		{catalog.PJitter, 3, "jitter_low"}, {catalog.PJitter, 12, "jitter_some"}, {catalog.PJitter, 40, "jitter_high"},
+		{catalog.PLoss, 0, "loss_none"}, {catalog.PLoss, 6.3, "loss_some"}, {catalog.PLoss, 15, "loss_heavy"},
 	} {
 		ev := Derive([]probe.Observation{{Probe: c.p, Status: probe.OK, Value: c.v}}, nil)
 		n := 0
@@ -139,8 +140,8 @@ func TestDeriveBands(t *testing.T) {
 // public addresses: the service is sent somewhere else.
 func TestDeriveRedirection(t *testing.T) {
 	obs := []probe.Observation{
-		{Probe: probe.PDNSSystem, Target: "www.netflix.com", Status: probe.OK, Addrs: []string{"203.0.113.9"}},
-		{Probe: probe.PDNSDoH, Target: "www.netflix.com", Status: probe.OK, Addrs: []string{"198.51.100.10"}},
+		{Probe: catalog.PDNSSystem, Target: "www.netflix.com", Status: probe.OK, Addrs: []string{"203.0.113.9"}},
+		{Probe: catalog.PDNSDoH, Target: "www.netflix.com", Status: probe.OK, Addrs: []string{"198.51.100.10"}},
 	}
 	if ev := Derive(obs, nil); !ev["dns_redirected"] {
 		t.Errorf("%v", ev)
@@ -169,10 +170,10 @@ func TestDeriveCrowd(t *testing.T) {
 		o    probe.Observation
 		want string
 	}{
-		{probe.Observation{Probe: probe.PCrowd, Status: probe.OK}, "crowd_normal"},
-		{probe.Observation{Probe: probe.PCrowd, Status: probe.Problem, Failure: probe.FCrowdElevated}, "crowd_elevated"},
-		{probe.Observation{Probe: probe.PCrowd, Status: probe.Problem, Failure: probe.FCrowdOutage}, "crowd_outage"},
-		{probe.Observation{Probe: probe.PCrowd, Status: probe.NotRun, Failure: probe.FTimeout}, ""},
+		{probe.Observation{Probe: catalog.PCrowd, Status: probe.OK}, "crowd_normal"},
+		{probe.Observation{Probe: catalog.PCrowd, Status: probe.Problem, Failure: catalog.FCrowdElevated}, "crowd_elevated"},
+		{probe.Observation{Probe: catalog.PCrowd, Status: probe.Problem, Failure: catalog.FCrowdOutage}, "crowd_outage"},
+		{probe.Observation{Probe: catalog.PCrowd, Status: probe.NotRun, Failure: catalog.FTimeout}, ""},
 	} {
 		ev := Derive([]probe.Observation{c.o}, nil)
 		for _, id := range []string{"crowd_normal", "crowd_elevated", "crowd_outage"} {
@@ -193,9 +194,9 @@ func TestDeriveBrowserOnlyWhereTheComputerGotThrough(t *testing.T) {
 			{URL: "https://assets.nflxext.com/favicon.ico", OK: ok, MS: 3, Error: "network"},
 		})
 	}
-	answered := []probe.Observation{{Probe: probe.PHTTPSService, Target: "https://www.netflix.com/", Status: probe.OK}}
-	blockPage := []probe.Observation{{Probe: probe.PHTTPSService, Target: "https://www.netflix.com/", Status: probe.Problem, Failure: probe.FBlockProxy}}
-	silent := []probe.Observation{{Probe: probe.PHTTPSService, Target: "https://www.netflix.com/", Status: probe.Problem, Failure: probe.FTimeout}}
+	answered := []probe.Observation{{Probe: catalog.PHTTPSService, Target: "https://www.netflix.com/", Status: probe.OK}}
+	blockPage := []probe.Observation{{Probe: catalog.PHTTPSService, Target: "https://www.netflix.com/", Status: probe.Problem, Failure: catalog.FBlockProxy}}
+	silent := []probe.Observation{{Probe: catalog.PHTTPSService, Target: "https://www.netflix.com/", Status: probe.Problem, Failure: catalog.FTimeout}}
 	cases := []struct {
 		name  string
 		obs   []probe.Observation
@@ -223,10 +224,10 @@ func TestDeriveAcceptSlowNotLoss(t *testing.T) {
 	obs := func(connect, tlsTotal, latency float64) []probe.Observation {
 		var out []probe.Observation
 		for _, h := range []string{"www.netflix.com", "assets.nflxext.com", "help.netflix.com"} {
-			out = append(out, probe.Observation{Probe: probe.PTCPService, Target: h + ":443", Status: probe.OK, Value: connect},
-				probe.Observation{Probe: probe.PTLSService, Target: h, Status: probe.OK, Value: tlsTotal})
+			out = append(out, probe.Observation{Probe: catalog.PTCPService, Target: h + ":443", Status: probe.OK, Value: connect},
+				probe.Observation{Probe: catalog.PTLSService, Target: h, Status: probe.OK, Value: tlsTotal})
 		}
-		return append(out, probe.Observation{Probe: probe.PLatency, Target: "198.51.100.10:443", Status: probe.Problem, Failure: probe.FHighLatency, Value: latency})
+		return append(out, probe.Observation{Probe: catalog.PLatency, Target: "198.51.100.10:443", Status: probe.Problem, Failure: catalog.FHighLatency, Value: latency})
 	}
 	ev := Derive(obs(1220, 1245, 1220), nil)
 	if !ev["service_accept_slow"] || ev["latency_very_high"] {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/yamlx"
 )
 
@@ -387,7 +388,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 		if len(f.Repairs) == 0 {
 			return fd.ErrAt("a fix must repair at least one cause", "fixes", i, "repairs")
 		}
-		if f.Requires != "" && !slices.Contains(EvidenceIDs, f.Requires) {
+		if f.Requires != "" && !catalog.IsEvidence(f.Requires) {
 			return fd.ErrAt(fmt.Sprintf("unknown evidence id %q", f.Requires), "fixes", i, "requires")
 		}
 		for _, c := range slices.Sorted(maps.Keys(f.Repairs)) {
@@ -416,6 +417,10 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 			return ed.ErrAt("missing says", "evidence", i, "says")
 		case e.Question != "" && !(e.Minutes > 0):
 			return ed.ErrAt("a question needs minutes > 0", "evidence", i, "minutes")
+		case !catalog.IsEvidence(e.ID):
+			return ed.ErrAt(fmt.Sprintf("evidence %q is neither derived by a rule of the probe catalogue nor a question's answer", e.ID), "evidence", i, "id")
+		case (e.Question != "") != slices.Contains(catalog.Answered, e.ID):
+			return ed.ErrAt(fmt.Sprintf("evidence %q: the answers to questions, and only they, have a question", e.ID), "evidence", i, "question")
 		}
 		if err := checkP(ed, e.Base, "evidence", i, "base"); err != nil {
 			return err
@@ -448,7 +453,7 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 			}
 		}
 	}
-	for _, id := range EvidenceIDs {
+	for _, id := range catalog.EvidenceIDs() {
 		if k.evByID[id] == nil {
 			return ed.ErrAt(fmt.Sprintf("evidence %q, which the engine derives, is missing", id), "evidence")
 		}
@@ -540,19 +545,4 @@ func checkSum(d *doc, m map[string]float64, path ...any) error {
 		return d.ErrAt(fmt.Sprintf("priors add up to %.3f, not 1", sum), path...)
 	}
 	return nil
-}
-
-// EvidenceIDs are the symbols the engine derives from observations and
-// answers; the KB must give likelihoods for each.
-var EvidenceIDs = []string{
-	"link_down", "on_wifi", "wifi_signal_good", "wifi_signal_fair", "wifi_signal_weak", "wifi_signal_very_weak",
-	"gateway_fail", "router_slow", "internet_down",
-	"dns_system_fail", "dns_unreliable", "dns_blocked_name", "dns_redirected", "dns_bogon", "dns_trusted_fail", "nx_hijack",
-	"service_tcp_fail", "service_refused", "service_5xx", "service_blockpage", "filter_blockpage", "service_slow",
-	"service_exchange_fail", "tls_intercepted", "tls_untrusted", "tls_wrong_name", "tls_time", "clock_skewed", "clock_off_days",
-	"controls_fail", "portal", "proxy_set", "proxy_path_fail", "vpn_on", "ipv6_fail",
-	"latency_normal", "latency_high", "latency_very_high", "jitter_low", "jitter_some", "jitter_high",
-	"loss_none", "loss_some", "loss_heavy", "throughput_ok", "throughput_below_hd", "throughput_below_sd", "video_fail", "bufferbloat", "stale_data", "large_cache", "outdated", "long_uptime",
-	"private_window_works", "other_devices_work", "mobile_data_works",
-	"crowd_normal", "crowd_elevated", "crowd_outage",
 }

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/streamdoctor/streamdoctor/internal/netmap"
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
+	"github.com/streamdoctor/streamdoctor/internal/lab/netmap"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 )
@@ -57,7 +58,7 @@ func (w *World) Browser() func(context.Context, []probe.Observation) []probe.Obs
 	return func(ctx context.Context, seen []probe.Observation) []probe.Observation {
 		want := len(urls)
 		for _, o := range seen {
-			if o.Probe == probe.PThroughput && o.Target != "" {
+			if o.Probe == catalog.PThroughput && o.Target != "" {
 				if u := probe.VideoURL(o.Target); u != "" {
 					want++
 					go func() { results <- browserFetch(ctx, cl, u) }()

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 )
@@ -31,7 +32,7 @@ func TestOutageOrBlockAsksAboutMobileData(t *testing.T) {
 // The crowd probe reaches the world's real outage server, and its answer
 // is what the world's history says.
 func TestCrowdProbeAsksTheWorldsServer(t *testing.T) {
-	for mode, want := range map[string]string{"normal": "", "outage": probe.FCrowdOutage} {
+	for mode, want := range map[string]string{"normal": "", "outage": catalog.FCrowdOutage} {
 		sc, err := Parse("x.yaml", []byte("version: 1\nname: crowd-"+mode+"\nnetwork: {crowd: "+mode+"}\nexpect: {top_cause: none}\n"))
 		if err != nil {
 			t.Fatal(err)
@@ -44,7 +45,7 @@ func TestCrowdProbeAsksTheWorldsServer(t *testing.T) {
 		w.Close()
 		found := false
 		for _, o := range obs {
-			if o.Probe != probe.PCrowd {
+			if o.Probe != catalog.PCrowd {
 				continue
 			}
 			found = true

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 )
@@ -45,7 +46,7 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("%s: expected %s, diagnosed %s (%.0f %%); %s; ranking %v; evidence %v",
 					sc.Name, r.Expected, r.Diagnosed, r.Probability*100, r.Why, top, r.Check.Evidence)
 				for _, o := range r.Check.Report.Observations {
-					if o.Status != probe.OK || o.Probe == probe.PLatency || o.Probe == probe.PLoss || o.Probe == probe.PJitter {
+					if o.Status != probe.OK || o.Probe == catalog.PLatency || o.Probe == catalog.PLoss || o.Probe == catalog.PJitter {
 						t.Logf("  %s %s %s %s %s", o.Probe, o.Target, o.Status, o.Failure, o.Detail)
 					}
 				}

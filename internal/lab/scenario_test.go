@@ -36,7 +36,7 @@ func TestParseErrorsNameFileLineKey(t *testing.T) {
 		{minimal + "system: {browsers: [{name: chrome}, {name: netscape}]}\n", "x.yaml:4: system.browsers[1].name: \"netscape\" is not one of"},
 		{"version: 2\nname: x\nexpect: {top_cause: none}\n", "x.yaml:1: version: version must be 1"},
 		{"version: 1\nname: x\nexpect: {top_cause: gremlins}\n", "x.yaml:3: expect.top_cause: unknown cause \"gremlins\""},
-		{minimal + "answers: {private_window_works: maybe}\n", "x.yaml:4: answers.private_window_works: answer \"maybe\" must be yes, no or unknown"},
+		{minimal + "answers: {private_window_works: maybe}\n", "x.yaml:4: answers.private_window_works: \"maybe\" is not an answer: use yes, no or unknown"},
 		{minimal + "network: {connect_failure_rate: 1.5}\n", "x.yaml:4: network.connect_failure_rate: must be between 0 and 1"},
 		{minimal + "network: {service_connect_ms: fast}\n", "x.yaml:4: network.service_connect_ms: \"fast\" is not a number"},
 		{minimal + "system:\n  browsers:\n    - {name: chrome, running: maybe}\n", "x.yaml:6: system.browsers[0].running: \"maybe\" is not true or false"},

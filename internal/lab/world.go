@@ -24,7 +24,7 @@ import (
 
 	"github.com/streamdoctor/streamdoctor/internal/browsers/fixture"
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
-	"github.com/streamdoctor/streamdoctor/internal/netmap"
+	"github.com/streamdoctor/streamdoctor/internal/lab/netmap"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
@@ -139,9 +139,15 @@ func (w *World) Env() *probe.Env {
 		DoHURL:       "https://" + addrPublicDNS + "/dns-query",
 		SystemRoots:  w.systemRoots(),
 		PublicRoots:  w.public.pool(),
-		RandomLabel:  func() string { return fmt.Sprintf("nx-lab-%d", time.Now().UnixNano()) },
+		Clock:        w.clock(),
 		OutageServer: w.crowdURL(),
 	}
+}
+
+// clock is the device's clock: off by system.clock_offset_s.
+func (w *World) clock() func() time.Time {
+	off := time.Duration(w.Scenario.System.ClockOffsetS * float64(time.Second))
+	return func() time.Time { return time.Now().Add(off) }
 }
 
 // systemRoots is the device's trust store: the public roots, plus the
@@ -742,9 +748,8 @@ func (w *World) buildFacts() error {
 	sc := w.Scenario
 	f := sysinfo.Facts{
 		OS: map[string]string{"macos": "darwin"}[sc.System.OS] + map[string]string{"linux": "linux", "windows": "windows"}[sc.System.OS], Home: w.Home, DNSServers: []string{addrSystemDNS + ":53"}, DNSSource: "lab",
-		Uptime:      time.Duration(*sc.System.UptimeHours * float64(time.Hour)),
-		ClockOffset: time.Duration(sc.System.ClockOffsetS * float64(time.Second)),
-		Proxy:       sysinfo.Proxy{Mode: "none"},
+		Uptime: time.Duration(*sc.System.UptimeHours * float64(time.Hour)),
+		Proxy:  sysinfo.Proxy{Mode: "none"},
 	}
 	iface := "wlan0"
 	switch sc.System.Link {
@@ -940,7 +945,8 @@ func (w *World) EnvFile() *netmap.EnvFile {
 		sys = pem(w.public, w.intercept)
 	}
 	ef := &netmap.EnvFile{Schema: netmap.EnvSchema, World: w.net, PublicDNS: addrPublicDNS + ":53",
-		DoHURL: "https://" + addrPublicDNS + "/dns-query", SystemRoots: sys, PublicRoots: pem(w.public), Facts: w.facts}
+		DoHURL: "https://" + addrPublicDNS + "/dns-query", SystemRoots: sys, PublicRoots: pem(w.public), Facts: w.facts,
+		ClockOffsetS: w.Scenario.System.ClockOffsetS}
 	if u := w.crowdURL(); u != nil {
 		ef.OutageServer = u.String()
 	}

@@ -7,23 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
-)
-
-// PBrowser is the viewer's own browser: timed requests the web page makes
-// to the service's hosts from inside the browser, so that what the browser
-// adds to the path (its extensions, its own proxy or secure-DNS setting) is
-// measured too. No terminal tool sees this; the page reports it.
-const PBrowser = "browser.fetch"
-
-// Failures of a browser request.
-const (
-	// FBrowserBlocked: the browser's request failed before any answer (a
-	// network error: an extension cancelled it, the browser's proxy is
-	// dead, its secure DNS failed, or the path is down).
-	FBrowserBlocked = "browser_blocked"
-	// FBrowserTimeout: no answer within the page's time limit.
-	FBrowserTimeout = "browser_timeout"
 )
 
 // BrowserTimeout is how long the page waits for each of its requests.
@@ -81,7 +66,7 @@ func CollectBrowser(ctx context.Context, results <-chan BrowserResult, want int)
 func BrowserObservations(rs []BrowserResult) []Observation {
 	var out []Observation
 	for _, r := range rs {
-		o := Observation{Probe: PBrowser, Target: r.URL, Value: r.MS, Status: OK}
+		o := Observation{Probe: catalog.PBrowser, Target: r.URL, Value: r.MS, Status: OK}
 		host := r.URL
 		if u, err := url.Parse(r.URL); err == nil {
 			host = u.Host
@@ -90,10 +75,10 @@ func BrowserObservations(rs []BrowserResult) []Observation {
 		case r.OK:
 			o.Detail = fmt.Sprintf("the browser reached %s in %.0f ms", host, r.MS)
 		case r.Error == "timeout":
-			o.Status, o.Failure = Problem, FBrowserTimeout
+			o.Status, o.Failure = Problem, catalog.FBrowserTimeout
 			o.Detail = fmt.Sprintf("the browser got no answer from %s in %.0f ms", host, r.MS)
 		default:
-			o.Status, o.Failure = Problem, FBrowserBlocked
+			o.Status, o.Failure = Problem, catalog.FBrowserBlocked
 			o.Detail = fmt.Sprintf("the browser's request to %s failed after %.0f ms without an answer", host, r.MS)
 		}
 		out = append(out, o)

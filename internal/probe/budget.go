@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 )
 
 // Adaptive connect budgets. A connect waits up to Timeouts.Connect until
@@ -13,7 +15,7 @@ import (
 // host beyond the router (a control site, the service, a public resolver by
 // address). From then on a connect that has not completed after
 // SilentBudget(rtt) is declared silent. The budget covers one lost SYN (its
-// resend after lostAfter, 1 s, then the round trip), four round trips of
+// resend after catalog.LostAfter, 1 s, then the round trip), four round trips of
 // jitter and queueing, and a server slow to accept (SilentFloor), so a
 // working but slow service is not called silent; two lost SYNs in a row
 // (3 s) were never inside the fixed budget either.
@@ -24,7 +26,7 @@ const SilentFloor = 1300 * time.Millisecond
 // SilentBudget is how long a connect may take on a path of round trip rtt
 // before it counts as silent.
 func SilentBudget(rtt time.Duration) time.Duration {
-	return max(SilentFloor, lostAfter+4*rtt+200*time.Millisecond)
+	return max(SilentFloor, catalog.LostAfter+4*rtt+200*time.Millisecond)
 }
 
 // pathRTT is the path's round trip as the probes learn it.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 )
 
 // dialFunc is a Dialer made of a function.
@@ -67,7 +68,7 @@ func TestDialBudgetGivesUpOnSilenceNotOnSlowness(t *testing.T) {
 
 	_, err := s.dialBudget(context.Background(), "tcp4", "192.0.2.99:443")
 	var es errSilent
-	if !errors.As(err, &es) || es.after != SilentFloor || Classify(err) != FTimeout {
+	if !errors.As(err, &es) || es.after != SilentFloor || Classify(err) != catalog.FTimeout {
 		t.Fatalf("a silent address: %v (%s), want given up after %v as a timeout", err, Classify(err), SilentFloor)
 	}
 	c, err := s.dialBudget(context.Background(), "tcp4", "192.0.2.10:443")

@@ -11,68 +11,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
-)
 
-// Failure codes. They are stable: reports, the engine and scenarios use them.
-const (
-	FTimeout          = "timeout"
-	FRefused          = "refused"
-	FReset            = "reset"
-	FNetUnreachable   = "network_unreachable"
-	FHostUnreachable  = "host_unreachable"
-	FEOF              = "eof"
-	FNXDomain         = "dns_nxdomain"
-	FServFail         = "dns_servfail"
-	FDNSRefused       = "dns_refused"
-	FNoAnswer         = "dns_no_answer"
-	FBogonAnswer      = "dns_bogon_answer"
-	FNXHijack         = "dns_nxdomain_hijacked"
-	FUnknownCA        = "tls_unknown_authority"
-	FIntercepted      = "tls_intercepted"
-	FCertTime         = "tls_cert_time_invalid"
-	FHostname         = "tls_hostname_mismatch"
-	FTLSFailed        = "tls_handshake_failed"
-	FHTTP503          = "http_503"
-	FHTTP5xx          = "http_5xx"
-	FHTTP4xx          = "http_4xx"
-	FBlockProxy       = "block_page_proxy"
-	FBlockFilter      = "block_page_filter"
-	FPortal           = "captive_portal"
-	FSlow             = "slow"
-	FProxy            = "proxy_configured"
-	FVPN              = "vpn_active"
-	FNoLink           = "no_link"
-	FNoRoute          = "no_route"
-	FWeakSignal       = "weak_signal"
-	FClockSkew        = "clock_skew"
-	FStaleData        = "stale_site_data"
-	FLargeCache       = "large_cache"
-	FWired            = "wired"
-	FOutdated         = "outdated_browser"
-	FLongUptime       = "long_uptime"
-	FHighLatency      = "high_latency"
-	FHighJitter       = "high_jitter"
-	FLoss             = "packet_loss"
-	FLowThroughput    = "low_throughput"
-	FBelowSD          = "throughput_below_sd"
-	FVideoUnreachable = "video_unreachable"
-	FBufferbloat      = "bufferbloat"
-	// The crowd outage service's answer (crowd probe): more reports than
-	// usual, or an outage for many people.
-	FCrowdElevated = "crowd_elevated"
-	FCrowdOutage   = "crowd_outage"
-	FNoAddress     = "no_address"
-	// Name-resolution failures seen by a later probe (TCP, TLS, HTTP): the
-	// failure belongs to the resolver, never to the service.
-	FDNSTimeout     = "dns_timeout"
-	FNoResolver     = "dns_no_resolver_configured"
-	FDNSUnreachable = "dns_unreachable"
-	// A proxy that answered CONNECT with something other than 200.
-	FProxyDenied       = "proxy_denied"         // 403 and other 4xx
-	FProxyAuthRequired = "proxy_auth_required"  // 407
-	FProxyUpstream     = "proxy_upstream_error" // 5xx: the proxy could not reach the site
-	FPanic             = "panic"
-	FUnknown           = "unknown_error"
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 )
 
 // DNSError is a DNS answer with a failing rcode or no usable records.
@@ -102,7 +42,7 @@ func (e *ProxyStatusError) Error() string {
 // reached or dropped the connection (as opposed to answering wrongly).
 func Unreachable(code string) bool {
 	switch code {
-	case FTimeout, FRefused, FReset, FNetUnreachable, FHostUnreachable, FEOF:
+	case catalog.FTimeout, catalog.FRefused, catalog.FReset, catalog.FNetUnreachable, catalog.FHostUnreachable, catalog.FEOF:
 		return true
 	}
 	return false
@@ -122,10 +62,10 @@ func Classify(err error) string {
 		switch c := Classify(re.Err); {
 		case IsDNSFailure(c):
 			return c
-		case c == FTimeout:
-			return FDNSTimeout
+		case c == catalog.FTimeout:
+			return catalog.FDNSTimeout
 		default:
-			return FDNSUnreachable
+			return catalog.FDNSUnreachable
 		}
 	}
 	var de *DNSError
@@ -136,11 +76,11 @@ func Classify(err error) string {
 	if errors.As(err, &pe) {
 		switch {
 		case pe.Code == 407:
-			return FProxyAuthRequired
+			return catalog.FProxyAuthRequired
 		case pe.Code >= 500:
-			return FProxyUpstream
+			return catalog.FProxyUpstream
 		}
-		return FProxyDenied
+		return catalog.FProxyDenied
 	}
 	// Certificates first: they wrap no syscall error.
 	var ua x509.UnknownAuthorityError
@@ -149,23 +89,23 @@ func Classify(err error) string {
 	var ve *tls.CertificateVerificationError
 	switch {
 	case errors.As(err, &ua):
-		return FUnknownCA
+		return catalog.FUnknownCA
 	case errors.As(err, &ci):
 		if ci.Reason == x509.Expired {
-			return FCertTime
+			return catalog.FCertTime
 		}
-		return FUnknownCA
+		return catalog.FUnknownCA
 	case errors.As(err, &he):
-		return FHostname
+		return catalog.FHostname
 	case errors.As(err, &ve):
-		return FUnknownCA
+		return catalog.FUnknownCA
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-		return FTimeout
+		return catalog.FTimeout
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return FTimeout
+		return catalog.FTimeout
 	}
 	if c := classifyErrno(err); c != "" {
 		return c
@@ -174,40 +114,40 @@ func Classify(err error) string {
 	var ae tls.AlertError
 	switch {
 	case errors.As(err, &rh):
-		return FTLSFailed
+		return catalog.FTLSFailed
 	case errors.As(err, &ae):
-		return FTLSFailed
+		return catalog.FTLSFailed
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return FEOF
+		return catalog.FEOF
 	case errors.Is(err, context.Canceled):
-		return FTimeout
+		return catalog.FTimeout
 	}
 	// Errors that carry no type: match the stable texts of the standard library.
 	s := err.Error()
 	switch {
 	case strings.Contains(s, "connection reset"):
-		return FReset
+		return catalog.FReset
 	case strings.Contains(s, "connection refused"):
-		return FRefused
+		return catalog.FRefused
 	case strings.Contains(s, "network is unreachable"):
-		return FNetUnreachable
+		return catalog.FNetUnreachable
 	case strings.Contains(s, "no route to host"), strings.Contains(s, "host is unreachable"):
-		return FHostUnreachable
+		return catalog.FHostUnreachable
 	case strings.Contains(s, "tls:"):
-		return FTLSFailed
+		return catalog.FTLSFailed
 	}
-	return FUnknown
+	return catalog.FUnknown
 }
 
 // errnoCodes maps the syscall errors of the running OS.
 var errnoCodes = map[syscall.Errno]string{
-	syscall.ECONNREFUSED: FRefused,
-	syscall.ECONNRESET:   FReset,
-	syscall.ECONNABORTED: FReset,
-	syscall.EPIPE:        FReset,
-	syscall.ENETUNREACH:  FNetUnreachable,
-	syscall.EHOSTUNREACH: FHostUnreachable,
-	syscall.ETIMEDOUT:    FTimeout,
+	syscall.ECONNREFUSED: catalog.FRefused,
+	syscall.ECONNRESET:   catalog.FReset,
+	syscall.ECONNABORTED: catalog.FReset,
+	syscall.EPIPE:        catalog.FReset,
+	syscall.ENETUNREACH:  catalog.FNetUnreachable,
+	syscall.EHOSTUNREACH: catalog.FHostUnreachable,
+	syscall.ETIMEDOUT:    catalog.FTimeout,
 }
 
 func classifyErrno(err error) string {
@@ -226,15 +166,15 @@ func classifyErrno(err error) string {
 func windowsErrno(n uintptr) string {
 	switch n {
 	case 10061:
-		return FRefused
+		return catalog.FRefused
 	case 10054, 10053:
-		return FReset
+		return catalog.FReset
 	case 10051:
-		return FNetUnreachable
+		return catalog.FNetUnreachable
 	case 10065:
-		return FHostUnreachable
+		return catalog.FHostUnreachable
 	case 10060:
-		return FTimeout
+		return catalog.FTimeout
 	}
 	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/outage"
 )
 
@@ -32,10 +33,10 @@ func probeCrowd(ctx context.Context, s *state) []Observation {
 		Detail: "other viewers report nothing unusual (" + counts + ")"}
 	switch st.Status {
 	case outage.Elevated:
-		o.Status, o.Failure = Problem, FCrowdElevated
+		o.Status, o.Failure = Problem, catalog.FCrowdElevated
 		o.Detail = "more viewers than usual report trouble (" + counts + ")"
 	case outage.Outage:
-		o.Status, o.Failure = Problem, FCrowdOutage
+		o.Status, o.Failure = Problem, catalog.FCrowdOutage
 		o.Detail = "many viewers report it down right now (" + counts + ")"
 	}
 	return []Observation{o}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
 
@@ -168,15 +169,15 @@ func ParseAnswer(r *dns.Msg, qtype uint16) (Answer, error) {
 	switch r.Rcode {
 	case dns.RcodeSuccess:
 		if len(a.IPs) == 0 && qtype == dns.TypeA {
-			return a, &DNSError{FNoAnswer}
+			return a, &DNSError{catalog.FNoAnswer}
 		}
 		return a, nil
 	case dns.RcodeNameError:
-		return a, &DNSError{FNXDomain}
+		return a, &DNSError{catalog.FNXDomain}
 	case dns.RcodeRefused:
-		return a, &DNSError{FDNSRefused}
+		return a, &DNSError{catalog.FDNSRefused}
 	default:
-		return a, &DNSError{FServFail}
+		return a, &DNSError{catalog.FServFail}
 	}
 }
 
@@ -184,7 +185,7 @@ func ParseAnswer(r *dns.Msg, qtype uint16) (Answer, error) {
 // says whether they are ones no public service uses: private, loopback,
 // link-local, CGNAT, unspecified or documentation ranges. Filtering
 // resolvers, sinkholes and captive portals answer that way. It returns "" for
-// plausible answers and FBogonAnswer otherwise.
+// plausible answers and catalog.FBogonAnswer otherwise.
 func ClassifyAnswer(ips []netip.Addr) string {
 	if len(ips) == 0 {
 		return ""
@@ -194,7 +195,7 @@ func ClassifyAnswer(ips []netip.Addr) string {
 			return ""
 		}
 	}
-	return FBogonAnswer
+	return catalog.FBogonAnswer
 }
 
 var bogonPrefixes = func() []netip.Prefix {
@@ -273,7 +274,7 @@ func (s *state) query(ctx context.Context, via, host string, qtype uint16) (Answ
 		if len(s.facts.DNSServers) == 0 {
 			if _, skipped := s.facts.Skipped(sysinfo.FactDNS); !skipped {
 				// Read, and empty: nothing to ask.
-				return Answer{}, &DNSError{FNoResolver}
+				return Answer{}, &DNSError{catalog.FNoResolver}
 			}
 			return s.goLookup(ctx, host, qtype)
 		}
@@ -315,11 +316,11 @@ func (s *state) goLookup(ctx context.Context, host string, qtype uint16) (Answer
 	if errors.As(err, &de) {
 		switch {
 		case de.IsNotFound:
-			return a, &DNSError{FNXDomain}
+			return a, &DNSError{catalog.FNXDomain}
 		case de.IsTimeout:
 			return a, err
 		default:
-			return a, &DNSError{FServFail}
+			return a, &DNSError{catalog.FServFail}
 		}
 	}
 	return a, err

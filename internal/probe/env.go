@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -18,11 +19,62 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
 
-// Dialer opens connections. *net.Dialer is the real one; the fault lab gives
+// Dialer opens connections. SystemDialer is the real one; the fault lab gives
 // one that maps the world's addresses onto its loopback servers.
+//
+// A connection it returns may know its handshake's round trip better than a
+// clock in this process does (a busy machine delays this process, not the
+// packets): it then has a method HandshakeRTT() (time.Duration, bool).
+// SystemDialer's TCP connections carry the kernel's measure; a dialer that
+// plays a network reports the round trip it played.
 type Dialer interface {
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
 }
+
+// handshakeTimer is a connection that knows its handshake's round trip
+// (including any wait for a resent SYN); ok is false where it does not.
+type handshakeTimer interface {
+	HandshakeRTT() (rtt time.Duration, ok bool)
+}
+
+// SystemDialer dials the real network. Its TCP connections report the round
+// trip the kernel measured for their handshake (TCP_INFO, where the OS gives
+// it), so a busy machine does not lengthen what the probes measure.
+type SystemDialer struct{ net.Dialer }
+
+// DialContext dials and, for TCP, reads the kernel's round trip at once.
+func (d *SystemDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	start := time.Now()
+	c, err := d.Dialer.DialContext(ctx, network, address)
+	if err != nil {
+		return c, err
+	}
+	tc, isTCP := c.(*net.TCPConn)
+	if !isTCP {
+		return c, nil
+	}
+	wall := time.Since(start)
+	k, resent, ok := kernelRTT(tc)
+	if !ok {
+		return c, nil
+	}
+	m := &measuredConn{TCPConn: tc, rtt: wall}
+	if k <= wall && !resent {
+		// With a resent SYN the wait is the wall clock's: the loss rule
+		// needs it, and the kernel's RTT alone would hide it.
+		m.rtt = k
+	}
+	return m, nil
+}
+
+// measuredConn is a kernel TCP connection with its handshake's round trip.
+type measuredConn struct {
+	*net.TCPConn
+	rtt time.Duration
+}
+
+// HandshakeRTT implements handshakeTimer.
+func (m *measuredConn) HandshakeRTT() (time.Duration, bool) { return m.rtt, true }
 
 // Env is everything probes use to reach the outside world.
 type Env struct {
@@ -39,8 +91,11 @@ type Env struct {
 	// a certificate that passes SystemRoots but not PublicRoots was issued by
 	// a locally installed CA.
 	PublicRoots *x509.CertPool
-	// RandomLabel makes the random name of the NXDOMAIN-hijack check.
-	RandomLabel func() string
+	// Clock is the device's clock (nil: time.Now): certificates are
+	// verified at its time and its offset from servers' clocks is measured.
+	Clock func() time.Time
+	// Rand is the random source of the made-up names (nil: crypto/rand).
+	Rand io.Reader
 	// Resolver is the OS resolver, used where the DNS servers could not be
 	// read. Nil means Go's own resolver dialing through Dialer, so an Env
 	// built for tests never reaches the real network.
@@ -53,7 +108,7 @@ type Env struct {
 // DefaultEnv is the real network and the real OS.
 func DefaultEnv() *Env {
 	return &Env{
-		Dialer:    &net.Dialer{},
+		Dialer:    &SystemDialer{},
 		Facts:     sysinfo.Live{},
 		PublicDNS: "8.8.8.8:53",
 		DoHURL:    "https://8.8.8.8/dns-query",
@@ -101,12 +156,21 @@ func (e *Env) publicRoots() *x509.CertPool {
 }
 
 func (e *Env) randomLabel() string {
-	if e.RandomLabel != nil {
-		return e.RandomLabel()
+	r := e.Rand
+	if r == nil {
+		r = rand.Reader
 	}
 	b := make([]byte, 10)
-	_, _ = rand.Read(b)
+	_, _ = io.ReadFull(r, b)
 	return "nx-" + hex.EncodeToString(b)
+}
+
+// now is the device's time.
+func (e *Env) now() time.Time {
+	if e.Clock != nil {
+		return e.Clock()
+	}
+	return time.Now()
 }
 
 // Timeouts bound each kind of probe; the whole check's deadline bounds them all.

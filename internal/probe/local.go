@@ -7,18 +7,8 @@ import (
 	"strings"
 
 	"github.com/streamdoctor/streamdoctor/internal/browsers"
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
-)
-
-// Thresholds of the probes that read OS facts.
-const (
-	// WeakSignalDBM: below -70 dBm Wi-Fi drops to low rates and retries;
-	// -67 dBm is the usual floor vendors give for video and voice.
-	WeakSignalDBM = -70
-	// LongUptimeHours: two weeks without a restart.
-	LongUptimeHours = 14 * 24
-	// LargeCacheMB: a browser cache past 1 GB has gone a long time uncleaned.
-	LargeCacheMB = 1024
 )
 
 func notRun(probe, why string) []Observation {
@@ -27,7 +17,7 @@ func notRun(probe, why string) []Observation {
 
 func probeLink(_ context.Context, s *state) []Observation {
 	if why, ok := s.facts.Skipped(sysinfo.FactInterfaces); ok {
-		return notRun(PLink, why)
+		return notRun(catalog.PLink, why)
 	}
 	var up []sysinfo.Interface
 	for _, i := range s.facts.Interfaces {
@@ -36,12 +26,12 @@ func probeLink(_ context.Context, s *state) []Observation {
 		}
 	}
 	if len(up) == 0 {
-		return []Observation{{Target: "", Status: Problem, Failure: FNoLink, Detail: "no network interface is connected"}}
+		return []Observation{{Target: "", Status: Problem, Failure: catalog.FNoLink, Detail: "no network interface is connected"}}
 	}
 	r := s.facts.DefaultRoute
 	if r == nil && s.facts.DefaultRoute6 == nil {
 		if _, skipped := s.facts.Skipped(sysinfo.FactRoute); !skipped {
-			return []Observation{{Target: up[0].Name, Status: Problem, Failure: FNoRoute,
+			return []Observation{{Target: up[0].Name, Status: Problem, Failure: catalog.FNoRoute,
 				Detail: fmt.Sprintf("%s is up but there is no default route", up[0].Name)}}
 		}
 	}
@@ -66,19 +56,19 @@ func probeWiFi(_ context.Context, s *state) []Observation {
 	if w == nil && !s.onWiFiLink() {
 		// Known from the interfaces, whether or not the signal could be read:
 		// no Wi-Fi adapter, or traffic leaves through a wired one.
-		return []Observation{{Status: NotRun, Failure: FWired, Detail: "not connected over Wi-Fi"}}
+		return []Observation{{Status: NotRun, Failure: catalog.FWired, Detail: "not connected over Wi-Fi"}}
 	}
 	if why, ok := s.facts.Skipped(sysinfo.FactWiFi); ok {
-		return notRun(PWiFi, why)
+		return notRun(catalog.PWiFi, why)
 	}
 	if w == nil {
-		return []Observation{{Status: NotRun, Failure: FWired, Detail: "not connected over Wi-Fi"}}
+		return []Observation{{Status: NotRun, Failure: catalog.FWired, Detail: "not connected over Wi-Fi"}}
 	}
 	o := Observation{Target: w.Interface, Value: w.SignalDBM, Status: OK,
 		Detail: fmt.Sprintf("signal %.0f dBm", w.SignalDBM)}
-	if w.SignalDBM < WeakSignalDBM {
-		o.Status, o.Failure = Problem, FWeakSignal
-		o.Detail += fmt.Sprintf(" (weaker than %d dBm)", WeakSignalDBM)
+	if w.SignalDBM < catalog.WeakSignalDBM {
+		o.Status, o.Failure = Problem, catalog.FWeakSignal
+		o.Detail += fmt.Sprintf(" (weaker than %.0f dBm)", catalog.WeakSignalDBM)
 	}
 	return []Observation{o}
 }
@@ -107,11 +97,11 @@ func (s *state) onWiFiLink() bool {
 func probeConnectivity(_ context.Context, s *state) []Observation {
 	switch s.facts.Connectivity {
 	case "":
-		return notRun(PConnectivity, "NetworkManager not present")
+		return notRun(catalog.PConnectivity, "NetworkManager not present")
 	case "full":
 		return []Observation{{Target: "NetworkManager", Status: OK, Detail: "full connectivity"}}
 	case "portal":
-		return []Observation{{Target: "NetworkManager", Status: Problem, Failure: FPortal, Detail: "NetworkManager sees a captive portal"}}
+		return []Observation{{Target: "NetworkManager", Status: Problem, Failure: catalog.FPortal, Detail: "NetworkManager sees a captive portal"}}
 	default:
 		return []Observation{{Target: "NetworkManager", Status: Problem, Failure: "limited_connectivity",
 			Detail: "NetworkManager reports " + s.facts.Connectivity + " connectivity"}}
@@ -120,7 +110,7 @@ func probeConnectivity(_ context.Context, s *state) []Observation {
 
 func probeProxy(_ context.Context, s *state) []Observation {
 	if why, ok := s.facts.Skipped(sysinfo.FactProxy); ok {
-		return notRun(PProxy, why)
+		return notRun(catalog.PProxy, why)
 	}
 	p := s.facts.Proxy
 	switch p.Mode {
@@ -129,7 +119,7 @@ func probeProxy(_ context.Context, s *state) []Observation {
 		if p.Mode == "pac" {
 			what = "automatic proxy script " + p.URL
 		}
-		return []Observation{{Target: p.URL, Status: Problem, Failure: FProxy,
+		return []Observation{{Target: p.URL, Status: Problem, Failure: catalog.FProxy,
 			Detail: fmt.Sprintf("%s set by %s", what, p.Source)}}
 	}
 	return []Observation{{Status: OK, Detail: "no proxy configured"}}
@@ -137,7 +127,7 @@ func probeProxy(_ context.Context, s *state) []Observation {
 
 func probeVPN(_ context.Context, s *state) []Observation {
 	if why, ok := s.facts.Skipped(sysinfo.FactInterfaces); ok {
-		return notRun(PVPN, why)
+		return notRun(catalog.PVPN, why)
 	}
 	for _, i := range s.facts.Interfaces {
 		if !i.IsVPN() || !i.Up {
@@ -150,19 +140,19 @@ func probeVPN(_ context.Context, s *state) []Observation {
 				break
 			}
 		}
-		return []Observation{{Target: i.Name, Status: Problem, Failure: FVPN, Detail: d}}
+		return []Observation{{Target: i.Name, Status: Problem, Failure: catalog.FVPN, Detail: d}}
 	}
 	return []Observation{{Status: OK, Detail: "no VPN interface"}}
 }
 
 func probeUptime(_ context.Context, s *state) []Observation {
 	if why, ok := s.facts.Skipped(sysinfo.FactUptime); ok {
-		return notRun(PUptime, why)
+		return notRun(catalog.PUptime, why)
 	}
 	h := s.facts.Uptime.Hours()
 	o := Observation{Value: h, Status: OK, Detail: "up " + humanSeconds(s.facts.Uptime.Seconds())}
-	if h > LongUptimeHours {
-		o.Status, o.Failure = Problem, FLongUptime
+	if h > catalog.LongUptimeHours {
+		o.Status, o.Failure = Problem, catalog.FLongUptime
 		o.Detail = fmt.Sprintf("not restarted for %.0f days", h/24)
 	}
 	return []Observation{o}
@@ -170,10 +160,10 @@ func probeUptime(_ context.Context, s *state) []Observation {
 
 func probeBrowserVersion(_ context.Context, s *state) []Observation {
 	if why, ok := s.facts.Skipped(sysinfo.FactBrowsers); ok {
-		return notRun(PBrowserVer, why)
+		return notRun(catalog.PBrowserVer, why)
 	}
 	if len(s.facts.Browsers) == 0 {
-		return notRun(PBrowserVer, "no browser found")
+		return notRun(catalog.PBrowserVer, "no browser found")
 	}
 	var out []Observation
 	for _, b := range s.facts.Browsers {
@@ -189,7 +179,7 @@ func probeBrowserVersion(_ context.Context, s *state) []Observation {
 			o.Value = float64(major)
 			o.Status, o.Detail = OK, fmt.Sprintf("version %s (current %d as of %s)", b.Version, cur, browsers.CurrentAsOf)
 			if major < cur-browsers.OutdatedAfter(b.Name) {
-				o.Status, o.Failure = Problem, FOutdated
+				o.Status, o.Failure = Problem, catalog.FOutdated
 			}
 		}
 		out = append(out, o)
@@ -199,14 +189,14 @@ func probeBrowserVersion(_ context.Context, s *state) []Observation {
 
 func probeBrowserData(ctx context.Context, s *state) []Observation {
 	if why, ok := s.facts.Skipped(sysinfo.FactBrowsers); ok {
-		return notRun(PBrowserData, why)
+		return notRun(catalog.PBrowserData, why)
 	}
 	if s.facts.Home == "" {
-		return notRun(PBrowserData, "home directory unknown")
+		return notRun(catalog.PBrowserData, "home directory unknown")
 	}
 	profiles := browsers.FindProfiles(s.facts.Home, s.facts.OS)
 	if len(profiles) == 0 {
-		return notRun(PBrowserData, "no browser profile found")
+		return notRun(catalog.PBrowserData, "no browser profile found")
 	}
 	type agg struct {
 		total, expired int
@@ -215,7 +205,7 @@ func probeBrowserData(ctx context.Context, s *state) []Observation {
 	}
 	per := map[string]*agg{}
 	var order []string
-	now := s.facts.Now()
+	now := s.env.now()
 	for _, p := range profiles {
 		if ctx.Err() != nil {
 			break
@@ -243,17 +233,17 @@ func probeBrowserData(ctx context.Context, s *state) []Observation {
 	for _, name := range order {
 		a := per[name]
 		mb := float64(a.cache >> 20)
-		co := Observation{Probe: PBrowserCache, Target: name, Status: OK, Value: mb, Detail: fmt.Sprintf("cache %.0f MB", mb)}
-		if mb > LargeCacheMB {
-			co.Status, co.Failure = Problem, FLargeCache
+		co := Observation{Probe: catalog.PBrowserCache, Target: name, Status: OK, Value: mb, Detail: fmt.Sprintf("cache %.0f MB", mb)}
+		if mb > catalog.LargeCacheMB {
+			co.Status, co.Failure = Problem, catalog.FLargeCache
 		}
-		o := Observation{Probe: PBrowserData, Target: name, Status: OK, Value: float64(a.expired),
+		o := Observation{Probe: catalog.PBrowserData, Target: name, Status: OK, Value: float64(a.expired),
 			Detail: fmt.Sprintf("%d %s cookies (%d expired)", a.total, dom, a.expired)}
 		if a.expired > 0 {
-			o.Status, o.Failure = Problem, FStaleData
+			o.Status, o.Failure = Problem, catalog.FStaleData
 		}
 		if len(a.broken) > 0 {
-			o.Status, o.Failure = Problem, FStaleData
+			o.Status, o.Failure = Problem, catalog.FStaleData
 			o.Detail += "; unreadable cookie store: " + strings.Join(a.broken, "; ")
 		}
 		out = append(out, o, co)

@@ -20,38 +20,22 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
 
-// Thresholds of the network probes.
-const (
-	// SlowTTFB: a service front end that takes longer than this to answer
-	// makes the player time out its first requests.
-	SlowTTFB = 2500 * time.Millisecond
-	// ClockSkewLimit: past five minutes, signed tokens and licences are
-	// rejected (the same window Kerberos and most token issuers allow).
-	ClockSkewLimit = 300.0
-	// HighLatencyMS, HighJitterMS and LossPct mark a line that stalls streams.
-	HighLatencyMS = 200.0
-	HighJitterMS  = 25.0
-	LossPct       = 10.0
-	// A connect slower than this counts as a lost SYN: the kernel retransmits
-	// a SYN after one second.
-	lostAfter = time.Second
-)
-
 func probeGateway(ctx context.Context, s *state) []Observation {
 	if why, ok := s.facts.Skipped(sysinfo.FactRoute); ok {
-		return notRun(PGateway, why)
+		return notRun(catalog.PGateway, why)
 	}
 	r := s.facts.DefaultRoute
 	if r == nil {
-		return []Observation{{Status: Problem, Failure: FNoRoute, Detail: "no default route, so no gateway to reach"}}
+		return []Observation{{Status: Problem, Failure: catalog.FNoRoute, Detail: "no default route, so no gateway to reach"}}
 	}
 	if r.Gateway == "" {
-		return notRun(PGateway, "the default route ("+r.Interface+") has no gateway address")
+		return notRun(catalog.PGateway, "the default route ("+r.Interface+") has no gateway address")
 	}
 	// A TCP connect needs no privilege; an answer of any kind, even
 	// "refused", proves the router is there.
@@ -75,7 +59,7 @@ func probeGateway(ctx context.Context, s *state) []Observation {
 	var last error
 	for range ports {
 		x := <-ch
-		if x.err == nil || Classify(x.err) == FRefused {
+		if x.err == nil || Classify(x.err) == catalog.FRefused {
 			// Two more connects to the port that answered; the shortest is
 			// the router's round trip (a pause of this process lengthens
 			// single connects, not all three).
@@ -84,7 +68,7 @@ func probeGateway(ctx context.Context, s *state) []Observation {
 				cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 				d, err := dialRTT(cctx, s.env.Dialer.DialContext, net.JoinHostPort(r.Gateway, strconv.Itoa(x.port)))
 				cancel()
-				if (err == nil || Classify(err) == FRefused) && d < best {
+				if (err == nil || Classify(err) == catalog.FRefused) && d < best {
 					best = d
 				}
 			}
@@ -126,9 +110,9 @@ func probeHijack(ctx context.Context, s *state) []Observation {
 	o := Observation{Target: name, Value: ms(a.RTT)}
 	switch {
 	case err == nil && len(a.IPs) > 0:
-		o.Status, o.Failure = Problem, FNXHijack
+		o.Status, o.Failure = Problem, catalog.FNXHijack
 		o.Detail = "a name that does not exist resolved to " + joinAddrs(a.IPs)
-	case Classify(err) == FNXDomain || Classify(err) == FNoAnswer:
+	case Classify(err) == catalog.FNXDomain || Classify(err) == catalog.FNoAnswer:
 		o.Status, o.Detail = OK, "a name that does not exist is reported as missing"
 	default:
 		o.Status, o.Detail = NotRun, "resolver did not answer: "+Classify(err)
@@ -170,13 +154,13 @@ func probeTCP(name, family string) probeFunc {
 }
 
 func (s *state) tlsConfig(host string, roots *x509.CertPool) *tls.Config {
-	return &tls.Config{ServerName: host, RootCAs: roots, Time: s.facts.Now, NextProtos: []string{"h2", "http/1.1"}}
+	return &tls.Config{ServerName: host, RootCAs: roots, Time: s.env.now, NextProtos: []string{"h2", "http/1.1"}}
 }
 
 func probeTLS(ctx context.Context, s *state) []Observation {
 	return parallel(ctx, s.prof.Hosts, func(host profile.Host) Observation {
 		h := host.Name
-		o := Observation{Probe: PTLSService, Target: h}
+		o := Observation{Probe: catalog.PTLSService, Target: h}
 		if !host.Secure() {
 			o.Status, o.Detail = NotRun, "plain HTTP: no certificate to check"
 			return o
@@ -199,8 +183,8 @@ func probeTLS(ctx context.Context, s *state) []Observation {
 		}
 		o.Value = ms(time.Since(start))
 		certs := c.ConnectionState().PeerCertificates
-		sysErr := verifyChain(certs, h, s.env.SystemRoots, s.facts.Now())
-		pubErr := verifyChain(certs, h, s.env.publicRoots(), s.facts.Now())
+		sysErr := verifyChain(certs, h, s.env.SystemRoots, s.env.now())
+		pubErr := verifyChain(certs, h, s.env.publicRoots(), s.env.now())
 		issuer := ""
 		if len(certs) > 0 {
 			issuer = certs[0].Issuer.String()
@@ -209,7 +193,7 @@ func probeTLS(ctx context.Context, s *state) []Observation {
 		case sysErr == nil && pubErr == nil:
 			o.Status, o.Detail = OK, "certificate valid, issued by "+issuer
 		case sysErr == nil:
-			o.Status, o.Failure = Problem, FIntercepted
+			o.Status, o.Failure = Problem, catalog.FIntercepted
 			o.Detail = "certificate trusted only by a locally installed authority: " + issuer
 		default:
 			o.Status, o.Failure = Problem, Classify(sysErr)
@@ -245,7 +229,7 @@ func (s *state) httpClient(proxyURL *url.URL, follow bool) *http.Client {
 			c, _, err := s.dialHost(ctx, "tcp4", host, p, false)
 			return c, err
 		},
-		TLSClientConfig:     &tls.Config{RootCAs: s.env.SystemRoots, Time: s.facts.Now},
+		TLSClientConfig:     &tls.Config{RootCAs: s.env.SystemRoots, Time: s.env.now},
 		ForceAttemptHTTP2:   true,
 		DisableCompression:  false,
 		MaxIdleConnsPerHost: 1,
@@ -299,16 +283,16 @@ func ClassifyPage(status int, body []byte, markers []string) string {
 	low := strings.ToLower(string(body))
 	for _, m := range markers {
 		if m != "" && strings.Contains(low, strings.ToLower(m)) {
-			return FBlockProxy
+			return catalog.FBlockProxy
 		}
 	}
 	if status == http.StatusUnavailableForLegalReasons {
-		return FBlockFilter
+		return catalog.FBlockFilter
 	}
 	if status == http.StatusForbidden {
 		for _, w := range []string{"has been blocked", "access denied", "is blocked", "site blocked", "web filter", "content filter", "blocked by"} {
 			if strings.Contains(low, w) {
-				return FBlockFilter
+				return catalog.FBlockFilter
 			}
 		}
 	}
@@ -323,11 +307,11 @@ func (s *state) judgeHTTP(o *Observation, resp *http.Response, body []byte, ttfb
 		o.Status, o.Failure = Problem, ClassifyPage(resp.StatusCode, body, s.prof.BlockMarkers)
 		o.Detail += ": a block page"
 	case resp.StatusCode == http.StatusServiceUnavailable:
-		o.Status, o.Failure = Problem, FHTTP503
+		o.Status, o.Failure = Problem, catalog.FHTTP503
 	case resp.StatusCode >= 500:
-		o.Status, o.Failure = Problem, FHTTP5xx
-	case ttfb > SlowTTFB:
-		o.Status, o.Failure = Problem, FSlow
+		o.Status, o.Failure = Problem, catalog.FHTTP5xx
+	case ttfb > catalog.SlowTTFB:
+		o.Status, o.Failure = Problem, catalog.FSlow
 	default:
 		// Any other answer, 4xx included, proves the front end is up.
 		o.Status = OK
@@ -339,7 +323,7 @@ func probeHTTPSService(ctx context.Context, s *state) []Observation {
 	defer cl.CloseIdleConnections()
 	return parallel(ctx, s.prof.Hosts, func(h profile.Host) Observation {
 		u := h.URL()
-		o := Observation{Probe: PHTTPSService, Target: u}
+		o := Observation{Probe: catalog.PHTTPSService, Target: u}
 		resp, body, ttfb, err := fetch(ctx, cl, u)
 		if err != nil {
 			o.Status, o.Failure, o.Value = Problem, Classify(err), ms(ttfb)
@@ -373,7 +357,7 @@ func pacProxy(script string) string {
 func probeHTTPSProxy(ctx context.Context, s *state) []Observation {
 	p := s.facts.Proxy
 	if p.Mode != "manual" && p.Mode != "pac" {
-		return notRun(PHTTPSProxy, "no proxy configured")
+		return notRun(catalog.PHTTPSProxy, "no proxy configured")
 	}
 	proxy := p.URL
 	if p.Mode == "pac" {
@@ -382,12 +366,12 @@ func probeHTTPSProxy(ctx context.Context, s *state) []Observation {
 			return []Observation{{Target: p.URL, Status: Problem, Failure: Classify(err), Detail: "could not fetch the proxy script: " + err.Error()}}
 		}
 		if proxy = pacProxy(string(body)); proxy == "" || resp.StatusCode != http.StatusOK {
-			return notRun(PHTTPSProxy, "the proxy script sends traffic direct")
+			return notRun(catalog.PHTTPSProxy, "the proxy script sends traffic direct")
 		}
 	}
 	pu, err := url.Parse(proxy)
 	if err != nil || pu.Host == "" {
-		return []Observation{{Target: proxy, Status: Problem, Failure: FUnknown, Detail: "proxy address is not valid"}}
+		return []Observation{{Target: proxy, Status: Problem, Failure: catalog.FUnknown, Detail: "proxy address is not valid"}}
 	}
 	cl := s.httpClient(pu, true)
 	defer cl.CloseIdleConnections()
@@ -409,7 +393,7 @@ func probeControls(ctx context.Context, s *state) []Observation {
 	cl := s.httpClient(nil, true)
 	defer cl.CloseIdleConnections()
 	return parallel(ctx, s.prof.Controls, func(u string) Observation {
-		o := Observation{Probe: PHTTPSControl, Target: u}
+		o := Observation{Probe: catalog.PHTTPSControl, Target: u}
 		resp, _, ttfb, err := fetch(ctx, cl, u)
 		o.Value = ms(ttfb)
 		if err != nil {
@@ -418,7 +402,7 @@ func probeControls(ctx context.Context, s *state) []Observation {
 		}
 		o.Status, o.Detail = OK, fmt.Sprintf("HTTP %d in %.0f ms", resp.StatusCode, o.Value)
 		if resp.StatusCode >= 500 {
-			o.Status, o.Failure = Problem, FHTTP5xx
+			o.Status, o.Failure = Problem, catalog.FHTTP5xx
 		}
 		return o
 	})
@@ -436,12 +420,12 @@ func probePortal(ctx context.Context, s *state) []Observation {
 		o.Status, o.Failure, o.Detail = Problem, Classify(err), err.Error()
 	case resp.StatusCode == http.StatusNoContent:
 		o.Status, o.Detail = OK, "no captive portal (HTTP 204 as expected)"
-	case ClassifyPage(resp.StatusCode, body, nil) == FBlockFilter:
+	case ClassifyPage(resp.StatusCode, body, nil) == catalog.FBlockFilter:
 		// A filter's page injected into plain HTTP, not a sign-in page.
-		o.Status, o.Failure = Problem, FBlockFilter
+		o.Status, o.Failure = Problem, catalog.FBlockFilter
 		o.Detail = fmt.Sprintf("expected HTTP 204, got a filter's block page (HTTP %d)", resp.StatusCode)
 	default:
-		o.Status, o.Failure = Problem, FPortal
+		o.Status, o.Failure = Problem, catalog.FPortal
 		o.Detail = fmt.Sprintf("expected HTTP 204, got %d", resp.StatusCode)
 		if loc := resp.Header.Get("Location"); loc != "" {
 			o.Detail += " redirecting to " + loc
@@ -474,7 +458,7 @@ func probeClock(ctx context.Context, s *state) []Observation {
 				return
 			}
 			// The server stamped its Date about half the round trip ago.
-			off := s.facts.Now().Add(-ttfb / 2).Sub(d).Seconds()
+			off := s.env.now().Add(-ttfb / 2).Sub(d).Seconds()
 			ch <- &off
 		})
 	}
@@ -485,13 +469,13 @@ func probeClock(ctx context.Context, s *state) []Observation {
 		}
 	}
 	if len(offs) == 0 {
-		return notRun(PClock, "no server answered with a date")
+		return notRun(catalog.PClock, "no server answered with a date")
 	}
 	off := speed.Median(offs)
 	o := Observation{Target: "local clock", Value: math.Round(off*10) / 10, Status: OK,
 		Detail: fmt.Sprintf("%+.0f s from %d server clocks", off, len(offs))}
-	if math.Abs(off) > ClockSkewLimit {
-		o.Status, o.Failure = Problem, FClockSkew
+	if math.Abs(off) > catalog.ClockSkewLimit {
+		o.Status, o.Failure = Problem, catalog.FClockSkew
 		o.Detail = fmt.Sprintf("local clock is %s %s the servers'", humanSeconds(math.Abs(off)), map[bool]string{true: "ahead of", false: "behind"}[off > 0])
 	}
 	return []Observation{o}
@@ -584,7 +568,7 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 		rtts, lost, tried := sampleConnects(ctx, s, c.addr, c.rtt)
 		return latencyObservations(c.addr, rtts, lost, tried, note)
 	}
-	o := Observation{Probe: PLatency, Target: hosts[0], Status: Problem, Failure: FTimeout, Detail: "no connection succeeded"}
+	o := Observation{Probe: catalog.PLatency, Target: hosts[0], Status: Problem, Failure: catalog.FTimeout, Detail: "no connection succeeded"}
 	if cands[0].addr != "" {
 		o.Target = cands[0].addr
 	}
@@ -592,14 +576,9 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 		o.Failure = Classify(cands[0].err)
 	}
 	return []Observation{o,
-		{Probe: PJitter, Target: o.Target, Status: NotRun, Detail: "no round trip measured"},
-		{Probe: PLoss, Target: o.Target, Status: NotRun, Detail: "no connection succeeded, so loss cannot be told from an outage"}}
+		{Probe: catalog.PJitter, Target: o.Target, Status: NotRun, Detail: "no round trip measured"},
+		{Probe: catalog.PLoss, Target: o.Target, Status: NotRun, Detail: "no connection succeeded, so loss cannot be told from an outage"}}
 }
-
-// HandshakeRTTer is a connection that knows its handshake's round trip
-// better than a wall clock in this process does: a Dialer may return one
-// (the fault lab's, which plays the round trip itself, does).
-type HandshakeRTTer interface{ HandshakeRTT() time.Duration }
 
 // connectRTT connects once within the connect budget and returns the
 // round trip: the kernel's figure for a real socket (or the connection's
@@ -646,15 +625,15 @@ func (c connectSample) lostAt(ms float64) bool { return c.failed || c.rtt > ms }
 func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64) (rtts []float64, lost, tried int) {
 	// Ten at a time, 10 ms apart: forty connects in four round trips or so.
 	const samples, workers, gap = 39, 10, 10 * time.Millisecond
-	retransmit := float64(lostAfter.Milliseconds()) * 0.9
+	retransmit := float64(catalog.LostAfter.Milliseconds()) * 0.9
 	type res = connectSample
 	var mu sync.Mutex
 	out := []res{{rtt: firstRTT}}
 	// Until a sample says otherwise, a first connect of over a second is
 	// taken to have needed one resent SYN, so that sampling still starts.
 	minRTT := firstRTT
-	if firstRTT >= float64(lostAfter.Milliseconds()) {
-		minRTT = firstRTT - float64(lostAfter.Milliseconds())
+	if firstRTT >= float64(catalog.LostAfter.Milliseconds()) {
+		minRTT = firstRTT - float64(catalog.LostAfter.Milliseconds())
 	}
 	next := 0
 	var wg sync.WaitGroup
@@ -711,7 +690,7 @@ func sampleConnects(ctx context.Context, s *state, addr string, firstRTT float64
 }
 
 // lossSettled: the connects lost so far already put the loss in the top
-// band (LossPct) whatever the rest of the planned total do, so more samples
+// band (catalog.LossPct) whatever the rest of the planned total do, so more samples
 // cannot change the evidence (a loss-free or lightly lossy line is sampled
 // in full: one more loss could move it). lostAfterMS is the slowest a
 // connect may take and not count as lost.
@@ -722,17 +701,20 @@ func lossSettled(out []connectSample, total int, lostAfterMS float64) bool {
 			lost++
 		}
 	}
-	return 100*float64(lost)/float64(total) >= LossPct
+	return 100*float64(lost)/float64(total) >= catalog.LossPct
 }
 
 // latencySettled: the median round trip of the connects that were not lost
-// stays in its band (HighLatencyMS and the evidence's 100 and 300 ms edges) however
+// stays in its band (catalog.LatencyBands) however
 // the rest of the planned total fare: more than half of the most there can
 // be already lie in one band. Jitter, the median swing between
 // consecutive connects, can move with any further sample, so it is not
 // waited for once loss and latency are settled.
 func latencySettled(out []connectSample, total int, lostAfterMS float64) bool {
-	edges := []float64{100, HighLatencyMS, 300}
+	var edges []float64
+	for _, b := range catalog.LatencyBands[:len(catalog.LatencyBands)-1] {
+		edges = append(edges, b.Edge)
+	}
 	var ok []float64
 	for _, r := range out {
 		if !r.lostAt(lostAfterMS) {
@@ -772,17 +754,17 @@ func latencyObservations(addr string, rtts []float64, lost, tried int, note stri
 	med := speed.Median(rtts)
 	jit := Jitter(rtts)
 	lossPct := 100 * float64(lost) / float64(tried)
-	lat := Observation{Probe: PLatency, Target: addr, Value: math.Round(med*10) / 10, Status: OK, Detail: fmt.Sprintf("median %.0f ms over %d connects%s", med, len(rtts), note)}
-	if med > HighLatencyMS {
-		lat.Status, lat.Failure = Problem, FHighLatency
+	lat := Observation{Probe: catalog.PLatency, Target: addr, Value: math.Round(med*10) / 10, Status: OK, Detail: fmt.Sprintf("median %.0f ms over %d connects%s", med, len(rtts), note)}
+	if med >= catalog.HighLatencyMS {
+		lat.Status, lat.Failure = Problem, catalog.FHighLatency
 	}
-	jo := Observation{Probe: PJitter, Target: addr, Value: math.Round(jit*10) / 10, Status: OK, Detail: fmt.Sprintf("%.0f ms%s", jit, note)}
-	if jit > HighJitterMS {
-		jo.Status, jo.Failure = Problem, FHighJitter
+	jo := Observation{Probe: catalog.PJitter, Target: addr, Value: math.Round(jit*10) / 10, Status: OK, Detail: fmt.Sprintf("%.0f ms%s", jit, note)}
+	if jit >= catalog.HighJitterMS {
+		jo.Status, jo.Failure = Problem, catalog.FHighJitter
 	}
-	lo := Observation{Probe: PLoss, Target: addr, Value: math.Round(lossPct*10) / 10, Status: OK, Detail: fmt.Sprintf("%d of %d connects lost%s", lost, tried, note)}
-	if lossPct >= LossPct {
-		lo.Status, lo.Failure = Problem, FLoss
+	lo := Observation{Probe: catalog.PLoss, Target: addr, Value: math.Round(lossPct*10) / 10, Status: OK, Detail: fmt.Sprintf("%d of %d connects lost%s", lost, tried, note)}
+	if lossPct >= catalog.LossPct {
+		lo.Status, lo.Failure = Problem, catalog.FLoss
 	}
 	return []Observation{lat, jo, lo}
 }

@@ -38,36 +38,3 @@ func (o Observation) MarshalJSON() ([]byte, error) {
 		DurationMS float64 `json:"duration_ms"`
 	}{plain(o), float64(o.Duration.Microseconds()) / 1000})
 }
-
-// Probe names. The engine keys its evidence on these.
-const (
-	PLink         = "link"
-	PWiFi         = "wifi"
-	PGateway      = "gateway"
-	PConnectivity = "os.connectivity"
-	PDNSSystem    = "dns.system"
-	PDNSDoH       = "dns.doh"
-	PDNSPublic    = "dns.public"
-	PDNSHijack    = "dns.hijack"
-	PDNSResolver  = "dns.resolver"
-	PTCPService   = "tcp.service"
-	PTCP6Service  = "tcp6.service"
-	PTLSService   = "tls.service"
-	PHTTPSService = "https.service"
-	PHTTPSProxy   = "https.service.proxy"
-	PHTTPSControl = "https.control"
-	PPortal       = "http.portal"
-	PProxy        = "proxy"
-	PVPN          = "vpn"
-	PClock        = "clock"
-	PLatency      = "latency"
-	PJitter       = "jitter"
-	PLoss         = "loss"
-	PBrowserData  = "browser.data"
-	PBrowserVer   = "browser.version"
-	PBrowserCache = "browser.cache"
-	PUptime       = "uptime"
-	PThroughput   = "throughput"
-	PLoadedRTT    = "throughput.loaded_latency"
-	PCrowd        = "crowd"
-)

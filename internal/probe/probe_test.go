@@ -16,6 +16,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
@@ -29,35 +30,35 @@ func TestClassify(t *testing.T) {
 		want string
 	}{
 		{nil, ""},
-		{op(syscall.ECONNREFUSED), FRefused},
-		{op(syscall.ECONNRESET), FReset},
-		{op(syscall.ENETUNREACH), FNetUnreachable},
-		{op(syscall.EHOSTUNREACH), FHostUnreachable},
-		{context.DeadlineExceeded, FTimeout},
-		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), FTimeout},
-		{&DNSError{FServFail}, FServFail},
-		{fmt.Errorf("get: %w", x509.UnknownAuthorityError{}), FUnknownCA},
-		{x509.CertificateInvalidError{Reason: x509.Expired}, FCertTime},
-		{x509.HostnameError{Host: "x"}, FHostname},
-		{io.ErrUnexpectedEOF, FEOF},
-		{errors.New("read tcp: connection reset by peer"), FReset},
-		{errors.New("something odd"), FUnknown},
+		{op(syscall.ECONNREFUSED), catalog.FRefused},
+		{op(syscall.ECONNRESET), catalog.FReset},
+		{op(syscall.ENETUNREACH), catalog.FNetUnreachable},
+		{op(syscall.EHOSTUNREACH), catalog.FHostUnreachable},
+		{context.DeadlineExceeded, catalog.FTimeout},
+		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), catalog.FTimeout},
+		{&DNSError{catalog.FServFail}, catalog.FServFail},
+		{fmt.Errorf("get: %w", x509.UnknownAuthorityError{}), catalog.FUnknownCA},
+		{x509.CertificateInvalidError{Reason: x509.Expired}, catalog.FCertTime},
+		{x509.HostnameError{Host: "x"}, catalog.FHostname},
+		{io.ErrUnexpectedEOF, catalog.FEOF},
+		{errors.New("read tcp: connection reset by peer"), catalog.FReset},
+		{errors.New("something odd"), catalog.FUnknown},
 		// A name that did not resolve is the resolver's failure, whatever
 		// the probe that met it was doing.
-		{&ResolveError{Host: "x", Err: fmt.Errorf("read udp 192.0.2.9:53: %w", os.ErrDeadlineExceeded)}, FDNSTimeout},
-		{&ResolveError{Host: "x", Err: &DNSError{FNXDomain}}, FNXDomain},
-		{&ResolveError{Host: "x", Err: op(syscall.ECONNREFUSED)}, FDNSUnreachable},
+		{&ResolveError{Host: "x", Err: fmt.Errorf("read udp 192.0.2.9:53: %w", os.ErrDeadlineExceeded)}, catalog.FDNSTimeout},
+		{&ResolveError{Host: "x", Err: &DNSError{catalog.FNXDomain}}, catalog.FNXDomain},
+		{&ResolveError{Host: "x", Err: op(syscall.ECONNREFUSED)}, catalog.FDNSUnreachable},
 		// A proxy's answer to CONNECT.
-		{&net.OpError{Op: "proxyconnect", Net: "tcp", Err: &ProxyStatusError{Code: 403}}, FProxyDenied},
-		{&ProxyStatusError{Code: 407}, FProxyAuthRequired},
-		{&ProxyStatusError{Code: 502}, FProxyUpstream},
+		{&net.OpError{Op: "proxyconnect", Net: "tcp", Err: &ProxyStatusError{Code: 403}}, catalog.FProxyDenied},
+		{&ProxyStatusError{Code: 407}, catalog.FProxyAuthRequired},
+		{&ProxyStatusError{Code: 502}, catalog.FProxyUpstream},
 	}
 	for _, c := range cases {
 		if got := Classify(c.err); got != c.want {
 			t.Errorf("Classify(%v) = %q, want %q", c.err, got, c.want)
 		}
 	}
-	if windowsErrno(10061) != FRefused || windowsErrno(10060) != FTimeout || windowsErrno(1) != "" {
+	if windowsErrno(10061) != catalog.FRefused || windowsErrno(10060) != catalog.FTimeout || windowsErrno(1) != "" {
 		t.Error("Winsock codes")
 	}
 }
@@ -77,11 +78,11 @@ func TestClassifyAnswer(t *testing.T) {
 	}{
 		{nil, ""},
 		{addrs("52.1.2.3"), ""},
-		{addrs("0.0.0.0"), FBogonAnswer},
-		{addrs("10.10.10.10", "192.168.1.1"), FBogonAnswer},
+		{addrs("0.0.0.0"), catalog.FBogonAnswer},
+		{addrs("10.10.10.10", "192.168.1.1"), catalog.FBogonAnswer},
 		{addrs("10.0.0.1", "52.1.2.3"), ""}, // one public address is enough to be plausible
-		{addrs("::"), FBogonAnswer},
-		{addrs("::ffff:127.0.0.1"), FBogonAnswer},
+		{addrs("::"), catalog.FBogonAnswer},
+		{addrs("::ffff:127.0.0.1"), catalog.FBogonAnswer},
 		{addrs("2a00:86c0::1"), ""},
 	}
 	for _, c := range cases {
@@ -99,10 +100,10 @@ func TestClassifyPage(t *testing.T) {
 		want   string
 	}{
 		{200, "<html>Netflix</html>", ""},
-		{200, "You seem to be using an UNBLOCKER or proxy.", FBlockProxy},
-		{200, "Error Code: M7111-1331-5059", FBlockProxy},
-		{451, "", FBlockFilter},
-		{403, "This site has been blocked by your administrator", FBlockFilter},
+		{200, "You seem to be using an UNBLOCKER or proxy.", catalog.FBlockProxy},
+		{200, "Error Code: M7111-1331-5059", catalog.FBlockProxy},
+		{451, "", catalog.FBlockFilter},
+		{403, "This site has been blocked by your administrator", catalog.FBlockFilter},
 		{403, "Forbidden", ""},
 		{404, "not found", ""},
 	}
@@ -135,7 +136,7 @@ func TestRunOnePanicBecomesNotRun(t *testing.T) {
 	obs := runOne(context.Background(), testState(), probeDef{name: "boom",
 		timeout: func(Timeouts) time.Duration { return time.Second },
 		run:     func(context.Context, *state) []Observation { panic("kaboom") }})
-	if len(obs) != 1 || obs[0].Status != NotRun || obs[0].Failure != FPanic || obs[0].Probe != "boom" {
+	if len(obs) != 1 || obs[0].Status != NotRun || obs[0].Failure != catalog.FPanic || obs[0].Probe != "boom" {
 		t.Fatalf("got %+v", obs)
 	}
 }
@@ -150,7 +151,7 @@ func TestRunOneOverrunBecomesNotRun(t *testing.T) {
 			<-release // ignores its context, as a buggy probe might
 			return nil
 		}})
-	if len(obs) != 1 || obs[0].Status != NotRun || obs[0].Failure != FTimeout {
+	if len(obs) != 1 || obs[0].Status != NotRun || obs[0].Failure != catalog.FTimeout {
 		t.Fatalf("got %+v", obs)
 	}
 	if time.Since(start) > 2*time.Second {
@@ -170,15 +171,15 @@ func TestParseAnswer(t *testing.T) {
 		t.Fatalf("%+v %v", a, err)
 	}
 	r.Answer = nil
-	if _, err := ParseAnswer(r, dns.TypeA); Classify(err) != FNoAnswer {
+	if _, err := ParseAnswer(r, dns.TypeA); Classify(err) != catalog.FNoAnswer {
 		t.Errorf("empty NOERROR: %v", err)
 	}
 	r.Rcode = dns.RcodeNameError
-	if _, err := ParseAnswer(r, dns.TypeA); Classify(err) != FNXDomain {
+	if _, err := ParseAnswer(r, dns.TypeA); Classify(err) != catalog.FNXDomain {
 		t.Errorf("NXDOMAIN: %v", err)
 	}
 	r.Rcode = dns.RcodeServerFailure
-	if _, err := ParseAnswer(r, dns.TypeA); Classify(err) != FServFail {
+	if _, err := ParseAnswer(r, dns.TypeA); Classify(err) != catalog.FServFail {
 		t.Errorf("SERVFAIL: %v", err)
 	}
 }
@@ -201,7 +202,7 @@ func FuzzDNSAnswer(f *testing.F) {
 		}
 		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
 			a, _ := ParseAnswer(m, qt)
-			if ClassifyAnswer(a.IPs) == FBogonAnswer {
+			if ClassifyAnswer(a.IPs) == catalog.FBogonAnswer {
 				for _, ip := range a.IPs {
 					if !isBogon(ip) {
 						t.Fatalf("bogon verdict with public address %s", ip)
@@ -220,7 +221,7 @@ func FuzzClassifyPage(f *testing.F) {
 	markers := profile.Netflix().BlockMarkers
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		switch ClassifyPage(status, body, markers) {
-		case "", FBlockProxy, FBlockFilter:
+		case "", catalog.FBlockProxy, catalog.FBlockFilter:
 		default:
 			t.Fatal("unknown verdict")
 		}
@@ -251,7 +252,7 @@ func TestRunSurvivesBrokenFacts(t *testing.T) {
 			t.Errorf("%T: run took %s", src, d)
 		}
 		for _, o := range obs {
-			if o.Probe == PLink && o.Status != NotRun {
+			if o.Probe == catalog.PLink && o.Status != NotRun {
 				t.Errorf("%T: link probe %s without facts", src, o.Status)
 			}
 		}
@@ -290,7 +291,7 @@ func TestResolverFailureNeverBecomesTCPFailure(t *testing.T) {
 	obs, _ := Run(context.Background(), env, profile.Netflix(), Options{Timeout: 3 * time.Second, Timeouts: tm})
 	n := 0
 	for _, o := range obs {
-		if o.Probe != PTCPService {
+		if o.Probe != catalog.PTCPService {
 			continue
 		}
 		n++
@@ -309,14 +310,14 @@ func TestNoWiFiAdapterMeansWired(t *testing.T) {
 		Interfaces:   []sysinfo.Interface{{Name: "enp3s0", Kind: sysinfo.KindEthernet, Up: true}},
 		DefaultRoute: &sysinfo.Route{Interface: "enp3s0", Gateway: "192.0.2.1"}}
 	obs := probeWiFi(context.Background(), &state{facts: f})
-	if len(obs) != 1 || obs[0].Failure != FWired {
+	if len(obs) != 1 || obs[0].Failure != catalog.FWired {
 		t.Errorf("%+v", obs)
 	}
 	// A Wi-Fi adapter whose signal could not be read stays unknown.
 	f.Interfaces = append(f.Interfaces, sysinfo.Interface{Name: "wlan0", Kind: sysinfo.KindWiFi, Up: true})
 	f.DefaultRoute.Interface = "wlan0"
 	f.NotRun[sysinfo.FactWiFi] = "signal not readable"
-	if obs := probeWiFi(context.Background(), &state{facts: f}); obs[0].Failure == FWired {
+	if obs := probeWiFi(context.Background(), &state{facts: f}); obs[0].Failure == catalog.FWired {
 		t.Errorf("a Wi-Fi link called wired: %+v", obs)
 	}
 }
@@ -337,7 +338,7 @@ func TestPanicInAProbesWorkerIsContained(t *testing.T) {
 	obs, _ := Run(context.Background(), env, profile.Netflix(), Options{Timeout: 3 * time.Second})
 	crashed := 0
 	for _, o := range obs {
-		if o.Failure == FPanic {
+		if o.Failure == catalog.FPanic {
 			crashed++
 			if !strings.Contains(o.Detail, "dialer exploded") {
 				t.Errorf("%s: %s", o.Probe, o.Detail)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
@@ -89,30 +90,30 @@ func probes() []probeDef {
 	httpT := func(t Timeouts) time.Duration { return t.HTTP + 200*time.Millisecond }
 	quick := func(Timeouts) time.Duration { return 500 * time.Millisecond }
 	return []probeDef{
-		{PLink, quick, probeLink},
-		{PWiFi, quick, probeWiFi},
-		{PConnectivity, quick, probeConnectivity},
-		{PProxy, quick, probeProxy},
-		{PVPN, quick, probeVPN},
-		{PUptime, quick, probeUptime},
-		{PBrowserVer, quick, probeBrowserVersion},
-		{PBrowserData, func(Timeouts) time.Duration { return 3 * time.Second }, probeBrowserData},
-		{PGateway, func(t Timeouts) time.Duration { return 1500 * time.Millisecond }, probeGateway},
-		{PDNSSystem, dnsT, probeDNS(PDNSSystem, "system")},
-		{PDNSDoH, dnsT, probeDNS(PDNSDoH, "doh")},
-		{PDNSPublic, dnsT, probeDNS(PDNSPublic, "public")},
-		{PDNSHijack, dnsT, probeHijack},
-		{PTCPService, conn, probeTCP(PTCPService, "tcp4")},
-		{PTCP6Service, conn, probeTCP(PTCP6Service, "tcp6")},
-		{PTLSService, tlsT, probeTLS},
-		{PHTTPSService, httpT, probeHTTPSService},
-		{PHTTPSProxy, httpT, probeHTTPSProxy},
-		{PHTTPSControl, httpT, probeControls},
-		{PPortal, httpT, probePortal},
-		{PClock, httpT, probeClock},
-		{PLatency, func(t Timeouts) time.Duration { return t.Latency }, probeLatency},
-		{PThroughput, throughputTimeout, probeThroughput},
-		{PCrowd, func(Timeouts) time.Duration { return CrowdTimeout }, probeCrowd},
+		{catalog.PLink, quick, probeLink},
+		{catalog.PWiFi, quick, probeWiFi},
+		{catalog.PConnectivity, quick, probeConnectivity},
+		{catalog.PProxy, quick, probeProxy},
+		{catalog.PVPN, quick, probeVPN},
+		{catalog.PUptime, quick, probeUptime},
+		{catalog.PBrowserVer, quick, probeBrowserVersion},
+		{catalog.PBrowserData, func(Timeouts) time.Duration { return 3 * time.Second }, probeBrowserData},
+		{catalog.PGateway, func(t Timeouts) time.Duration { return 1500 * time.Millisecond }, probeGateway},
+		{catalog.PDNSSystem, dnsT, probeDNS(catalog.PDNSSystem, "system")},
+		{catalog.PDNSDoH, dnsT, probeDNS(catalog.PDNSDoH, "doh")},
+		{catalog.PDNSPublic, dnsT, probeDNS(catalog.PDNSPublic, "public")},
+		{catalog.PDNSHijack, dnsT, probeHijack},
+		{catalog.PTCPService, conn, probeTCP(catalog.PTCPService, "tcp4")},
+		{catalog.PTCP6Service, conn, probeTCP(catalog.PTCP6Service, "tcp6")},
+		{catalog.PTLSService, tlsT, probeTLS},
+		{catalog.PHTTPSService, httpT, probeHTTPSService},
+		{catalog.PHTTPSProxy, httpT, probeHTTPSProxy},
+		{catalog.PHTTPSControl, httpT, probeControls},
+		{catalog.PPortal, httpT, probePortal},
+		{catalog.PClock, httpT, probeClock},
+		{catalog.PLatency, func(t Timeouts) time.Duration { return t.Latency }, probeLatency},
+		{catalog.PThroughput, throughputTimeout, probeThroughput},
+		{catalog.PCrowd, func(Timeouts) time.Duration { return CrowdTimeout }, probeCrowd},
 	}
 }
 
@@ -150,7 +151,7 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 	defs := probes()
 	if opt.Speed.Deep {
 		for i := range defs {
-			if defs[i].name == PThroughput {
+			if defs[i].name == catalog.PThroughput {
 				defs[i].timeout = func(Timeouts) time.Duration { return DeepTimeout }
 			}
 		}
@@ -189,7 +190,7 @@ func Run(ctx context.Context, env *Env, prof profile.Profile, opt Options) ([]Ob
 // made-up name): how many answered, how many needed a resend, the slowest.
 // One struggling resolver shows across all of them, not in three names.
 func (s *state) resolverSummary() Observation {
-	o := Observation{Probe: PDNSResolver, Target: "system resolver"}
+	o := Observation{Probe: catalog.PDNSResolver, Target: "system resolver"}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	answered, resent, slowest := 0, 0, time.Duration(0)
@@ -308,7 +309,7 @@ func runOne(parent context.Context, s *state, d probeDef) []Observation {
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				ch <- []Observation{{Probe: d.name, Status: NotRun, Failure: FPanic,
+				ch <- []Observation{{Probe: d.name, Status: NotRun, Failure: catalog.FPanic,
 					Detail: fmt.Sprintf("probe crashed: %v", r) + " " + firstLines(string(debug.Stack()), 6)}}
 			}
 		}()
@@ -322,14 +323,14 @@ func runOne(parent context.Context, s *state, d probeDef) []Observation {
 		select {
 		case obs = <-ch:
 		case <-time.After(150 * time.Millisecond):
-			obs = []Observation{{Probe: d.name, Status: NotRun, Failure: FTimeout, Detail: "did not finish before its deadline"}}
+			obs = []Observation{{Probe: d.name, Status: NotRun, Failure: catalog.FTimeout, Detail: "did not finish before its deadline"}}
 		}
 	}
 	box.mu.Lock()
 	crashed := box.v
 	box.mu.Unlock()
 	if crashed != nil {
-		obs = []Observation{{Probe: d.name, Status: NotRun, Failure: FPanic, Detail: fmt.Sprintf("probe crashed: %v", crashed)}}
+		obs = []Observation{{Probe: d.name, Status: NotRun, Failure: catalog.FPanic, Detail: fmt.Sprintf("probe crashed: %v", crashed)}}
 	}
 	for i := range obs {
 		if obs[i].Probe == "" {
@@ -381,7 +382,7 @@ func (s *state) resolve(ctx context.Context, host string, qt uint16, trustedFall
 	if !trustedFallback {
 		// As a browser does: whatever the system resolver said, sinkholes included.
 		if err == nil && len(a.IPs) == 0 {
-			err = &DNSError{FNoAnswer}
+			err = &DNSError{catalog.FNoAnswer}
 		}
 		if err != nil {
 			return nil, "system", err
@@ -407,7 +408,7 @@ func (s *state) resolve(ctx context.Context, host string, qt uint16, trustedFall
 		}
 	}
 	if err == nil {
-		err = &DNSError{FNoAnswer}
+		err = &DNSError{catalog.FNoAnswer}
 	}
 	return nil, "", err
 }
@@ -476,21 +477,13 @@ func (s *state) dialHost(ctx context.Context, family, host string, port int, tru
 	return nil, via, lastErr
 }
 
-// handshakeRTT is a connection's own round trip where it knows it (the
-// kernel's for a real socket, unless the SYN had to be resent), else the
-// time the connect took.
+// handshakeRTT is a connection's own round trip where it knows it (see
+// Dialer), else the time the connect took.
 func handshakeRTT(c net.Conn, wall time.Duration) time.Duration {
-	if h, ok := c.(HandshakeRTTer); ok {
-		return min(h.HandshakeRTT(), wall)
-	}
-	if k, resent, ok := kernelRTT(c); ok && k <= wall {
-		if resent {
-			// The connect waited for a resent SYN: the time it took is the
-			// wall clock's (the loss rule needs the wait; the RTT alone
-			// would hide it).
-			return wall
+	if h, ok := c.(handshakeTimer); ok {
+		if d, known := h.HandshakeRTT(); known {
+			return min(d, wall)
 		}
-		return k
 	}
 	return wall
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
 	"github.com/streamdoctor/streamdoctor/internal/sysinfo"
 )
@@ -28,10 +29,6 @@ const AtLeast = "at least "
 
 // DeepTimeout is the throughput probe's bound with --deep.
 const DeepTimeout = 14 * time.Second
-
-// BufferbloatMS: latency that grows this much under load means queues in
-// the line fill up, which stalls a stream's requests while it buffers.
-const BufferbloatMS = 100.0
 
 // HTTPClient returns a client that reaches the world as the probes do: names
 // through the system resolver, TLS verified with the system roots at the
@@ -69,7 +66,7 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 	backends := s.speedBackends(c)
 	if len(backends) == 0 {
 		return []Observation{{Status: NotRun, Detail: "no speed-test server for this site (use --speed-server)"},
-			{Probe: PLoadedRTT, Status: NotRun, Detail: "no speed-test server"}}
+			{Probe: catalog.PLoadedRTT, Status: NotRun, Detail: "no speed-test server"}}
 	}
 	// The servers are found while the latency probe connects; the
 	// measurement itself waits for its connects, on a quiet line (see
@@ -102,11 +99,11 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 			// Servers were handed out and then could not be used: for the
 			// service's own video servers, that is what a viewer sees as
 			// "the menus load but the video never starts".
-			return []Observation{{Status: Problem, Failure: FVideoUnreachable, Detail: "the video servers could not be used: " + why},
-				{Probe: PLoadedRTT, Status: NotRun, Detail: "throughput not measured"}}
+			return []Observation{{Status: Problem, Failure: catalog.FVideoUnreachable, Detail: "the video servers could not be used: " + why},
+				{Probe: catalog.PLoadedRTT, Status: NotRun, Detail: "throughput not measured"}}
 		}
 		return []Observation{{Status: NotRun, Detail: "throughput not measured: " + why},
-			{Probe: PLoadedRTT, Status: NotRun, Detail: "throughput not measured"}}
+			{Probe: catalog.PLoadedRTT, Status: NotRun, Detail: "throughput not measured"}}
 	}
 	tp := Observation{Target: res.Server, Value: res.DownMbps, Status: OK,
 		Detail: fmt.Sprintf("%.1f Mbps down from %s (%s, %d streams, %.1f s)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds)}
@@ -118,20 +115,20 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 	}
 	switch {
 	case res.DownMbps < s.prof.SDMbps:
-		tp.Status, tp.Failure = Problem, FBelowSD
+		tp.Status, tp.Failure = Problem, catalog.FBelowSD
 		tp.Detail += fmt.Sprintf("; even SD needs %.0f Mbps", s.prof.SDMbps)
 	case res.DownMbps < s.prof.HDMbps:
-		tp.Status, tp.Failure = Problem, FLowThroughput
+		tp.Status, tp.Failure = Problem, catalog.FLowThroughput
 		tp.Detail += fmt.Sprintf("; HD needs %.0f Mbps", s.prof.HDMbps)
 	}
-	lr := Observation{Probe: PLoadedRTT, Target: res.Server, Value: res.LoadedRTTms, Status: OK,
+	lr := Observation{Probe: catalog.PLoadedRTT, Target: res.Server, Value: res.LoadedRTTms, Status: OK,
 		Detail: fmt.Sprintf("%.0f ms under load, %.0f ms idle (%.0f RPM)", res.LoadedRTTms, res.IdleRTTms, res.RPM)}
 	if res.LoadedRTTms == 0 {
 		lr.Status, lr.Detail = NotRun, "no round trip measured under load"
-	} else if res.LoadedFloorMS > 0 && res.LoadedFloorMS-res.IdleRTTms > BufferbloatMS {
+	} else if res.LoadedFloorMS > 0 && res.LoadedFloorMS-res.IdleRTTms > catalog.BufferbloatMS {
 		// Judged on the shortest loaded round trip: a standing queue raises
 		// every sample, a busy machine only some.
-		lr.Status, lr.Failure = Problem, FBufferbloat
+		lr.Status, lr.Failure = Problem, catalog.FBufferbloat
 	}
 	return []Observation{tp, lr}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/engine"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
@@ -201,35 +202,18 @@ func Pct(p float64) string {
 	return fmt.Sprintf("%.0f %%", v)
 }
 
-// layerProbes says which probes make up each checklist line.
-var layerProbes = []struct {
-	name   string
-	probes []string
-	// optional: the line is left out when nothing of it was measured (the
-	// crowd, when no outage server is set).
-	optional bool
-}{
-	{"Link", []string{probe.PLink, probe.PWiFi}, false},
-	{"Router", []string{probe.PGateway, probe.PConnectivity}, false},
-	{"DNS", []string{probe.PDNSSystem, probe.PDNSDoH, probe.PDNSPublic, probe.PDNSHijack, probe.PDNSResolver}, false},
-	{"Internet", []string{probe.PHTTPSControl, probe.PPortal, probe.PProxy, probe.PVPN, probe.PClock, probe.PLatency, probe.PJitter, probe.PLoss}, false},
-	{"Speed", []string{probe.PThroughput, probe.PLoadedRTT}, false},
-	{"Service", []string{probe.PTCPService, probe.PTCP6Service, probe.PTLSService, probe.PHTTPSService, probe.PHTTPSProxy}, false},
-	{"Browser", []string{probe.PBrowser}, true},
-	{"Computer", []string{probe.PBrowserVer, probe.PBrowserData, probe.PBrowserCache, probe.PUptime}, false},
-	{"Others", []string{probe.PCrowd}, true},
-}
-
 // Layers summarises the observations as one checklist line per layer.
 func Layers(obs []probe.Observation) []Layer { return LayersFor(obs, "the service") }
 
 // LayersFor is Layers naming the service in the plain lines.
 func LayersFor(obs []probe.Observation, service string) []Layer {
 	var out []Layer
-	for _, l := range layerProbes {
+	for _, l := range catalog.Layers {
 		in := map[string]bool{}
-		for _, p := range l.probes {
-			in[p] = true
+		for _, p := range catalog.Probes {
+			if p.Layer == l.ID {
+				in[p.Name] = true
+			}
 		}
 		var ok, bad, skipped []probe.Observation
 		for _, o := range obs {
@@ -245,12 +229,12 @@ func LayersFor(obs []probe.Observation, service string) []Layer {
 				skipped = append(skipped, o)
 			}
 		}
-		if l.optional && len(ok)+len(bad) == 0 && (len(skipped) == 0 || skipped[0].Failure == "") {
+		if l.Optional && len(ok)+len(bad) == 0 && (len(skipped) == 0 || skipped[0].Failure == "") {
 			continue
 		}
-		ly := Layer{Name: l.name}
+		ly := Layer{Name: l.Title}
 		switch {
-		case len(bad) > 0 && len(l.probes) == 1 && len(bad) == 1:
+		case len(bad) > 0 && len(in) == 1 && len(bad) == 1:
 			// A line of one measurement says what it measured.
 			ly.Status, ly.Summary, ly.Plain = probe.Problem, bad[0].Detail, bad[0].Detail
 		case len(bad) > 0:

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/engine"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
@@ -16,10 +17,10 @@ import (
 func sample(t *testing.T) (*kb.KB, *Report) {
 	k := kb.MustDefault()
 	obs := []probe.Observation{
-		{Probe: probe.PLink, Target: "wlan0", Status: probe.OK, Detail: "wifi connected"},
-		{Probe: probe.PDNSSystem, Target: "a", Status: probe.Problem, Failure: probe.FServFail, Detail: "x | y"},
-		{Probe: probe.PDNSSystem, Target: "b", Status: probe.Problem, Failure: probe.FServFail},
-		{Probe: probe.PVPN, Status: probe.OK},
+		{Probe: catalog.PLink, Target: "wlan0", Status: probe.OK, Detail: "wifi connected"},
+		{Probe: catalog.PDNSSystem, Target: "a", Status: probe.Problem, Failure: catalog.FServFail, Detail: "x | y"},
+		{Probe: catalog.PDNSSystem, Target: "b", Status: probe.Problem, Failure: catalog.FServFail},
+		{Probe: catalog.PVPN, Status: probe.OK},
 	}
 	ev := engine.Evidence{"dns_system_fail": true, "controls_fail": true, "gateway_fail": false}
 	d, err := engine.Diagnose(k, engine.Input{Code: "NSEZ-503", Evidence: ev})
@@ -60,9 +61,9 @@ func TestLayers(t *testing.T) {
 // are for help desks (the summary).
 func TestSpeedLayerPlain(t *testing.T) {
 	obs := []probe.Observation{
-		{Probe: probe.PThroughput, Target: "oca.example", Value: 6624.9, Status: probe.OK,
+		{Probe: catalog.PThroughput, Target: "oca.example", Value: 6624.9, Status: probe.OK,
 			Detail: probe.AtLeast + "6624.9 Mbps down from oca.example (fast.com, 2 streams; stopped after 0.3 s, clearly enough for every quality)"},
-		{Probe: probe.PLoadedRTT, Target: "oca.example", Value: 25, Status: probe.OK, Detail: "25 ms under load, 21 ms idle (2364 RPM)"},
+		{Probe: catalog.PLoadedRTT, Target: "oca.example", Value: 25, Status: probe.OK, Detail: "25 ms under load, 21 ms idle (2364 RPM)"},
 	}
 	var speed Layer
 	for _, l := range Layers(obs) {
@@ -148,9 +149,9 @@ func TestPct(t *testing.T) {
 func TestReportsArePrivateAndSafe(t *testing.T) {
 	k := kb.MustDefault()
 	obs := []probe.Observation{
-		{Probe: probe.PProxy, Status: probe.Problem, Failure: probe.FProxy, Detail: "proxy http://bob:hunter2@proxy.example:3128 from HTTPS_PROXY"},
-		{Probe: probe.PBrowserData, Status: probe.OK, Detail: "3 cookies in /home/alice/.config/google-chrome/Default/Cookies"},
-		{Probe: probe.PTLSService, Status: probe.OK, Detail: "issued by CN=\x1b[32mALL GOOD\x1b[0m\u202e"},
+		{Probe: catalog.PProxy, Status: probe.Problem, Failure: catalog.FProxy, Detail: "proxy http://bob:hunter2@proxy.example:3128 from HTTPS_PROXY"},
+		{Probe: catalog.PBrowserData, Status: probe.OK, Detail: "3 cookies in /home/alice/.config/google-chrome/Default/Cookies"},
+		{Probe: catalog.PTLSService, Status: probe.OK, Detail: "issued by CN=\x1b[32mALL GOOD\x1b[0m\u202e"},
 	}
 	ev := engine.Evidence{"proxy_set": true}
 	d, _ := engine.Diagnose(k, engine.Input{Code: "NSEZ-503", Evidence: ev})

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/streamdoctor/streamdoctor/internal/check"
+	"github.com/streamdoctor/streamdoctor/internal/engine"
 	"github.com/streamdoctor/streamdoctor/internal/fix"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 )
@@ -61,14 +61,30 @@ type Machine struct {
 	KB     *kb.KB
 	OS     string
 	FixEnv *fix.Env
-	// Check runs a diagnosis given the fixes already tried.
-	Check func(ctx context.Context, tried []string) (*check.Result, error)
+	// Diagnoser checks again before each step.
+	Diagnoser Diagnoser
 	// Save persists the state (after every transition).
 	Save func(*State) error
 }
 
+// Diagnoser checks again, given the fixes already tried, with the person
+// saying the problem is still there.
+type Diagnoser interface {
+	Diagnose(ctx context.Context, tried []string) (Outlook, error)
+}
+
+// Outlook is what the next step is planned from: the verdict in a sentence
+// and the plan.
+type Outlook struct {
+	Summary string
+	Plan    []engine.Step
+}
+
 // ErrNotAwaited: the answer does not fit what the session waits for.
 var ErrNotAwaited = errors.New("that answer is not what the session waits for")
+
+// ErrStopped means the person stopped the session (it can be resumed).
+var ErrStopped = errors.New("stopped; run 'streamdoctor fix --resume' to continue")
 
 // Next plans the next step (when the state awaits one): it runs the check
 // with the fixes already tried and offers the plan's first step, automated
@@ -77,18 +93,17 @@ func (m *Machine) Next(ctx context.Context, st *State, number int) error {
 	if st.Await != AwaitPlan {
 		return nil
 	}
-	res, err := m.Check(ctx, st.Tried)
+	d, err := m.Diagnoser.Diagnose(ctx, st.Tried)
 	if err != nil {
 		return err
 	}
-	d := res.Diagnosis
 	if len(d.Plan) == 0 {
 		st.Await, st.Step = AwaitStuck, nil
 		return m.Save(st)
 	}
 	next := d.Plan[0]
 	f := m.KB.Fix(next.Fix)
-	step := &Step{Number: number, Fix: next.Fix, Title: f.Title, Summary: res.Report.Verdict.Summary,
+	step := &Step{Number: number, Fix: next.Fix, Title: f.Title, Summary: d.Summary,
 		Difficulty: f.Difficulty, Minutes: f.Minutes, PSuccess: next.PSuccess, Lines: f.StepsFor(m.OS)}
 	st.Step = step
 	st.Await = m.byHand(st)

@@ -4,16 +4,19 @@ package speed
 
 import (
 	"net"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 func tcpInfo(c net.Conn) (*unix.TCPInfo, bool) {
-	tc, isTCP := c.(*net.TCPConn)
-	if !isTCP {
+	// A kernel socket, perhaps inside the probes' dialer's wrapper
+	// (probe.SystemDialer), which keeps its SyscallConn.
+	sc, isSock := c.(syscall.Conn)
+	if !isSock {
 		return nil, false
 	}
-	raw, err := tc.SyscallConn()
+	raw, err := sc.SyscallConn()
 	if err != nil {
 		return nil, false
 	}

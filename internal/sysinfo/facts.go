@@ -71,7 +71,6 @@ type Facts struct {
 	Uptime        time.Duration     `json:"uptime_ns"`
 	Browsers      []Browser         `json:"browsers"`
 	Home          string            `json:"home"`
-	ClockOffset   time.Duration     `json:"clock_offset_ns,omitempty"` // only fixtures set this: how far the local clock is off
 	NotRun        map[string]string `json:"not_run,omitempty"`
 }
 
@@ -98,9 +97,6 @@ func (f *Facts) skip(fact, why string) {
 	}
 	f.NotRun[fact] = why
 }
-
-// Now is the local clock as the machine sees it.
-func (f *Facts) Now() time.Time { return time.Now().Add(f.ClockOffset) }
 
 // Source reads machine facts.
 type Source interface {

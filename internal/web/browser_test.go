@@ -365,8 +365,8 @@ func TestBrowserWholeFixByKeyboard(t *testing.T) {
 	dir := t.TempDir()
 	ctx, _, _ := browseWith(t, "stale-browser-data.yaml", 1280, func(c *Config, w *lab.World) {
 		home = w.Home
-		c.OS, c.StatePath = "linux", filepath.Join(dir, "session.json")
 		c.FixEnv = &fix.Env{OS: "linux", Home: w.Home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")}, Domains: w.Profile.CookieDomains}
+		c.Guide = testGuide(w, c.Code, c.FixEnv, filepath.Join(dir, "session.json"))
 	})
 	axe := axeSource(t)
 	svc0, others0, before := cookieCounts(t, home)

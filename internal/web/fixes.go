@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
-	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/fix"
 	"github.com/streamdoctor/streamdoctor/internal/safe"
 	"github.com/streamdoctor/streamdoctor/internal/session"
@@ -49,54 +49,40 @@ func (s *Server) view(st *session.State, out session.Outcome) stepView {
 	return v
 }
 
-func (s *Server) machine() (*session.Machine, error) {
-	if s.cfg.FixEnv == nil {
-		return nil, errors.New("fixes are not set up")
-	}
-	return &session.Machine{KB: s.cfg.KB, OS: s.cfg.OS, FixEnv: s.cfg.FixEnv,
-		Check: func(ctx context.Context, tried []string) (*check.Result, error) {
-			return check.Run(ctx, s.cfg.KB, s.cfg.Env(), check.Request{Profile: s.cfg.Profile, Code: s.cfg.Code, Timeout: s.cfg.Timeout, Failed: tried, Persisting: true})
-		},
-		Save: func(st *session.State) error {
-			if s.cfg.StatePath == "" {
-				return nil
-			}
-			return st.Save(s.cfg.StatePath)
-		}}, nil
-}
-
-// fixState is the session the page drives: resumed from disk (a computer
-// restart) or new.
-func (s *Server) fixState() *session.State {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fix == nil && s.cfg.StatePath != "" {
-		if st, err := session.Load(s.cfg.StatePath); err == nil && st != nil && !st.Finished && st.Service == s.cfg.Profile.Name {
-			s.fix = st
-		}
-	}
-	if s.fix == nil || s.fix.Finished {
-		s.fix = &session.State{Schema: session.Schema, Service: s.cfg.Profile.Name, Code: s.cfg.Code, StartedAt: time.Now().UTC()}
-	}
-	return s.fix
-}
-
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// withSession runs fn on the machine and the page's session, one request
-// at a time.
+// withSession runs fn on the machine and the page's session (started by
+// fixStep), one request at a time.
 func (s *Server) withSession(w http.ResponseWriter, fn func(*session.Machine, *session.State)) {
-	m, err := s.machine()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotImplemented)
+	if s.cfg.Guide == nil {
+		http.Error(w, "fixes are not set up", http.StatusNotImplemented)
 		return
 	}
 	s.fixMu.Lock()
 	defer s.fixMu.Unlock()
-	fn(m, s.fixState())
+	if s.fix == nil {
+		http.Error(w, "no guided fix is under way: start one", http.StatusConflict)
+		return
+	}
+	fn(s.cfg.Guide.Machine, s.fix)
+}
+
+// fixSaved says whether an unfinished guided fix was saved (by an earlier
+// launch, before a restart): the page offers to continue it.
+func (s *Server) fixSaved(w http.ResponseWriter, r *http.Request) {
+	var saved *session.Step
+	if s.cfg.Guide != nil {
+		if st, err := s.cfg.Guide.Saved(); err == nil && st != nil {
+			saved = st.Step
+			if saved == nil {
+				saved = &session.Step{}
+			}
+		}
+	}
+	writeJSON(w, map[string]any{"saved": saved})
 }
 
 // next plans the step when none is pending and answers the view.
@@ -108,8 +94,32 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, m *session.Machine
 	writeJSON(w, s.view(st, out))
 }
 
-// fixStep returns the current step, planning one when none is pending.
+// fixStep starts a guided fix — a new one, or the saved one when the page
+// says {"resume": true} (the person chose to continue it) — and returns its
+// step, planning one when none is pending.
 func (s *Server) fixStep(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Resume bool `json:"resume"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+		http.Error(w, `send {} or {"resume": true}`, http.StatusBadRequest)
+		return
+	}
+	if s.cfg.Guide == nil {
+		http.Error(w, "fixes are not set up", http.StatusNotImplemented)
+		return
+	}
+	s.fixMu.Lock()
+	st := s.cfg.Guide.Start()
+	if body.Resume {
+		if old, err := s.cfg.Guide.Resume(); err == nil {
+			st = old
+		}
+	}
+	s.fix = st
+	s.fixMu.Unlock()
 	s.withSession(w, func(m *session.Machine, st *session.State) { s.next(w, r, m, st, session.Outcome{}) })
 }
 
@@ -198,9 +208,9 @@ func (s *Server) undo(w http.ResponseWriter, r *http.Request) {
 // after a router restart, with a countdown, instead of asking).
 func (s *Server) network(w http.ResponseWriter, r *http.Request) {
 	back := false
-	if s.cfg.NetworkBack != nil {
+	if s.cfg.Guide != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 4*time.Second)
-		back = s.cfg.NetworkBack(ctx)
+		back = s.cfg.Guide.NetworkBack(ctx)
 		cancel()
 	}
 	writeJSON(w, map[string]bool{"back": back})

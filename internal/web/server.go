@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
 	"github.com/streamdoctor/streamdoctor/internal/fix"
@@ -59,13 +60,10 @@ type Config struct {
 	// IdleExit overrides the package's (tests).
 	IdleExit time.Duration
 	Log      *log.Logger
-	// FixEnv, OS and StatePath set up guided fixes (nil FixEnv: none).
-	FixEnv    *fix.Env
-	OS        string // windows | macos | linux (the KB's names)
-	StatePath string
-	// NetworkBack reports whether the network answers again (after a
-	// router restart the page asks it every few seconds).
-	NetworkBack func(ctx context.Context) bool
+	// Guide is the guided fix the page drives (nil: none); FixEnv's
+	// journal is the Changes list.
+	Guide  *session.Guide
+	FixEnv *fix.Env
 	// Speed runs the speed page's full test (nil: no speed page).
 	Speed SpeedFunc
 }
@@ -97,7 +95,7 @@ type run struct {
 	answers evidence.Answers
 	rep     *report.Report
 
-	// The browser's own requests (probe.PBrowser): the URLs the page was
+	// The browser's own requests (catalog.PBrowser): the URLs the page was
 	// asked to time, and its results as they arrive.
 	bmu      sync.Mutex
 	bwant    map[string]bool
@@ -223,6 +221,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /speed", s.speedPage)
 	mux.HandleFunc("POST /api/speed", s.startSpeed)
 	mux.HandleFunc("POST /api/fix/step", s.fixStep)
+	mux.HandleFunc("GET /api/fix/saved", s.fixSaved)
 	mux.HandleFunc("POST /api/fix/answer", s.fixAnswer)
 	mux.HandleFunc("POST /api/fix/network", s.network)
 	mux.HandleFunc("GET /api/changes", s.changes)
@@ -286,10 +285,9 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	ans := evidence.Answers{}
 	for q, a := range body.Answers {
-		e := s.cfg.KB.Ev(q)
-		v, err := evidence.ParseAnswer(a)
-		if e == nil || e.Question == "" || err != nil {
-			http.Error(w, fmt.Sprintf("unknown question or answer %q=%q", q, a), http.StatusBadRequest)
+		v, err := evidence.Answer(q, a)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		ans[q] = v
@@ -415,7 +413,7 @@ func (s *Server) runCheck(rn *run) {
 		},
 		OnResult: func(obs []probe.Observation) {
 			for _, o := range obs {
-				if o.Probe == probe.PThroughput && o.Status != probe.NotRun {
+				if o.Probe == catalog.PThroughput && o.Status != probe.NotRun {
 					if u := rn.askVideo(s.cfg.Profile, o.Target); u != "" {
 						rn.send("browser", map[string]string{"url": u})
 					}

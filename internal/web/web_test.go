@@ -23,6 +23,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/lab/labtest"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/report"
+	"github.com/streamdoctor/streamdoctor/internal/session"
 )
 
 func start(t *testing.T, scenario string, idle time.Duration) (*Server, string, context.CancelFunc, chan error) {
@@ -235,9 +236,9 @@ func TestDoItForMeAndUndo(t *testing.T) {
 		t.Fatal("the world has no cookie store")
 	}
 	dir := t.TempDir()
-	s := New(Config{KB: kb.MustDefault(), Env: func() *probe.Env { return w.Env() }, Profile: w.Profile, Code: sc.Code, OS: "linux",
-		FixEnv:    &fix.Env{OS: "linux", Home: w.Home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")}, Domains: w.Profile.CookieDomains},
-		StatePath: filepath.Join(dir, "session.json")})
+	fenv := &fix.Env{OS: "linux", Home: w.Home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")}, Domains: w.Profile.CookieDomains}
+	s := New(Config{KB: kb.MustDefault(), Env: func() *probe.Env { return w.Env() }, Profile: w.Profile, Code: sc.Code,
+		FixEnv: fenv, Guide: testGuide(w, sc.Code, fenv, filepath.Join(dir, "session.json"))})
 	l, link, err := s.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -310,4 +311,13 @@ func TestDoItForMeAndUndo(t *testing.T) {
 			t.Errorf("%s not restored byte-identical", p)
 		}
 	}
+}
+
+// testGuide is the guided fix of a lab world, as `streamdoctor web` builds it.
+func testGuide(w *lab.World, code string, fenv *fix.Env, statePath string) *session.Guide {
+	k := kb.MustDefault()
+	env := func() *probe.Env { return w.Env() }
+	return session.New(session.Config{KB: k, OS: "linux", FixEnv: fenv, StatePath: statePath, Service: w.Profile.Name, Code: code,
+		Diagnoser:   check.Diagnoser(k, env, check.Request{Profile: w.Profile, Code: code, Timeout: 5 * time.Second}),
+		NetworkBack: func(ctx context.Context) bool { return probe.Reachable(ctx, env(), w.Profile) }})
 }

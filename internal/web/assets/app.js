@@ -213,11 +213,29 @@
     $("changes").hidden = list.length === 0;
   }
 
+  async function startGuide(resume) {
+    $("resume").hidden = true;
+    $("guide-start").hidden = true;
+    $("guide").hidden = false;
+    try { showStep(await post("/api/fix/step", resume ? {resume: true} : {})); } catch (e) { $("guide-note").textContent = e.message; }
+  }
+
+  // A guided fix saved by an earlier launch (before a restart) is offered,
+  // never resumed unasked.
+  async function offerSaved() {
+    const res = await fetch("/api/fix/saved");
+    if (!res.ok) return;
+    const {saved} = await res.json();
+    if (!saved) return;
+    $("resume-what").textContent = saved.title ? "You were at step " + saved.number + ": " + saved.title + "." : "You had started fixing it, one step at a time.";
+    $("resume").hidden = false;
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
-    $("guide-start").addEventListener("click", async () => {
-      $("guide-start").hidden = true;
-      try { showStep(await post("/api/fix/step")); } catch (e) { $("guide-note").textContent = e.message; }
-    });
+    $("guide-start").addEventListener("click", () => startGuide(false));
+    $("resume-yes").addEventListener("click", () => startGuide(true));
+    $("resume-no").addEventListener("click", () => { $("resume").hidden = true; });
+    offerSaved();
     $("guide-yes").addEventListener("click", () => answerStep("yes"));
     $("guide-no").addEventListener("click", () => answerStep("no"));
     $("guide-done").addEventListener("click", () => answerStep($("guide-done").dataset.answer || "done"));

@@ -308,8 +308,9 @@ type handshake struct {
 	rtt time.Duration
 }
 
-// HandshakeRTT is the played round trip of the connection's handshake.
-func (h handshake) HandshakeRTT() time.Duration { return h.rtt }
+// HandshakeRTT is the played round trip of the connection's handshake (see
+// probe.Dialer).
+func (h handshake) HandshakeRTT() (time.Duration, bool) { return h.rtt, true }
 
 // synLoss is the chance a connect's handshake loses a packet: the line's
 // connect loss, or the SYN or the SYN-ACK lost to packet loss.

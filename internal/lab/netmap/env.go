@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
@@ -22,6 +23,8 @@ type EnvFile struct {
 	SystemRoots string        `json:"system_roots_pem"`
 	PublicRoots string        `json:"public_roots_pem"`
 	Facts       sysinfo.Facts `json:"facts"`
+	// ClockOffsetS is how far the device's clock is off, in seconds.
+	ClockOffsetS float64 `json:"clock_offset_s,omitempty"`
 	// OutageServer is the world's crowd outage service, if it has one.
 	OutageServer string `json:"outage_server,omitempty"`
 }
@@ -55,6 +58,10 @@ func (f *EnvFile) Env() (*probe.Env, error) {
 	env := &probe.Env{
 		Dialer: New(f.World), Facts: sysinfo.Fixture{F: f.Facts},
 		PublicDNS: f.PublicDNS, DoHURL: f.DoHURL, SystemRoots: sys, PublicRoots: pub,
+	}
+	if f.ClockOffsetS != 0 {
+		off := time.Duration(f.ClockOffsetS * float64(time.Second))
+		env.Clock = func() time.Time { return time.Now().Add(off) }
 	}
 	if f.OutageServer != "" {
 		if env.OutageServer, err = outage.ParseServer(f.OutageServer); err != nil {
