@@ -14,9 +14,10 @@ import (
 	"time"
 
 	"github.com/streamdoctor/streamdoctor/internal/outage"
+	"github.com/streamdoctor/streamdoctor/internal/outage/server"
 )
 
-const bucket = outage.BucketSeconds
+const bucket = server.BucketSeconds
 
 // rate is the usual reports per five minutes at t: a daily cycle from a
 // quarter of the peak (8 am) to the peak (8 pm), a third more at weekends.
@@ -74,13 +75,13 @@ func newSeries(ts []int64) *series {
 	return s
 }
 
-func (s *series) at(t time.Time, p outage.Params) outage.Verdict {
+func (s *series) at(t time.Time, p server.Params) server.Verdict {
 	b := t.Unix() / bucket
 	lo := sort.Search(len(s.times), func(i int) bool { return s.times[i] >= b*bucket })
 	hi := sort.Search(len(s.times), func(i int) bool { return s.times[i] > t.Unix() })
 	saved, had := s.full[b]
 	s.full[b] = hi - lo
-	v := outage.Evaluate(outage.Series{Counts: s.full, First: s.first}, t, p)
+	v := server.Evaluate(server.Series{Counts: s.full, First: s.first}, t, p)
 	if had {
 		s.full[b] = saved
 	} else {
@@ -95,7 +96,7 @@ func main() {
 	surges := flag.Int("surges", 12, "surges per magnitude, spread over the month")
 	verbose := flag.Bool("v", false, "print each surge")
 	flag.Parse()
-	p := outage.DefaultParams
+	p := server.DefaultParams
 	r := rand.New(rand.NewPCG(*seed, 2))
 	warm := time.Date(2026, 9, 7, 0, 0, 0, 0, time.UTC) // a Monday
 	start := warm.Add(28 * 24 * time.Hour)              // four weeks of history first

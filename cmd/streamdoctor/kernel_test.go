@@ -62,19 +62,6 @@ func netnsPair(t *testing.T) (client, router string) {
 	return client, router
 }
 
-// buildBinary builds the lab build of the binary: the shipped one plus the
-// hidden --env-file flag (labenv.go) that points it at a lab world.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "streamdoctor")
-	cmd := exec.Command("go", "build", "-tags", "streamdoctor_lab", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func checkIn(t *testing.T, bin, ns string) (int, string) {
 	t.Helper()
 	cmd := exec.Command("ip", "netns", "exec", ns, bin, "check", "--json", "--timeout", "5s")

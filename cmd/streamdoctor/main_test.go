@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -502,4 +503,23 @@ func TestURLKeepsSchemeAndPort(t *testing.T) {
 	if err != nil || !sameService("netflix", nf) {
 		t.Errorf("www.netflix.com is netflix's own site: %v", err)
 	}
+}
+
+// buildBinary builds the lab build of the binary: the shipped one plus the
+// hidden --env-file flag (labenv.go) that points it at a lab world.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go command is not on PATH to build the binary with; skipped")
+	}
+	bin := filepath.Join(t.TempDir(), "streamdoctor")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	cmd := exec.Command("go", "build", "-tags", "streamdoctor_lab", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/streamdoctor/streamdoctor/internal/outage"
+	"github.com/streamdoctor/streamdoctor/internal/outage/server"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/safe"
 )
@@ -49,10 +49,10 @@ func newOutageServeCmd(ios *IO) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			octx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			store, err := outage.Open(octx, db)
+			store, err := server.Open(octx, db)
 			cancel()
 			if err != nil {
-				if errors.Is(err, outage.ErrUnavailable) {
+				if errors.Is(err, server.ErrUnavailable) {
 					return &exitError{code: ExitFailed, msg: oneLineErr(err)}
 				}
 				return usageErr("%s", oneLineErr(err))
@@ -62,7 +62,7 @@ func newOutageServeCmd(ios *IO) *cobra.Command {
 			if err != nil {
 				return usageErr("--listen %s: %s", listen, oneLineErr(err))
 			}
-			srv := outage.NewServer(outage.Config{Store: store, Services: profile.Names(), PerAddress: perAddr,
+			srv := server.NewServer(server.Config{Store: store, Services: profile.Names(), PerAddress: perAddr,
 				Log: log.New(ios.ErrOut, "outage: ", log.LstdFlags)})
 			srv.Start()
 			defer srv.Close()

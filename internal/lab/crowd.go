@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/streamdoctor/streamdoctor/internal/outage"
+	"github.com/streamdoctor/streamdoctor/internal/outage/server"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 )
 
@@ -27,7 +27,7 @@ func (w *World) startCrowd() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	store, err := outage.Open(ctx, "sqlite:"+filepath.Join(w.Home, "crowd", "outage.db"))
+	store, err := server.Open(ctx, "sqlite:"+filepath.Join(w.Home, "crowd", "outage.db"))
 	if err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ func (w *World) startCrowd() error {
 	if err := SeedCrowd(ctx, store, w.Profile.Name, w.Scenario.Code, mode, time.Now()); err != nil {
 		return err
 	}
-	srv := outage.NewServer(outage.Config{Store: store, Services: profile.Names(), PerAddress: 1000})
+	srv := server.NewServer(server.Config{Store: store, Services: profile.Names(), PerAddress: 1000})
 	srv.Start()
 	l, err := w.listen("tcp")
 	if err != nil {
@@ -54,18 +54,18 @@ func (w *World) startCrowd() error {
 // now: "normal", a day and an hour of the usual trickle (one viewer every
 // five minutes, from DE); "outage", that and sixty viewers over the last
 // ten minutes. The real-daemon rig seeds its server the same way.
-func SeedCrowd(ctx context.Context, store *outage.Store, service, code, mode string, now time.Time) error {
+func SeedCrowd(ctx context.Context, store *server.Store, service, code, mode string, now time.Time) error {
 	key, err := store.DayKey(ctx, now.Unix()/86400)
 	if err != nil {
 		return err
 	}
-	var entries []outage.Entry
+	var entries []server.Entry
 	add := func(client string, at time.Time) {
-		entries = append(entries, outage.Entry{Service: service, Region: "DE", Code: code,
-			ClientHash: outage.HashClient(key, service, client), Bucket: at.Unix() / outage.BucketSeconds})
+		entries = append(entries, server.Entry{Service: service, Region: "DE", Code: code,
+			ClientHash: server.HashClient(key, service, client), Bucket: at.Unix() / server.BucketSeconds})
 	}
 	for i := 1; i <= 25*12; i++ {
-		add(fmt.Sprintf("usual-viewer-%04d", i), now.Add(-time.Duration(i)*outage.BucketSeconds*time.Second))
+		add(fmt.Sprintf("usual-viewer-%04d", i), now.Add(-time.Duration(i)*server.BucketSeconds*time.Second))
 	}
 	if mode == "outage" {
 		for i := range 60 {

@@ -8,9 +8,6 @@
 // The probes reach it through probe.Env: the lab's Dialer maps the world's
 // addresses (documentation ranges, 8.8.8.8) to loopback ports and fails the
 // way the kernel does where the scenario's world has no route. Nothing in the
-// real check path imports this package.
-//
-// Network keys honoured here: dns, service, controls, tls, captive_portal,
-// ipv6, rtt_ms and jitter_ms (added to every connect), connect_failure_rate
-// (that share of connects is lost), bandwidth_mbps (reads are paced to it).
+// real check path imports this package. docs/scenarios.md documents every
+// key; docs/lab.md how the world is built.
 package lab

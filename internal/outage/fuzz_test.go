@@ -48,7 +48,7 @@ func FuzzParseStatus(f *testing.F) {
 			}
 			return
 		}
-		if level(st.Status) == 0 && st.Status != Normal || st.Reports15m < 0 || st.Baseline15 < 0 {
+		if Level(st.Status) == 0 && st.Status != Normal || st.Reports15m < 0 || st.Baseline15 < 0 {
 			t.Fatalf("accepted %+v", st)
 		}
 	})

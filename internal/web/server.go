@@ -199,9 +199,6 @@ func (s *Server) watchIdle(ctx context.Context, stop func()) {
 	}
 }
 
-// Idle is closed when the server stopped because no page was open.
-func (s *Server) Idle() <-chan struct{} { return s.idle }
-
 func (s *Server) seen() {
 	s.mu.Lock()
 	s.lastSeen = time.Now()

@@ -41,7 +41,7 @@ import (
 	"time"
 
 	"github.com/streamdoctor/streamdoctor/internal/lab"
-	"github.com/streamdoctor/streamdoctor/internal/outage"
+	"github.com/streamdoctor/streamdoctor/internal/outage/server"
 )
 
 var (
@@ -72,18 +72,37 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// need skips unless the test can build the rig.
+// rigNeeds are what the rig runs, each with the Debian package it comes in.
+var rigNeeds = []struct{ what, pkg string }{
+	{"ip", "iproute2"}, {"tc", "iproute2"}, {"iptables", "iptables"}, {"dnsmasq", "dnsmasq-base"},
+	{"unbound", "unbound"}, {"nginx", "nginx-light"}, {"squid", "squid"},
+	{"/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so", "libnginx-mod-http-headers-more-filter"},
+}
+
+// need skips, in one line naming everything missing, unless the test can
+// build the rig.
 func need(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the real-daemon network needs root (network namespaces, iptables); skipped")
 	}
-	for _, c := range []string{"ip", "iptables", "dnsmasq", "unbound", "nginx"} {
-		if _, err := exec.LookPath(c); err != nil {
-			if _, err2 := os.Stat("/usr/sbin/" + c); err2 != nil {
-				t.Skipf("the real-daemon network needs %s (Debian package); skipped", c)
-			}
+	var missing []string
+	for _, n := range rigNeeds {
+		found := false
+		if strings.HasPrefix(n.what, "/") {
+			_, err := os.Stat(n.what)
+			found = err == nil
+		} else if _, err := exec.LookPath(n.what); err == nil {
+			found = true
+		} else if _, err := os.Stat("/usr/sbin/" + n.what); err == nil {
+			found = true
 		}
+		if !found {
+			missing = append(missing, n.what+" ("+n.pkg+")")
+		}
+	}
+	if len(missing) > 0 {
+		t.Skipf("the real-daemon network needs %s; skipped", strings.Join(missing, ", "))
 	}
 }
 
@@ -327,7 +346,7 @@ func newRig(t *testing.T, o options) *rig {
 		// The real outage server on the internet side, on a database
 		// seeded with the history the case calls for.
 		db := filepath.Join(r.dir, "crowd", "outage.db")
-		st, err := outage.Open(context.Background(), "sqlite:"+db)
+		st, err := server.Open(context.Background(), "sqlite:"+db)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package outage
+package server
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/outage"
 )
 
 // pgCluster is a throw-away PostgreSQL cluster on a temp dir, reached by a
@@ -139,7 +141,7 @@ func TestPostgresTwoInstancesAgree(t *testing.T) {
 	if string(ja) != string(jb) {
 		t.Errorf("instances disagree:\n%s\n%s", ja, jb)
 	}
-	if a.Status != Outage || a.Reports15m != 30 {
+	if a.Status != outage.Outage || a.Reports15m != 30 {
 		t.Errorf("30 viewers through two instances: %s with %d reports, want outage with 30", a.Status, a.Reports15m)
 	}
 

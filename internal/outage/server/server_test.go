@@ -1,4 +1,4 @@
-package outage
+package server
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/outage"
 )
 
 func newTestServer(t *testing.T, perAddr float64) (*Server, *httptest.Server, string) {
@@ -43,7 +45,7 @@ func post(t *testing.T, url, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func status(t *testing.T, url string) Status {
+func status(t *testing.T, url string) outage.Status {
 	t.Helper()
 	resp, err := http.Get(url + "/v1/status?service=netflix")
 	if err != nil {
@@ -53,7 +55,7 @@ func status(t *testing.T, url string) Status {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status: HTTP %d", resp.StatusCode)
 	}
-	var st Status
+	var st outage.Status
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +126,7 @@ func TestRateLimitPerAddress(t *testing.T) {
 
 func TestManyViewersMakeAnOutage(t *testing.T) {
 	_, hs, _ := newTestServer(t, 100000)
-	if st := status(t, hs.URL); st.Status != Normal || st.Schema != Schema || st.Service != "netflix" {
+	if st := status(t, hs.URL); st.Status != outage.Normal || st.Schema != outage.Schema || st.Service != "netflix" {
 		t.Fatalf("empty store: %+v", st)
 	}
 	for i := range 40 {
@@ -133,7 +135,7 @@ func TestManyViewersMakeAnOutage(t *testing.T) {
 		}
 	}
 	st := status(t, hs.URL)
-	if st.Status != Outage || st.Reports15m != 40 {
+	if st.Status != outage.Outage || st.Reports15m != 40 {
 		t.Errorf("40 viewers at once: %+v, want outage with 40 reports", st)
 	}
 	// The page shows it without any script, and metrics count it.
@@ -229,7 +231,7 @@ func TestPruneForgetsKeysAndOldReports(t *testing.T) {
 	if err := st.Prune(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := st.Reports(ctx); n != 1 {
+	if n, _ := st.reports(ctx); n != 1 {
 		t.Errorf("%d raw reports after pruning, want 1 (the one under 14 days old)", n)
 	}
 	k2, _ := st.DayKey(ctx, old.Unix()/86400)

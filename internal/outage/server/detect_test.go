@@ -1,9 +1,11 @@
-package outage
+package server
 
 import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/outage"
 )
 
 func TestPoissonTail(t *testing.T) {
@@ -40,7 +42,7 @@ func TestColdStartBurstIsAnOutage(t *testing.T) {
 	now := int64(6_000_000)
 	s := Series{Counts: map[int64]int{now: 20, now - 1: 15}, First: now - 1}
 	v := Evaluate(s, at(now, 120), DefaultParams)
-	if v.Status != Outage {
+	if v.Status != outage.Outage {
 		t.Fatalf("35 viewers in ten minutes with no history: %s, want outage", v.Status)
 	}
 	if v.Since != at(now-1, 0).UTC() {
@@ -53,7 +55,7 @@ func TestSteadyTrafficIsNormal(t *testing.T) {
 	const week = 7 * 24 * 12
 	s := steady(now-5*week, now, 3)
 	v := Evaluate(s, at(now, 150), DefaultParams)
-	if v.Status != Normal {
+	if v.Status != outage.Normal {
 		t.Fatalf("steady traffic: %s (pS %.2g pL %.2g), want normal", v.Status, v.ShortP, v.LongP)
 	}
 	if math.Abs(v.Baseline15-9) > 0.01 {
@@ -85,14 +87,14 @@ func TestHysteresis(t *testing.T) {
 		s.Counts[b] = 40 // a surge that ended four buckets ago
 	}
 	p := DefaultParams
-	if v := Evaluate(s, at(now-4, 299), p); v.Status != Outage {
+	if v := Evaluate(s, at(now-4, 299), p); v.Status != outage.Outage {
 		t.Fatalf("during the surge: %s, want outage", v.Status)
 	}
 	// One quiet bucket later the long window still holds the surge.
-	if v := Evaluate(s, at(now-3, 299), p); v.Status == Normal {
+	if v := Evaluate(s, at(now-3, 299), p); v.Status == outage.Normal {
 		t.Errorf("one bucket after the surge: normal already")
 	}
-	if v := Evaluate(s, at(now, 299), p); v.Status != Normal {
+	if v := Evaluate(s, at(now, 299), p); v.Status != outage.Normal {
 		t.Errorf("four quiet buckets after the surge: %s, want normal", v.Status)
 	}
 }
@@ -102,7 +104,7 @@ func TestMinimumCount(t *testing.T) {
 	// fewer than MinShort viewers never make an outage.
 	now := int64(6_000_000)
 	s := Series{Counts: map[int64]int{now: 2}, First: now}
-	if v := Evaluate(s, at(now, 60), DefaultParams); v.Status != Normal {
+	if v := Evaluate(s, at(now, 60), DefaultParams); v.Status != outage.Normal {
 		t.Errorf("two reports: %s, want normal", v.Status)
 	}
 }

@@ -1,4 +1,4 @@
-package outage
+package server
 
 import (
 	"context"
@@ -10,86 +10,21 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/text/language"
 	"golang.org/x/time/rate"
 
 	"github.com/streamdoctor/streamdoctor/internal/httpserve"
+	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/safe"
 )
 
-// Schema is the status document's schema.
-const Schema = "streamdoctor.outage/v1"
-
 // MaxBody bounds a report's body; a report is about a hundred bytes.
 const MaxBody = 4 << 10
-
-// Report is the body of POST /v1/reports.
-type Report struct {
-	Service string `json:"service"`
-	Code    string `json:"code"`
-	Region  string `json:"region"`
-	Client  string `json:"client"`
-}
-
-// Status is the body of GET /v1/status.
-type Status struct {
-	Schema     string    `json:"schema"`
-	Service    string    `json:"service"`
-	Region     string    `json:"region"`
-	Status     string    `json:"status"`
-	Reports15m int       `json:"reports_15m"`
-	Baseline15 float64   `json:"baseline_15m"`
-	Since      time.Time `json:"since"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
-
-var (
-	codeRE   = regexp.MustCompile(`^[A-Z0-9]{1,12}(-[A-Z0-9]{1,12}){0,4}$`)
-	clientRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
-)
-
-// ValidRegion reports whether r is an ISO 3166-1 alpha-2 country code
-// (upper case), or empty for "not said".
-func ValidRegion(r string) bool {
-	if r == "" {
-		return true
-	}
-	if len(r) != 2 || strings.ToUpper(r) != r {
-		return false
-	}
-	reg, err := language.ParseRegion(r)
-	return err == nil && reg.IsCountry() && reg.String() == r
-}
-
-// Validate checks a report, naming the first thing wrong in one line.
-func (rp *Report) Validate(services []string) error {
-	known := false
-	for _, s := range services {
-		known = known || s == rp.Service
-	}
-	switch {
-	case rp.Service == "":
-		return errors.New("service is missing (e.g. \"netflix\")")
-	case !known:
-		return fmt.Errorf("unknown service %q (known: %s)", rp.Service, strings.Join(services, ", "))
-	case rp.Code != "" && !codeRE.MatchString(rp.Code):
-		return fmt.Errorf("code %q is not an error code (letters, digits and dashes, e.g. NSEZ-503)", rp.Code)
-	case !ValidRegion(rp.Region):
-		return fmt.Errorf("region %q is not an ISO 3166 country code (two capital letters, e.g. DE), or leave it empty", rp.Region)
-	case rp.Client == "":
-		return errors.New("client is missing (a random id the client keeps)")
-	case !clientRE.MatchString(rp.Client):
-		return errors.New("client must be 8-64 letters, digits, '-' or '_'")
-	}
-	return nil
-}
 
 // Config sets up a Server.
 type Config struct {
@@ -306,7 +241,7 @@ func (s *Server) postReport(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusTooManyRequests, "too many reports from this address; try again in a few seconds")
 		return
 	}
-	var rp Report
+	var rp outage.Report
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rp); err != nil {
@@ -369,24 +304,24 @@ func (s *Server) unavailable(w http.ResponseWriter, err error) {
 }
 
 // StatusOf evaluates the status of service (and region) now.
-func (s *Server) StatusOf(ctx context.Context, service, region string) (Status, Series, error) {
+func (s *Server) StatusOf(ctx context.Context, service, region string) (outage.Status, Series, error) {
 	now := s.cfg.Now()
 	b := now.Unix() / BucketSeconds
 	const week = 7 * bucketsPerDay
 	from := b - int64(s.cfg.Params.Weeks)*week - 24
 	ser, err := s.cfg.Store.Series(ctx, service, region, from, b)
 	if err != nil {
-		return Status{}, ser, err
+		return outage.Status{}, ser, err
 	}
 	v := Evaluate(ser, now, s.cfg.Params)
-	s.metrics.status.WithLabelValues(service).Set(float64(level(v.Status)))
-	return Status{Schema: Schema, Service: service, Region: region, Status: v.Status, Reports15m: v.Reports15m,
+	s.metrics.status.WithLabelValues(service).Set(float64(outage.Level(v.Status)))
+	return outage.Status{Schema: outage.Schema, Service: service, Region: region, Status: v.Status, Reports15m: v.Reports15m,
 		Baseline15: math.Round(v.Baseline15*100) / 100, Since: v.Since, UpdatedAt: now.UTC().Truncate(time.Second)}, ser, nil
 }
 
 func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
 	service, region := r.URL.Query().Get("service"), r.URL.Query().Get("region")
-	rp := Report{Service: service, Region: region, Client: "validation"}
+	rp := outage.Report{Service: service, Region: region, Client: "validation"}
 	if err := rp.Validate(s.cfg.Services); err != nil {
 		fail(w, http.StatusBadRequest, err.Error())
 		return

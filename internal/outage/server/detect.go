@@ -1,21 +1,16 @@
-package outage
+package server
 
 import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/outage"
 )
 
 // BucketSeconds is the width of a stored count: reports are kept as counts
 // per service, region and five minutes.
 const BucketSeconds = 300
-
-// Status levels.
-const (
-	Normal   = "normal"
-	Elevated = "elevated"
-	Outage   = "outage"
-)
 
 // Params are the detector's numbers; DefaultParams explains each.
 type Params struct {
@@ -142,21 +137,11 @@ func (s Series) raw(t time.Time, p Params, alpha float64) (string, Verdict) {
 	long := cL >= p.MinLong && pL < alpha
 	switch {
 	case short && long:
-		return Outage, v
+		return outage.Outage, v
 	case short || long:
-		return Elevated, v
+		return outage.Elevated, v
 	}
-	return Normal, v
-}
-
-func level(s string) int {
-	switch s {
-	case Outage:
-		return 2
-	case Elevated:
-		return 1
-	}
-	return 0
+	return outage.Normal, v
 }
 
 // Evaluate replays the status over the last ReplaySteps buckets up to now
@@ -166,7 +151,7 @@ func level(s string) int {
 func Evaluate(s Series, now time.Time, p Params) Verdict {
 	b := now.Unix() / BucketSeconds
 	start := b - int64(p.ReplaySteps)
-	state, since, calm := Normal, time.Unix(start*BucketSeconds, 0).UTC(), 0
+	state, since, calm := outage.Normal, time.Unix(start*BucketSeconds, 0).UTC(), 0
 	var v Verdict
 	for step := start; step <= b; step++ {
 		t := time.Unix((step+1)*BucketSeconds-1, 0) // the end of each bucket
@@ -175,12 +160,12 @@ func Evaluate(s Series, now time.Time, p Params) Verdict {
 		}
 		st, vv := s.raw(t, p, p.Alpha)
 		v = vv
-		if level(st) > level(state) {
+		if outage.Level(st) > outage.Level(state) {
 			state, since, calm = st, time.Unix(step*BucketSeconds, 0).UTC(), 0
 			continue
 		}
 		exit, _ := s.raw(t, p, p.ExitAlpha)
-		if level(exit) < level(state) {
+		if outage.Level(exit) < outage.Level(state) {
 			calm++
 			if calm >= p.HoldSteps {
 				state, since, calm = exit, time.Unix(step*BucketSeconds, 0).UTC(), 0

@@ -1,4 +1,4 @@
-package outage
+package server
 
 import (
 	"context"
@@ -366,13 +366,6 @@ func (s *Store) Series(ctx context.Context, service, region string, from, to int
 		return out, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return out, nil
-}
-
-// Reports counts the raw reports kept (for tests and the kill test).
-func (s *Store) Reports(ctx context.Context) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM report`).Scan(&n)
-	return n, err
 }
 
 // Prune deletes what has outlived its retention at now.

@@ -1,4 +1,4 @@
-package outage
+package server
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/streamdoctor/streamdoctor/internal/outage"
 )
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
@@ -44,7 +46,7 @@ type bar struct {
 }
 
 type pageSvc struct {
-	Status       Status
+	Status       outage.Status
 	Title, Words string
 	SinceWords   string
 	W, H         int
@@ -71,13 +73,13 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 
 // chart draws the last 24 hours: bars of reports per bucket, the baseline
 // and the band up to its 99.9 % Poisson quantile.
-func chart(st Status, ser Series, p Params, now time.Time) pageSvc {
+func chart(st outage.Status, ser Series, p Params, now time.Time) pageSvc {
 	const n = 288
 	const W, H = 864, 200
 	b := now.Unix() / BucketSeconds
 	ps := pageSvc{Status: st, Title: strings.ToUpper(st.Service[:1]) + st.Service[1:], W: W, H: H}
-	ps.Words = map[string]string{Normal: "working normally", Elevated: "more reports than usual", Outage: "likely down for many people"}[st.Status]
-	if st.Status != Normal {
+	ps.Words = map[string]string{outage.Normal: "working normally", outage.Elevated: "more reports than usual", outage.Outage: "likely down for many people"}[st.Status]
+	if st.Status != outage.Normal {
 		ps.SinceWords = "Since " + st.Since.Format("15:04 MST") + "."
 	}
 	base, upper := make([]float64, n), make([]float64, n)

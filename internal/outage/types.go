@@ -1,0 +1,93 @@
+package outage
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+)
+
+// Status levels.
+const (
+	Normal   = "normal"
+	Elevated = "elevated"
+	Outage   = "outage"
+)
+
+// Schema is the status document's schema.
+const Schema = "streamdoctor.outage/v1"
+
+// Report is the body of POST /v1/reports.
+type Report struct {
+	Service string `json:"service"`
+	Code    string `json:"code"`
+	Region  string `json:"region"`
+	Client  string `json:"client"`
+}
+
+// Status is the body of GET /v1/status.
+type Status struct {
+	Schema     string    `json:"schema"`
+	Service    string    `json:"service"`
+	Region     string    `json:"region"`
+	Status     string    `json:"status"`
+	Reports15m int       `json:"reports_15m"`
+	Baseline15 float64   `json:"baseline_15m"`
+	Since      time.Time `json:"since"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+var (
+	codeRE   = regexp.MustCompile(`^[A-Z0-9]{1,12}(-[A-Z0-9]{1,12}){0,4}$`)
+	clientRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+)
+
+// ValidRegion reports whether r is an ISO 3166-1 alpha-2 country code
+// (upper case), or empty for "not said".
+func ValidRegion(r string) bool {
+	if r == "" {
+		return true
+	}
+	if len(r) != 2 || strings.ToUpper(r) != r {
+		return false
+	}
+	reg, err := language.ParseRegion(r)
+	return err == nil && reg.IsCountry() && reg.String() == r
+}
+
+// Validate checks a report, naming the first thing wrong in one line.
+func (rp *Report) Validate(services []string) error {
+	known := false
+	for _, s := range services {
+		known = known || s == rp.Service
+	}
+	switch {
+	case rp.Service == "":
+		return errors.New("service is missing (e.g. \"netflix\")")
+	case !known:
+		return fmt.Errorf("unknown service %q (known: %s)", rp.Service, strings.Join(services, ", "))
+	case rp.Code != "" && !codeRE.MatchString(rp.Code):
+		return fmt.Errorf("code %q is not an error code (letters, digits and dashes, e.g. NSEZ-503)", rp.Code)
+	case !ValidRegion(rp.Region):
+		return fmt.Errorf("region %q is not an ISO 3166 country code (two capital letters, e.g. DE), or leave it empty", rp.Region)
+	case rp.Client == "":
+		return errors.New("client is missing (a random id the client keeps)")
+	case !clientRE.MatchString(rp.Client):
+		return errors.New("client must be 8-64 letters, digits, '-' or '_'")
+	}
+	return nil
+}
+
+// Level orders the status levels: normal 0, elevated 1, outage 2.
+func Level(s string) int {
+	switch s {
+	case Outage:
+		return 2
+	case Elevated:
+		return 1
+	}
+	return 0
+}
