@@ -53,7 +53,7 @@ func execute(ctx context.Context, out, errOut io.Writer, args []string) int {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{2, fmt.Sprintf("%s (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(runCmd(out), serveCmd(out, errOut))
+	root.AddCommand(runCmd(out), serveCmd(out, errOut), perturbCmd(out))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
@@ -130,6 +130,88 @@ func runCmd(out io.Writer) *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print the streamdoctor.labrun/v1 document")
 	c.Flags().IntVar(&parallel, "parallel", 4, "scenarios run at once")
 	c.Flags().BoolVar(&explain, "explain", false, "after the table, print each miss's evidence and the observations that were not ok")
+	c.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "each check's --timeout")
+	return c
+}
+
+func perturbCmd(out io.Writer) *cobra.Command {
+	var n, parallel, only int
+	var seed uint64
+	var explain bool
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "perturb [--n N] [--seed S] FILES...",
+		Short: "Re-run scenarios with every value that is not part of their fault moved within a harmless range; fail on any verdict change",
+		Long: "perturb makes N variants of each scenario: each moves, with even odds, every key that is not\n" +
+			"part of the scenario's fault (the keys that differ from the healthy default, or the file's\n" +
+			"'fault' list) within a range where it is harmless — round trip 0-60 ms, jitter 0-6 ms,\n" +
+			"bandwidth 25-500 Mbps, Wi-Fi signal -40 to -70 dBm, uptime 1-300 h, a clock off by up to 30 s,\n" +
+			"the OS, wifi or ethernet, a current browser — and plays the world's random parts anew.\n" +
+			"A variant whose verdict differs from the scenario's expectation fails the run; it is printed\n" +
+			"with its seed and index, so '--seed S --variant K FILE' replays it alone.",
+		Example: "  streamdoctor-lab perturb scenarios/\n" +
+			"  streamdoctor-lab perturb --n 3 --seed 7 --variant 2 scenarios/vpn-blocked.yaml",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &exitError{2, "name scenario files or directories, e.g. 'streamdoctor-lab perturb scenarios/'"}
+			}
+			if n < 1 || n > 1000 {
+				return &exitError{2, "--n must be between 1 and 1000"}
+			}
+			if parallel < 1 || parallel > 32 {
+				return &exitError{2, "--parallel must be between 1 and 32"}
+			}
+			if only >= n {
+				return &exitError{2, fmt.Sprintf("--variant %d: variants are numbered 0 to %d", only, n-1)}
+			}
+			files, err := lab.Glob(args)
+			if err != nil {
+				return &exitError{2, err.Error()}
+			}
+			var vs []lab.Variant
+			for _, f := range files {
+				sc, err := lab.LoadFile(f)
+				if err != nil {
+					return &exitError{2, err.Error()}
+				}
+				for i := range n {
+					if only < 0 || i == only {
+						vs = append(vs, lab.Perturb(sc, seed, i))
+					}
+				}
+			}
+			scs := make([]*lab.Scenario, len(vs))
+			for i, v := range vs {
+				scs[i] = v.Scenario
+			}
+			doc, err := runAll(cmd.Context(), scs, parallel, timeout)
+			if err != nil {
+				return &exitError{3, err.Error()}
+			}
+			changed := 0
+			for i, r := range doc.Results {
+				if r.Pass {
+					continue
+				}
+				changed++
+				fmt.Fprintf(out, "CHANGED %s (%s) variant %d: expected %s, got %s (%.0f %%)\n  moved: %s\n  replay: streamdoctor-lab perturb --n %d --seed %d --variant %d %s\n",
+					r.Scenario, r.File, vs[i].Index, r.Expected, r.Diagnosed, r.Probability*100, vs[i].Describe(), n, seed, vs[i].Index, r.File)
+			}
+			if explain {
+				printMisses(out, doc)
+			}
+			fmt.Fprintf(out, "%d variants of %d scenarios (seed %d): %d verdict changes\n", len(vs), len(files), seed, changed)
+			if changed > 0 {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	c.Flags().IntVar(&n, "n", 10, "variants per scenario")
+	c.Flags().Uint64Var(&seed, "seed", 1, "the variants' random seed")
+	c.Flags().IntVar(&only, "variant", -1, "run only this variant (0 to N-1), to replay one")
+	c.Flags().BoolVar(&explain, "explain", false, "print each changed variant's evidence and the observations that were not ok")
+	c.Flags().IntVar(&parallel, "parallel", 4, "variants run at once")
 	c.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "each check's --timeout")
 	return c
 }

@@ -58,6 +58,9 @@ const (
 	PDNSPublic    = "dns.public"
 	PDNSHijack    = "dns.hijack"
 	PDNSResolver  = "dns.resolver"
+	// PTrusted reaches a name at the trusted resolvers' address where the
+	// system resolver's answer differs (the second opinion).
+	PTrusted      = "https.trusted"
 	PTCPService   = "tcp.service"
 	PTCP6Service  = "tcp6.service"
 	PTLSService   = "tls.service"
@@ -73,11 +76,14 @@ const (
 	PLoss         = "loss"
 	PThroughput   = "throughput"
 	PLoadedRTT    = "throughput.loaded_latency"
-	PBrowserData  = "browser.data"
-	PBrowserVer   = "browser.version"
-	PBrowserCache = "browser.cache"
-	PUptime       = "uptime"
-	PCrowd        = "crowd"
+	// PThroughputRef is the same quick sample from a neutral server (not
+	// the service's), so a slow path to the service tells from a slow line.
+	PThroughputRef = "throughput.reference"
+	PBrowserData   = "browser.data"
+	PBrowserVer    = "browser.version"
+	PBrowserCache  = "browser.cache"
+	PUptime        = "uptime"
+	PCrowd         = "crowd"
 	// PBrowser is the viewer's own browser: timed requests the web page
 	// makes from inside it.
 	PBrowser = "browser.fetch"
@@ -190,6 +196,7 @@ var Probes = []Probe{
 	{PDNSPublic, LayerDNS, "a public name lookup", true, []string{FBogonAnswer}},
 	{PDNSHijack, LayerDNS, "name lookup of a name that does not exist", true, []string{FNXHijack}},
 	{PDNSResolver, LayerDNS, "name lookup", false, nil},
+	{PTrusted, LayerDNS, "reaching the sites at the addresses public name lookup gives", true, []string{FUnknownCA, FIntercepted, FCertTime, FHostname, FPortal}},
 	{PTCPService, LayerService, "connecting to %s", true, nil},
 	{PTCP6Service, LayerService, "connecting to %s over IPv6", true, nil},
 	{PTLSService, LayerService, "the secure connection to %s", true, []string{FUnknownCA, FIntercepted, FCertTime, FHostname}},
@@ -203,6 +210,7 @@ var Probes = []Probe{
 	{PLoss, LayerInternet, "lost connections", false, []string{FLoss}},
 	{PThroughput, LayerSpeed, "the speed", true, []string{FLowThroughput, FBelowSD, FVideoUnreachable}},
 	{PLoadedRTT, LayerSpeed, "delay while busy", false, []string{FBufferbloat}},
+	{PThroughputRef, LayerSpeed, "the speed from a neutral server", true, []string{FLowThroughput, FBelowSD}},
 	{PCrowd, LayerOthers, "other viewers", true, []string{FCrowdElevated, FCrowdOutage}},
 	{PBrowser, LayerBrowser, "your browser reaching %s", false, []string{FBrowserBlocked, FBrowserTimeout}},
 }
@@ -285,7 +293,7 @@ const (
 	// than this means the local link retries or queues.
 	RouterSlowMS = 60.0
 	// AcceptSlowMS: a connect this much longer than the TLS exchange after
-	// it (and over three times as long) waited in the server's accept queue.
+	// it (and over twice as long) waited in the server's accept queue.
 	AcceptSlowMS = 500.0
 )
 

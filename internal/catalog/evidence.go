@@ -7,6 +7,7 @@ import "slices"
 const (
 	// Link.
 	ELinkDown     = "link_down"
+	ENoRoute      = "no_route"
 	EOnWiFi       = "on_wifi"
 	EWiFiGood     = "wifi_signal_good"
 	EWiFiFair     = "wifi_signal_fair"
@@ -23,6 +24,9 @@ const (
 	EDNSBogon       = "dns_bogon"
 	EDNSTrustedFail = "dns_trusted_fail"
 	ENXHijack       = "nx_hijack"
+	// ETrustedPathOK: where the system resolver's answer differed or failed,
+	// the real sites answered at the trusted resolvers' addresses.
+	ETrustedPathOK = "trusted_path_ok"
 	// Internet.
 	EInternetDown    = "internet_down"
 	EControlsFail    = "controls_fail"
@@ -46,6 +50,9 @@ const (
 	EThroughputBelowSD = "throughput_below_sd"
 	EVideoFail         = "video_fail"
 	EBufferbloat       = "bufferbloat"
+	// EVideoPathSlow: the service's video servers carry under HD while a
+	// neutral server carries far more (the line is fast, the path is slow).
+	EVideoPathSlow = "video_path_slow"
 	// Service.
 	EServiceTCPFail      = "service_tcp_fail"
 	EServiceRefused      = "service_refused"
@@ -76,11 +83,11 @@ const (
 
 // Derived lists, per layer, every symbol its rule may set.
 var Derived = map[string][]string{
-	LayerLink:     {ELinkDown, EOnWiFi, EWiFiGood, EWiFiFair, EWiFiWeak, EWiFiVeryWeak},
+	LayerLink:     {ELinkDown, ENoRoute, EOnWiFi, EWiFiGood, EWiFiFair, EWiFiWeak, EWiFiVeryWeak},
 	LayerRouter:   {EGatewayFail, ERouterSlow},
-	LayerDNS:      {EDNSSystemFail, EDNSUnreliable, EDNSBlockedName, EDNSRedirected, EDNSBogon, EDNSTrustedFail, ENXHijack},
+	LayerDNS:      {EDNSSystemFail, EDNSUnreliable, EDNSBlockedName, EDNSRedirected, EDNSBogon, EDNSTrustedFail, ENXHijack, ETrustedPathOK},
 	LayerInternet: {EInternetDown, EControlsFail, EPortal, EProxySet, EVPNOn, EClockSkewed, EClockOffDays, ELatencyNormal, ELatencyHigh, ELatencyVeryHigh, EJitterLow, EJitterSome, EJitterHigh, ELossNone, ELossSome, ELossHeavy},
-	LayerSpeed:    {EThroughputOK, EThroughputBelowHD, EThroughputBelowSD, EVideoFail, EBufferbloat},
+	LayerSpeed:    {EThroughputOK, EThroughputBelowHD, EThroughputBelowSD, EVideoFail, EBufferbloat, EVideoPathSlow},
 	LayerService:  {EServiceTCPFail, EServiceRefused, EService5xx, EServiceBlockpage, EFilterBlockpage, EServiceSlow, EServiceAcceptSlow, EServiceExchangeFail, ETLSIntercepted, ETLSUntrusted, ETLSWrongName, ETLSTime, EProxyPathFail, EIPv6Fail},
 	LayerBrowser:  {EBrowserBlocked},
 	LayerComputer: {EStaleData, ELargeCache, EOutdated, ELongUptime},

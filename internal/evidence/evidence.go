@@ -187,8 +187,10 @@ var explanations = []struct {
 	// Over 300 ms a round trip, a handshake and a request take most of a
 	// probe's budget: exchanges that ran out of time are the path's.
 	{[]string{catalog.ELatencyVeryHigh}, []string{catalog.EServiceExchangeFail, catalog.EControlsFail, catalog.EServiceSlow}, false},
-	// A lossy line explains a failed transfer from the video servers.
-	{[]string{catalog.ELossHeavy, catalog.ELossSome}, []string{catalog.EVideoFail}, false},
+	// A lossy line explains a failed transfer from the video servers; so
+	// does a resolver that answers late: the quick sample's second runs out
+	// while the video server's name is still being looked up.
+	{[]string{catalog.ELossHeavy, catalog.ELossSome, catalog.EDNSUnreliable}, []string{catalog.EVideoFail}, false},
 	// Expired-looking certificates, and sites failing on them, are what a
 	// clock days off predicts.
 	{[]string{catalog.EClockOffDays}, []string{catalog.ETLSTime, catalog.EControlsFail, catalog.EServiceExchangeFail}, false},

@@ -32,6 +32,8 @@ func linkRule(v view, ev symbols) {
 	// An interface that is up with no route out (DHCP got no answer) is the
 	// router's failure as the user sees it; it counts under gateway_fail.
 	ev.set(catalog.ELinkDown, len(link) > 0, has(link, catalog.FNoLink))
+	// Up, with no default route: no lease, or a route lost.
+	ev.set(catalog.ENoRoute, len(link) > 0 && !has(link, catalog.FNoLink), has(link, catalog.FNoRoute))
 	// Wi-Fi: wired (or no Wi-Fi adapter) is a known "no"; a not-run Wi-Fi
 	// probe for another reason is unknown.
 	if wifi := v.by[catalog.PWiFi]; len(wifi) > 0 {
@@ -95,12 +97,23 @@ func dnsRule(v view, ev symbols) {
 
 	hj := v.ran(catalog.PDNSHijack)
 	ev.set(catalog.ENXHijack, len(hj) > 0, has(hj, catalog.FNXHijack))
+	// The second opinion: where the system resolver's answer for a site
+	// differed or failed, the real site answered at the trusted resolvers'
+	// address (the portal check is judged on its own, below).
+	var sites []probe.Observation
+	for _, o := range v.ran(catalog.PTrusted) {
+		if o.Target != portalURL(v) {
+			sites = append(sites, o)
+		}
+	}
+	ev.set(catalog.ETrustedPathOK, len(sites) > 0, majority(sites, ok))
 	if len(sys) == 0 || len(trustedOK) == 0 {
 		return
 	}
-	// The resolver works for other names: a control site resolved, or it
-	// answered the made-up name honestly.
-	resolverWorks := count(v.ran(catalog.PHTTPSControl), ok) > 0 || count(hj, ok) > 0
+	// The resolver works for other names: a control site's name resolved
+	// (the site itself may still fail). A resolver that calls every name
+	// missing answers the made-up one "honestly" too, so that is no sign.
+	resolverWorks := count(v.ran(catalog.PHTTPSControl), func(o probe.Observation) bool { return !probe.IsDNSFailure(o.Failure) }) > 0
 	// "No such name" only for the service, from a resolver that answers
 	// other names: a filter, not a broken resolver.
 	ev[catalog.EDNSBlockedName] = resolverWorks && count(sys, func(o probe.Observation) bool {
@@ -153,6 +166,14 @@ func internetRule(v view, ev symbols) {
 	if answered > 0 || len(nm) > 0 {
 		ev[catalog.EPortal] = has(portal, catalog.FPortal) || has(nm, catalog.FPortal)
 	}
+	// The portal check's name, reached at the trusted resolvers' address,
+	// answered 204: what answered instead was the resolver's choice of
+	// server, not a sign-in page (a portal intercepts every address).
+	for _, o := range v.ran(catalog.PTrusted) {
+		if o.Target == portalURL(v) && o.Status == probe.OK && !has(nm, catalog.FPortal) {
+			ev[catalog.EPortal] = false
+		}
+	}
 
 	px := v.ran(catalog.PProxy)
 	ev.set(catalog.EProxySet, len(px) > 0, has(px, catalog.FProxy))
@@ -201,6 +222,19 @@ func speedRule(v view, ev symbols) {
 		}
 	}
 	ev.set(catalog.EBufferbloat, len(lr) > 0, has(lr, catalog.FBufferbloat))
+	// The line is fast, the path to the service's video servers slow: a
+	// neutral server carries HD and four times what they do.
+	if ref := v.ran(catalog.PThroughputRef); len(ref) > 0 && len(tp) > 0 && has(tp, catalog.FBelowSD, catalog.FLowThroughput) {
+		ev[catalog.EVideoPathSlow] = ref[0].Status == probe.OK && ref[0].Value >= 4*tp[0].Value
+	}
+}
+
+// portalURL is the captive-portal check's address in this check.
+func portalURL(v view) string {
+	if p := v.by[catalog.PPortal]; len(p) > 0 {
+		return p[0].Target
+	}
+	return ""
 }
 
 func serviceRule(v view, ev symbols) {
@@ -290,7 +324,12 @@ func acceptSlow(v view) bool {
 		}
 		n++
 		hs := max(o.Value-c, 0) // the TLS exchange, on a connection of its own that connected as long
-		if c > 3*hs+catalog.AcceptSlowMS && lat[0].Value > 3*hs+catalog.AcceptSlowMS {
+		// Twice the exchange and half a second more: the exchange costs a
+		// round trip or two on the same path, and on a busy machine also
+		// this process's own time, which a queue at the server's door does
+		// not; so the margin is relative, not a multiple a busy CPU eats.
+		limit := max(2*hs, hs+catalog.AcceptSlowMS)
+		if c > limit && lat[0].Value > limit {
 			slow++
 		}
 	}

@@ -90,7 +90,6 @@ func (w *World) systemDNSHandler(rw dns.ResponseWriter, q *dns.Msg) {
 	}
 	m := new(dns.Msg)
 	m.SetReply(q)
-	_, known := w.zone4[name]
 	switch mode {
 	case "timeout":
 		return // queries vanish
@@ -113,22 +112,23 @@ func (w *World) systemDNSHandler(rw dns.ResponseWriter, q *dns.Msg) {
 			break
 		}
 		w.answer(m, q, nil)
-	case "redirect":
-		// A Smart DNS service answers the service's names with its relay.
-		if w.isServiceName(name) || n.DNSNames[name] == "redirect" {
-			relay := netip.MustParseAddr(addrSmartDNS)
+	case "redirect", "redirect_lapsed":
+		// A Smart DNS service answers the service's names with its relay
+		// (one whose subscription lapsed, with a relay that now refuses).
+		relay := netip.MustParseAddr(addrSmartDNS)
+		if mode == "redirect_lapsed" {
+			relay = netip.MustParseAddr(addrLapsedRelay)
+		}
+		if w.isServiceName(name) || n.DNSNames[name] == mode {
 			w.answer(m, q, &relay)
 			break
 		}
 		w.answer(m, q, nil)
 	case "hijack":
-		// Service names and names that do not exist go to a filter's sinkhole.
-		if w.isServiceName(name) || !known || n.DNSNames[name] == "hijack" {
-			sink := netip.MustParseAddr(addrSinkhole)
-			w.answer(m, q, &sink)
-			break
-		}
-		w.answer(m, q, nil)
+		// Every name, real or not — the service's, the control sites', the
+		// portal check's — goes to the resolver's ad server.
+		ad := netip.MustParseAddr(addrAdServer)
+		w.answer(m, q, &ad)
 	default:
 		w.answer(m, q, nil)
 	}

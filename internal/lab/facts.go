@@ -30,7 +30,7 @@ func (w *World) buildFacts() error {
 	if sc.Network.DNS == "none" {
 		f.DNSServers = nil // no resolver configured
 	}
-	if sc.System.Link != "none" && sc.System.DHCP != "failed" {
+	if sc.System.Link != "none" && sc.System.DHCP != "failed" && sc.System.Route != "none" {
 		f.DefaultRoute = &sysinfo.Route{Interface: iface, Gateway: addrGateway}
 		if sc.Network.IPv6 != "none" {
 			f.DefaultRoute6 = &sysinfo.Route{Interface: iface, Gateway: "fe80::1"}

@@ -40,6 +40,11 @@ func (w *World) buildNet(asProxy bool) netmap.World {
 			rules = append(rules, r)
 		}
 	}
+	if sc.System.Route == "none" && !asProxy {
+		// An address but no default route: the router and its resolver, on
+		// the same link, answer; the kernel has no route to anything else.
+		add("*", netmap.NetUnreachable, "", 0)
+	}
 	if sc.Network.PublicDNS == "blocked" {
 		// A firewall that also drops the public resolvers (plain and DoH).
 		add(addrPublicDNS, netmap.Blackhole, "", 0)
@@ -108,7 +113,7 @@ func (w *World) buildNet(asProxy bool) netmap.World {
 		}
 	}
 	rules = append(rules, w.routes...)
-	for _, ip := range []string{addrGateway, addrProxy, addrSinkhole} {
+	for _, ip := range []string{addrGateway, addrProxy, addrSinkhole, addrLapsedRelay} {
 		add(ip, netmap.Refuse, "", 0)
 	}
 	add("*", netmap.Blackhole, "", 0)

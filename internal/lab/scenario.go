@@ -30,8 +30,10 @@ type System struct {
 	WiFiSignalDBM *float64 `yaml:"wifi_signal_dbm"`
 	// WiFiDegrades applies the signal's effect to the line (round trip,
 	// jitter, loss and rate by band), as a weak signal really does.
-	WiFiDegrades bool      `yaml:"wifi_degrades"`
-	DHCP         string    `yaml:"dhcp"`
+	WiFiDegrades bool   `yaml:"wifi_degrades"`
+	DHCP         string `yaml:"dhcp"`
+	// Route: none is an interface with its address but no default route.
+	Route        string    `yaml:"route"`
 	Gateway      string    `yaml:"gateway"`
 	RouterRTTms  float64   `yaml:"router_rtt_ms"`
 	VPN          string    `yaml:"vpn"`
@@ -76,8 +78,8 @@ type Network struct {
 // lists them with their meaning; TestScenarioDocCoversEveryKey keeps the two
 // in step.
 var (
-	DNSModes     = []string{"ok", "servfail", "timeout", "nxdomain", "hijack", "refused", "slow", "empty", "intermittent", "redirect", "filter", "none"}
-	DNSNameModes = []string{"ok", "nxdomain", "empty", "servfail", "refused", "timeout", "redirect"}
+	DNSModes     = []string{"ok", "servfail", "timeout", "nxdomain", "hijack", "refused", "slow", "empty", "intermittent", "redirect", "redirect_lapsed", "filter", "none"}
+	DNSNameModes = []string{"ok", "nxdomain", "empty", "servfail", "refused", "timeout", "redirect", "redirect_lapsed"}
 	ServiceModes = []string{"ok", "http_503", "refused", "blackhole", "proxy_detected", "slow"}
 	TLSModes     = []string{"ok", "intercepted", "intercepted_untrusted", "expired", "wrong_name", "unknown_authority", "reset_sni", "handshake_closed", "handshake_silent"}
 	ProxyModes   = []string{"none", "manual", "pac", "dead", "denied", "auth_required"}
@@ -103,6 +105,10 @@ type Scenario struct {
 	Network Network           `yaml:"network"`
 	Answers map[string]string `yaml:"answers"`
 	Expect  Expect            `yaml:"expect"`
+	// Fault names the keys that make the story's fault, when they are not
+	// simply those that differ from the healthy default (perturb moves the
+	// others).
+	Fault []string `yaml:"fault"`
 
 	File string `yaml:"-"`
 }
@@ -159,6 +165,7 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		{s.System.OS, []string{"", "linux", "windows", "macos"}, []any{"system", "os"}},
 		{s.System.Link, []string{"", "ethernet", "wifi", "none"}, []any{"system", "link"}},
 		{s.System.DHCP, []string{"", "ok", "failed"}, []any{"system", "dhcp"}},
+		{s.System.Route, []string{"", "ok", "none"}, []any{"system", "route"}},
 		{s.System.Gateway, []string{"", "ok", "unreachable"}, []any{"system", "gateway"}},
 		{s.System.VPN, []string{"", "none", "wireguard", "openvpn", "other"}, []any{"system", "vpn"}},
 		{s.System.Proxy, append([]string{""}, ProxyModes...), []any{"system", "proxy"}},
@@ -248,6 +255,11 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		}
 		s.Answers[q] = v // yes | no | unknown (true/false and y/n are accepted too)
 	}
+	for i, key := range s.Fault {
+		if !slices.Contains(Perturbable, key) {
+			return d.ErrAt(fmt.Sprintf("%q is not a key perturb moves (%s)", key, strings.Join(Perturbable, ", ")), "fault", i)
+		}
+	}
 	if s.Expect.TopCause == "" {
 		return d.ErrAt("missing expected top_cause", "expect")
 	}
@@ -272,6 +284,7 @@ func (s *Scenario) defaults() {
 	def(&s.Service, "netflix")
 	def(&s.System.OS, "linux")
 	def(&s.System.DHCP, "ok")
+	def(&s.System.Route, "ok")
 	def(&s.Network.PublicDNS, "ok")
 	def(&s.Network.Uplink, "ok")
 	def(&s.Network.Crowd, "none")

@@ -210,20 +210,27 @@ func (w *World) startServers() error {
 		return err
 	}
 
-	// A DNS sinkhole's web server presents its own certificate.
-	sl, err := w.listen("tcp")
-	if err != nil {
-		return err
+	// A hijacking resolver's ad server answers whatever name it is given,
+	// on plain HTTP with its page, on HTTPS with a certificate of its own.
+	ad := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		io.WriteString(rw, "<html><body>Search results and offers for "+r.Host+"</body></html>")
+	})
+	for _, port := range []string{"443", "80"} {
+		al, err := w.listen("tcp")
+		if err != nil {
+			return err
+		}
+		if port == "443" {
+			w.serveHTTP(tls.NewListener(al, w.portal.serverConfig("ads.resolver.lab")), ad)
+		} else {
+			w.serveHTTP(al, ad)
+		}
+		to, err := w.expose("adserver-"+port, al, true)
+		if err != nil {
+			return err
+		}
+		w.route(addrAdServer, port, "tcp", to)
 	}
-	w.serveHTTP(tls.NewListener(sl, w.portal.serverConfig("blocked.lab")), http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		rw.WriteHeader(http.StatusForbidden)
-		io.WriteString(rw, "This site has been blocked by your network's DNS filter.")
-	}))
-	sink, err := w.expose("sinkhole", sl, true)
-	if err != nil {
-		return err
-	}
-	w.route(addrSinkhole, "443", "tcp", sink)
 
 	// The router answers on its DNS and admin ports.
 	gl, err := w.listen("tcp")

@@ -41,8 +41,11 @@ func (w *World) webHandler(viaProxy bool) http.Handler {
 		case host == "api.fast.com":
 			fmt.Fprintf(rw, `{"client":{"location":{"city":"Lab","country":"XX"}},"targets":[{"name":"lab","url":"https://%s/speedtest?c=xx","location":{"city":"Lab","country":"XX"}}]}`, ocaHost)
 			return
-		case host == ocaHost:
+		case host == ocaHost || host == ndtHost:
 			w.speed.ServeHTTP(rw, r)
+			return
+		case host == "locate.measurementlab.net":
+			fmt.Fprintf(rw, `{"results":[{"machine":"mlab1-lab01","location":{"city":"Lab","country":"XX"},"urls":{"wss:///ndt/v7/download":"wss://%s/ndt/v7/download?access_token=lab","wss:///ndt/v7/upload":"wss://%s/ndt/v7/upload?access_token=lab"}}]}`, ndtHost, ndtHost)
 			return
 		}
 		if !w.isServiceName(host) {

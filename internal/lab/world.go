@@ -32,7 +32,13 @@ const (
 	addrProxy     = "192.0.2.80"
 	addrPAC       = "192.0.2.81"
 	addrPublicDNS = "8.8.8.8"
-	addrSinkhole  = "10.10.10.10"
+	// Nothing listens here (the browser's own dead proxy points at it).
+	addrSinkhole = "10.10.10.10"
+	// A hijacking resolver's ad server: a public address answering every
+	// name it is given, with its own certificate.
+	addrAdServer = "203.0.113.66"
+	// A lapsed Smart DNS subscription's relay: still named, now refusing.
+	addrLapsedRelay = "203.0.113.51"
 	// A Smart DNS provider's relay: a public address that passes TLS on to
 	// the real service, which sees the relay's address.
 	addrSmartDNS = "203.0.113.50"
@@ -181,7 +187,17 @@ func (w *World) buildZone() {
 	for i, h := range videoHosts {
 		w.zone4[h] = netip.AddrFrom4([4]byte{198, 51, 100, byte(150 + i)})
 	}
+	// A neutral speed-test server (M-Lab's locate service and one ndt7
+	// machine), reached over the line like any site.
+	for i, h := range neutralHosts {
+		w.zone4[h] = netip.AddrFrom4([4]byte{198, 51, 100, byte(170 + i)})
+	}
 }
+
+// neutralHosts are M-Lab's locate service and the ndt7 server it hands out.
+var neutralHosts = []string{"locate.measurementlab.net", ndtHost}
+
+const ndtHost = "ndt-mlab1-lab01.mlab-oti.measurement-lab.org"
 
 const ocaHost = "ipv4-c001-lab001-ix.1.oca.nflxvideo.net"
 

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -29,27 +30,36 @@ func SilentBudget(rtt time.Duration) time.Duration {
 	return max(SilentFloor, catalog.LostAfter+4*rtt+200*time.Millisecond)
 }
 
-// pathRTT is the path's round trip as the probes learn it.
+// pathRTT is the path's round trip as the probes learn it, and how late
+// this process is: the most a connect's wall-clock time exceeded its own
+// round trip (the kernel's, or the one a played network played). On an idle
+// machine that is a millisecond or two; a busy one wakes the probes late,
+// and a budget that ignored it would call a slow machine a silent path.
 type pathRTT struct {
 	mu    sync.Mutex
 	rtt   time.Duration
+	slack time.Duration
 	known chan struct{}
 }
 
 func newPathRTT() *pathRTT { return &pathRTT{known: make(chan struct{})} }
 
-// saw records one connect's round trip.
-func (p *pathRTT) saw(d time.Duration) {
-	if p == nil || d < 0 {
+// maxSlack bounds what lateness the budgets allow for.
+const maxSlack = 500 * time.Millisecond
+
+// saw records one connect: its round trip, and the wall-clock time it took.
+func (p *pathRTT) saw(rtt, wall time.Duration) {
+	if p == nil || rtt < 0 {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.slack = min(maxSlack, max(p.slack, wall-rtt))
 	select {
 	case <-p.known:
-		p.rtt = min(p.rtt, d)
+		p.rtt = min(p.rtt, rtt)
 	default:
-		p.rtt = d
+		p.rtt = rtt
 		close(p.known)
 	}
 }
@@ -58,6 +68,15 @@ func (p *pathRTT) get() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.rtt
+}
+
+// budget is how long a connect or a handshake may stay silent on this
+// path: SilentBudget of its round trip, plus four times this process's
+// lateness (an exchange wakes it up to four times).
+func (p *pathRTT) budget() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return SilentBudget(p.rtt) + 4*p.slack
 }
 
 // errSilent is a connect given up on: a timeout, as the fixed budget's was.
@@ -72,29 +91,8 @@ func (errSilent) Temporary() bool { return true }
 // dialBudget dials addr within the connect budget: Timeouts.Connect, cut
 // to SilentBudget once the path's round trip is known.
 func (s *state) dialBudget(ctx context.Context, network, addr string) (net.Conn, error) {
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, s.timeouts.Connect)
-	defer cancel()
-	if s.path == nil {
-		return s.env.Dialer.DialContext(ctx, network, addr)
-	}
-	dctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	go func() {
-		select {
-		case <-s.path.known:
-		case <-dctx.Done():
-			return
-		}
-		budget := SilentBudget(s.path.get())
-		t := time.NewTimer(time.Until(start.Add(budget)))
-		defer t.Stop()
-		select {
-		case <-t.C:
-			stop(errSilent{budget})
-		case <-dctx.Done():
-		}
-	}()
+	dctx, stop := s.silentAfter(ctx, time.Now(), s.timeouts.Connect)
+	defer stop()
 	c, err := s.env.Dialer.DialContext(dctx, network, addr)
 	if err != nil {
 		var es errSilent
@@ -104,4 +102,48 @@ func (s *state) dialBudget(ctx context.Context, network, addr string) (net.Conn,
 		return nil, err
 	}
 	return c, nil
+}
+
+// handshake runs a TLS handshake within the same kind of budget as a
+// connect: Timeouts.TLS, cut to SilentBudget once the path's round trip is
+// known (the hello and its answer are a round trip or two; the budget
+// leaves room for a resent segment and a slow server), so a middlebox that
+// swallows the hello is declared silent after about as long as a silent
+// connect, not after the probe's whole deadline.
+func (s *state) handshake(ctx context.Context, c *tls.Conn) error {
+	hctx, stop := s.silentAfter(ctx, time.Now(), s.timeouts.TLS)
+	defer stop()
+	err := c.HandshakeContext(hctx)
+	var es errSilent
+	if err != nil && errors.As(context.Cause(hctx), &es) && ctx.Err() == nil {
+		return &net.OpError{Op: "tls handshake", Net: "tcp", Err: es}
+	}
+	return err
+}
+
+// silentAfter is ctx, also ended fixed after start, and — once the path's
+// round trip is known — SilentBudget(rtt) after start, with errSilent as
+// the cause.
+func (s *state) silentAfter(ctx context.Context, start time.Time, fixed time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithTimeout(ctx, fixed-time.Since(start))
+	if s.path == nil {
+		return ctx, cancel
+	}
+	dctx, stop := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-s.path.known:
+		case <-dctx.Done():
+			return
+		}
+		budget := s.path.budget()
+		t := time.NewTimer(time.Until(start.Add(budget)))
+		defer t.Stop()
+		select {
+		case <-t.C:
+			stop(errSilent{budget})
+		case <-dctx.Done():
+		}
+	}()
+	return dctx, func() { stop(nil); cancel() }
 }

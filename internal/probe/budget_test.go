@@ -64,7 +64,7 @@ func TestDialBudgetGivesUpOnSilenceNotOnSlowness(t *testing.T) {
 	s.env = &Env{Dialer: slowWorld{slow: "192.0.2.10:443", to: l.Addr().String(), delay: 1100 * time.Millisecond}}
 	s.timeouts.Connect = 6 * time.Second
 	s.path = newPathRTT()
-	s.path.saw(20 * time.Millisecond)
+	s.path.saw(20*time.Millisecond, 20*time.Millisecond)
 
 	_, err := s.dialBudget(context.Background(), "tcp4", "192.0.2.99:443")
 	var es errSilent

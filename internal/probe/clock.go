@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"math"
 	"net/http"
@@ -15,8 +14,7 @@ import (
 // sites and the service. Certificates are not checked here: a wrong clock is
 // exactly what makes them fail.
 func probeClock(ctx context.Context, s *state) []Observation {
-	cl := s.httpClient(nil, false)
-	cl.Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	cl := s.probeClient(false, true)
 	defer cl.CloseIdleConnections()
 	urls := append(append([]string{}, s.prof.Controls...), s.prof.Hosts[0].Origin()+"/")
 	ch := make(chan *float64, len(urls))

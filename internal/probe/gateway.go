@@ -51,7 +51,7 @@ func probeGateway(ctx context.Context, s *state) []Observation {
 			best := x.d
 			for range 2 {
 				cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-				d, err := dialRTT(cctx, s.env.Dialer.DialContext, net.JoinHostPort(r.Gateway, strconv.Itoa(x.port)))
+				d, _, err := dialRTT(cctx, s.env.Dialer.DialContext, net.JoinHostPort(r.Gateway, strconv.Itoa(x.port)))
 				cancel()
 				if (err == nil || Classify(err) == catalog.FRefused) && d < best {
 					best = d

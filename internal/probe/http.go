@@ -58,6 +58,32 @@ func (s *state) httpClient(proxyURL *url.URL, follow bool) *http.Client {
 	return cl
 }
 
+// probeClient is httpClient (direct, as the browser goes) for the probes
+// that judge a site: its TLS handshakes get the same silence budget as a
+// connect (see state.handshake), verified as the browser does — or, for
+// the clock probe (insecure), not at all: a wrong clock is exactly what
+// makes certificates fail.
+func (s *state) probeClient(follow, insecure bool) *http.Client {
+	cl := s.httpClient(nil, follow)
+	tr := cl.Transport.(*http.Transport)
+	tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		raw, err := tr.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		cfg := s.tlsConfig(host, s.env.SystemRoots)
+		cfg.InsecureSkipVerify = insecure
+		c := tls.Client(raw, cfg)
+		if err := s.handshake(ctx, c); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+	return cl
+}
+
 // fetch GETs u and returns status, the start of the body, the Date header and
 // the time to the response headers.
 func fetch(ctx context.Context, cl *http.Client, u string) (*http.Response, []byte, time.Duration, error) {
@@ -121,7 +147,7 @@ func (s *state) judgeHTTP(o *Observation, resp *http.Response, body []byte, ttfb
 }
 
 func probeHTTPSService(ctx context.Context, s *state) []Observation {
-	cl := s.httpClient(nil, true)
+	cl := s.probeClient(true, false)
 	defer cl.CloseIdleConnections()
 	return parallel(ctx, s.prof.Hosts, func(h profile.Host) Observation {
 		u := h.URL()
@@ -192,7 +218,7 @@ func probeHTTPSProxy(ctx context.Context, s *state) []Observation {
 }
 
 func probeControls(ctx context.Context, s *state) []Observation {
-	cl := s.httpClient(nil, true)
+	cl := s.probeClient(true, false)
 	defer cl.CloseIdleConnections()
 	return parallel(ctx, s.prof.Controls, func(u string) Observation {
 		o := Observation{Probe: catalog.PHTTPSControl, Target: u}

@@ -107,23 +107,24 @@ func probeLatency(ctx context.Context, s *state) []Observation {
 // own, where it knows it), else the time the connect took. It teaches the
 // budget the path's round trip.
 func (s *state) connectRTT(ctx context.Context, addr string) (time.Duration, error) {
-	d, err := dialRTT(ctx, s.dialBudget, addr)
+	d, wall, err := dialRTT(ctx, s.dialBudget, addr)
 	if err == nil {
-		s.path.saw(d)
+		s.path.saw(d, wall)
 	}
 	return d, err
 }
 
-// dialRTT connects once with dial and returns the round trip.
-func dialRTT(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), addr string) (time.Duration, error) {
+// dialRTT connects once with dial and returns the round trip and the
+// wall-clock time the connect took.
+func dialRTT(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), addr string) (rtt, wall time.Duration, err error) {
 	start := time.Now()
 	c, err := dial(ctx, "tcp4", addr)
-	wall := time.Since(start)
+	wall = time.Since(start)
 	if err != nil {
-		return wall, err
+		return wall, wall, err
 	}
 	defer c.Close()
-	return handshakeRTT(c, wall), nil
+	return handshakeRTT(c, wall), wall, nil
 }
 
 // connectSample is one connect of the latency probe.

@@ -103,6 +103,7 @@ func probes() []probeDef {
 		{catalog.PDNSDoH, dnsT, probeDNS(catalog.PDNSDoH, "doh")},
 		{catalog.PDNSPublic, dnsT, probeDNS(catalog.PDNSPublic, "public")},
 		{catalog.PDNSHijack, dnsT, probeHijack},
+		{catalog.PTrusted, httpT, probeTrusted},
 		{catalog.PTCPService, conn, probeTCP(catalog.PTCPService, "tcp4")},
 		{catalog.PTCP6Service, conn, probeTCP(catalog.PTCP6Service, "tcp6")},
 		{catalog.PTLSService, tlsT, probeTLS},
@@ -449,7 +450,8 @@ func (s *state) dialHost(ctx context.Context, family, host string, port int, tru
 			start := time.Now()
 			c, err := s.dialBudget(rctx, family, net.JoinHostPort(ip.String(), strconv.Itoa(port)))
 			if err == nil {
-				s.path.saw(handshakeRTT(c, time.Since(start)))
+				wall := time.Since(start)
+				s.path.saw(handshakeRTT(c, wall), wall)
 			} else if i == 0 {
 				close(firstFailed)
 			}

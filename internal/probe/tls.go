@@ -34,7 +34,7 @@ func probeTLS(ctx context.Context, s *state) []Observation {
 		cfg := s.tlsConfig(h, nil)
 		cfg.InsecureSkipVerify = true // verified below against both root sets
 		c := tls.Client(raw, cfg)
-		if err := c.HandshakeContext(ctx); err != nil {
+		if err := s.handshake(ctx, c); err != nil {
 			o.Status, o.Failure = Problem, Classify(err)
 			o.Detail = "TLS handshake failed: " + err.Error()
 			return o

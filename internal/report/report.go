@@ -162,12 +162,17 @@ func Build(k *kb.KB, in Input) *Report {
 	}
 	top := k.Cause(d.Top)
 	r.Verdict = Verdict{TopCause: d.Top, Confidence: round(d.P, 4)}
-	if d.Top == "none" {
-		r.Verdict.Summary = fmt.Sprintf("No problem found: %s looks reachable from here (%s sure).", in.ServiceTitle, Pct(d.P))
-	} else {
-		r.Verdict.Summary = fmt.Sprintf("Most likely: %s (%s).", top.Title, Pct(d.P))
-	}
 	r.Layers = LayersFor(in.Observations, in.ServiceTitle)
+	switch red := redLayers(r.Layers); {
+	case d.Top != "none":
+		r.Verdict.Summary = fmt.Sprintf("Most likely: %s (%s).", top.Title, Pct(d.P))
+	case len(red) > 0:
+		// A problem row is never followed by "No problem found": it is
+		// named, as worth knowing.
+		r.Verdict.Summary = fmt.Sprintf("Nothing found that stops %s from playing now (%s sure); worth knowing: %s.", in.ServiceTitle, Pct(d.P), strings.Join(red, "; "))
+	default:
+		r.Verdict.Summary = fmt.Sprintf("No problem found: %s looks reachable from here (%s sure).", in.ServiceTitle, Pct(d.P))
+	}
 	if in.Speed != nil {
 		sp := *in.Speed
 		sp.Notes = nil
@@ -177,6 +182,17 @@ func Build(k *kb.KB, in Input) *Report {
 		r.Speed = &sp
 	}
 	return r
+}
+
+// redLayers says each problem row in the viewer's words.
+func redLayers(ls []Layer) []string {
+	var out []string
+	for _, l := range ls {
+		if l.Status == probe.Problem {
+			out = append(out, l.Plain)
+		}
+	}
+	return out
 }
 
 // Problem reports whether the verdict is that something is wrong.
