@@ -169,3 +169,68 @@ func TestPacketLossOnTheUplink(t *testing.T) {
 	}
 	r.expect("unstable_connection", "--code", "NSEZ-503")
 }
+
+// The home resolver answers every name, real or not, with its ad server's
+// address (an ISP's "search assistance" gone wide), while the public
+// resolvers give the real addresses and those answer: the resolver, not a
+// captive portal.
+func TestResolverHijacksEveryName(t *testing.T) {
+	r := newRig(t, options{dnsmasqArgs: []string{"--address=/#/" + ipAds}})
+	r.expect("dns_hijack", "--code", "NSEZ-503")
+}
+
+// A Smart DNS subscription lapsed: the resolver still sends the service's
+// names to its relay, which now refuses; the public resolvers' addresses
+// answer, over IPv4 and IPv6. Not an outage.
+func TestSmartDNSLapsed(t *testing.T) {
+	r := newRig(t, options{ipv6: true, dnsmasqArgs: []string{"--address=/netflix.com/" + ipDeadRelay, "--address=/nflxext.com/" + ipDeadRelay}})
+	r.expect("dns_hijack", "--code", "NSEZ-503")
+}
+
+// The interface keeps its address, but the default route is gone (IPv4
+// and IPv6): the router and its resolver, on the same link, answer;
+// nothing beyond does.
+func TestNoDefaultRoute(t *testing.T) {
+	r := newRig(t, options{ipv6: true})
+	r.ns(r.cli, "ip", "route", "del", "default")
+	r.ns(r.cli, "ip", "-6", "route", "del", "default")
+	r.expect("gateway_unreachable", "--code", "NSEZ-503")
+}
+
+// A fast line whose provider's path to the service's video servers is
+// throttled to 1 Mbps (tc on the router's uplink, for traffic from the video
+// servers only), while the site, other sites and a neutral speed-test server
+// are fast: the provider's path, never "your line is too slow".
+func TestVideoPathThrottled(t *testing.T) {
+	r := newRig(t, options{speedPaths: true})
+	r.ns(r.rtr, "tc", "qdisc", "replace", "dev", "lan", "root", "handle", "1:", "htb", "default", "10")
+	r.ns(r.rtr, "tc", "class", "add", "dev", "lan", "parent", "1:", "classid", "1:10", "htb", "rate", "200mbit")
+	r.ns(r.rtr, "tc", "class", "add", "dev", "lan", "parent", "1:", "classid", "1:20", "htb", "rate", "1mbit", "ceil", "1mbit")
+	r.ns(r.rtr, "tc", "filter", "add", "dev", "lan", "parent", "1:", "protocol", "ip", "prio", "1", "u32", "match", "ip", "src", ipVideo+"/32", "flowid", "1:20")
+	code, rep := r.check("--code", "NSEZ-503", "--answer", "mobile_data_works=yes")
+	var video, neutral float64
+	for _, o := range rep.Observations {
+		switch o.Probe {
+		case "throughput":
+			video = o.Value
+		case "throughput.reference":
+			neutral = o.Value
+		}
+	}
+	t.Logf("exit %d, %s %.0f %%; video servers %.2f Mbps, neutral server %.1f Mbps", code, rep.Verdict.TopCause, rep.Verdict.Confidence*100, video, neutral)
+	if video <= 0 || video > 1.5 || neutral < 20 {
+		t.Errorf("the samples do not show the throttled path: video %.2f Mbps, neutral %.1f Mbps", video, neutral)
+	}
+	if rep.Verdict.TopCause != "isp_routing" {
+		t.Errorf("diagnosed %s, want isp_routing", rep.Verdict.TopCause)
+	}
+}
+
+// A box on the path re-signs the service's connections with a root this
+// device never installed, and the device's clock is three hours off: a
+// clock hours off cannot make an unknown issuer, so interception is named.
+func TestUntrustedInspectionClockOff(t *testing.T) {
+	r := newRig(t, options{clockOff: 3 * time.Hour})
+	r.ns(r.rtr, "iptables", "-t", "nat", "-A", "PREROUTING", "-d", ipService, "-p", "tcp", "--dport", "443", "-j", "DNAT", "--to-destination", ipInspector+":443")
+	r.expect("tls_interception", "--code", "NSEZ-503")
+}

@@ -184,6 +184,23 @@ const (
 	ipResolver  = "198.51.100.53"
 	ipCrowd     = "198.51.100.90"
 	ip6Service  = "2001:db8:3::10"
+	// A hijacking resolver's ad server, answering every name.
+	ipAds = "198.51.100.66"
+	// A Smart DNS relay that went away: nothing listens there.
+	ipDeadRelay = "198.51.100.41"
+	// The service's video servers (fast.com, its API, an Open Connect
+	// server) and a neutral speed-test server (M-Lab's locate service and an
+	// ndt7 server), each a `streamdoctor speed serve` behind nginx.
+	ipVideo   = "198.51.100.70"
+	ipNeutral = "198.51.100.80"
+	ocaName   = "ipv4-c001-rig001-ix.1.oca.nflxvideo.net"
+	ndtName   = "ndt-mlab1-rig01.mlab-oti.measurement-lab.org"
+)
+
+// Names of the video servers and of the neutral speed-test server.
+var (
+	videoNames   = []string{"fast.com", "api.fast.com", ocaName}
+	neutralNames = []string{"locate.measurementlab.net", ndtName}
 )
 
 // options change how the rig is built (before any daemon starts).
@@ -197,6 +214,9 @@ type options struct {
 	squidDeny   bool
 	speedServer bool
 	crowd       string // a crowd outage server's history: "", "normal" or "outage"
+	// speedPaths: the service's video servers and a neutral speed-test
+	// server exist (for the quick sample and its reference).
+	speedPaths bool
 }
 
 // rig is one running network.
@@ -290,7 +310,7 @@ func newRig(t *testing.T, o options) *rig {
 	r.ip("-n", r.rtr, "addr", "add", "192.0.2.1/24", "dev", "lan")
 	r.ip("-n", r.rtr, "addr", "add", "203.0.113.2/24", "dev", "wan")
 	r.ip("-n", r.inet, "addr", "add", "203.0.113.1/24", "dev", "eth0")
-	for _, a := range []string{ipService, ipControls, ipSquid, ipRelay, ipInspector, ipSpeed, ipResolver, ipCrowd} {
+	for _, a := range []string{ipService, ipControls, ipSquid, ipRelay, ipInspector, ipSpeed, ipResolver, ipCrowd, ipAds, ipDeadRelay, ipVideo, ipNeutral} {
 		r.ip("-n", r.inet, "addr", "add", a+"/32", "dev", "lo")
 	}
 	for ns, devs := range map[string][]string{r.cli: {"eth0"}, r.rtr: {"lan", "wan"}, r.inet: {"eth0"}} {
@@ -326,6 +346,13 @@ func newRig(t *testing.T, o options) *rig {
 	write(t, r.caFile, string(r.public.pem))
 	r.trustFile = r.caFile
 	r.startUnbound(o)
+	if o.speedPaths {
+		// The speed servers nginx passes the video and neutral names to.
+		r.start(r.inet, "speed-video", binPath, "speed", "serve", "--listen", "127.0.0.1:18081")
+		r.start(r.inet, "speed-neutral", binPath, "speed", "serve", "--listen", "127.0.0.1:18082")
+		r.waitTCP(r.inet, "127.0.0.1:18081")
+		r.waitTCP(r.inet, "127.0.0.1:18082")
+	}
 	r.startNginx(o)
 	if !o.noDNSMasq {
 		args := []string{"dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
@@ -380,6 +407,14 @@ func (r *rig) startUnbound(o options) {
 	for _, n := range controlNames {
 		fmt.Fprintf(&zone, "  local-data: \"%s. 60 IN A %s\"\n", n, ipControls)
 	}
+	if o.speedPaths {
+		for _, n := range videoNames {
+			fmt.Fprintf(&zone, "  local-data: \"%s. 60 IN A %s\"\n", n, ipVideo)
+		}
+		for _, n := range neutralNames {
+			fmt.Fprintf(&zone, "  local-data: \"%s. 60 IN A %s\"\n", n, ipNeutral)
+		}
+	}
 	conf := filepath.Join(r.dir, "unbound.conf")
 	write(r.t, conf, fmt.Sprintf(`server:
   interface: %[1]s
@@ -412,6 +447,30 @@ func (r *rig) startNginx(o options) {
 	svcCrt, svcKey := r.public.leaf(r.t, r.dir, "service", serviceNames...)
 	ctlCrt, ctlKey := r.public.leaf(r.t, r.dir, "controls", controlNames...)
 	inspCrt, inspKey := r.inspecting.leaf(r.t, r.dir, "inspector", serviceNames...)
+	adsCrt, adsKey := r.inspecting.leaf(r.t, r.dir, "ads", "ads.resolver.example")
+	extra := fmt.Sprintf(`server { listen %[1]s:80; location / { return 200 "<html><body>Offers for $host</body></html>"; } }
+  server { listen %[1]s:443 ssl; server_name _; ssl_certificate %[2]s; ssl_certificate_key %[3]s; location / { return 200 "<html><body>Offers for $host</body></html>"; } }`, ipAds, adsCrt, adsKey)
+	if o.speedPaths {
+		vidCrt, vidKey := r.public.leaf(r.t, r.dir, "video", videoNames...)
+		neuCrt, neuKey := r.public.leaf(r.t, r.dir, "neutral", neutralNames...)
+		// fast.com's page names its script, the script carries the API's
+		// token, the API hands out the Open Connect server; the locate
+		// service hands out the ndt7 server. Both servers are
+		// 'streamdoctor speed serve' behind nginx (ndt7 over WebSocket).
+		extra += fmt.Sprintf(`
+  server { listen %[1]s:443 ssl; server_name fast.com; ssl_certificate %[2]s; ssl_certificate_key %[3]s;
+    location = / { return 200 '<html><body><script src="/app-rig01.js"></script></body></html>'; }
+    location / { return 200 'var c={apiEndpoint:"api.fast.com/netflix/speedtest/v2",token:"rigtoken",urlCount:1};'; } }
+  server { listen %[1]s:443 ssl; server_name api.fast.com; ssl_certificate %[2]s; ssl_certificate_key %[3]s; default_type application/json;
+    location / { return 200 '{"client":{"location":{"city":"Rig","country":"XX"}},"targets":[{"name":"rig","url":"https://%[4]s/speedtest?c=xx","location":{"city":"Rig","country":"XX"}}]}'; } }
+  server { listen %[1]s:443 ssl; server_name %[4]s; ssl_certificate %[2]s; ssl_certificate_key %[3]s;
+    location / { proxy_pass http://127.0.0.1:18081; proxy_buffering off; proxy_request_buffering off; } }
+  server { listen %[5]s:443 ssl; server_name locate.measurementlab.net; ssl_certificate %[6]s; ssl_certificate_key %[7]s; default_type application/json;
+    location / { return 200 '{"results":[{"machine":"mlab1-rig01","urls":{"wss:///ndt/v7/download":"wss://%[8]s/ndt/v7/download?access_token=rig","wss:///ndt/v7/upload":"wss://%[8]s/ndt/v7/upload?access_token=rig"}}]}'; } }
+  server { listen %[5]s:443 ssl; server_name %[8]s; ssl_certificate %[6]s; ssl_certificate_key %[7]s;
+    location / { proxy_pass http://127.0.0.1:18082; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";
+      proxy_set_header Host $host; proxy_buffering off; proxy_read_timeout 20s; } }`, ipVideo, vidCrt, vidKey, ocaName, ipNeutral, neuCrt, neuKey, ndtName)
+	}
 	body := o.nginxSvc
 	if body == "" {
 		body = `return 200 "<html><body>Netflix</body></html>";`
@@ -446,6 +505,7 @@ http {
     location / { return 200 "<html><body>Whoops, something went wrong. You seem to be using an unblocker or proxy. Error code: M7111-1331-5059</body></html>"; } }
   server { listen %[13]s:443 ssl; server_name _; ssl_certificate %[14]s; ssl_certificate_key %[15]s; location / { return 200 "<html><body>Netflix (inspected)</body></html>"; } }
   %[16]s
+  %[17]s
 }
 `, r.dir, tmp, ipService, svcCrt, svcKey, body, ipControls, ctlCrt, ctlKey, ipRelay, date, module, ipInspector, inspCrt, inspKey,
 		func() string {
@@ -453,7 +513,7 @@ http {
 				return ""
 			}
 			return fmt.Sprintf(`server { listen [%s]:443 ssl; server_name _; ssl_certificate %s; ssl_certificate_key %s; location / { return 200 "Netflix over IPv6"; } }`, ip6Service, svcCrt, svcKey)
-		}()))
+		}(), extra))
 	r.start(r.inet, "nginx", "nginx", "-c", conf, "-e", filepath.Join(r.dir, "nginx-error.log"))
 	r.waitTCP(r.inet, ipService+":443")
 	r.waitTCP(r.inet, ipControls+":80")
