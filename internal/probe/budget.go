@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamdoctor/streamdoctor/internal/catalog"
@@ -64,12 +65,6 @@ func (p *pathRTT) saw(rtt, wall time.Duration) {
 	}
 }
 
-func (p *pathRTT) get() time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.rtt
-}
-
 // budget is how long a connect or a handshake may stay silent on this
 // path: SilentBudget of its round trip, plus four times this process's
 // lateness (an exchange wakes it up to four times).
@@ -91,7 +86,7 @@ func (errSilent) Temporary() bool { return true }
 // dialBudget dials addr within the connect budget: Timeouts.Connect, cut
 // to SilentBudget once the path's round trip is known.
 func (s *state) dialBudget(ctx context.Context, network, addr string) (net.Conn, error) {
-	dctx, stop := s.silentAfter(ctx, time.Now(), s.timeouts.Connect)
+	dctx, stop := s.silentAfter(ctx, time.Now(), s.timeouts.Connect, nil)
 	defer stop()
 	c, err := s.env.Dialer.DialContext(dctx, network, addr)
 	if err != nil {
@@ -104,27 +99,56 @@ func (s *state) dialBudget(ctx context.Context, network, addr string) (net.Conn,
 	return c, nil
 }
 
-// handshake runs a TLS handshake within the same kind of budget as a
-// connect: Timeouts.TLS, cut to SilentBudget once the path's round trip is
-// known (the hello and its answer are a round trip or two; the budget
+// handshake runs a TLS handshake on raw within the same kind of budget as
+// a connect: Timeouts.TLS, cut to SilentBudget once the path's round trip
+// is known (the hello and its answer are a round trip or two; the budget
 // leaves room for a resent segment and a slow server), so a middlebox that
 // swallows the hello is declared silent after about as long as a silent
-// connect, not after the probe's whole deadline.
-func (s *state) handshake(ctx context.Context, c *tls.Conn) error {
-	hctx, stop := s.silentAfter(ctx, time.Now(), s.timeouts.TLS)
+// connect, not after the probe's whole deadline. Silent means that nothing
+// came back: the budget runs from the hello's sending, and once any byte
+// of the answer has arrived the handshake has the whole Timeouts.TLS — a
+// busy machine computes its part of a handshake slowly, and that is no
+// sign of a silent path.
+func (s *state) handshake(ctx context.Context, raw net.Conn, cfg *tls.Config) (*tls.Conn, error) {
+	hc := &heardConn{Conn: raw, sent: make(chan struct{})}
+	c := tls.Client(hc, cfg)
+	hctx, stop := s.silentAfter(ctx, time.Now(), s.timeouts.TLS, hc)
 	defer stop()
 	err := c.HandshakeContext(hctx)
 	var es errSilent
 	if err != nil && errors.As(context.Cause(hctx), &es) && ctx.Err() == nil {
-		return &net.OpError{Op: "tls handshake", Net: "tcp", Err: es}
+		return c, &net.OpError{Op: "tls handshake", Net: "tcp", Err: es}
 	}
-	return err
+	return c, err
+}
+
+// heardConn notes when the first bytes went out and whether any came back.
+type heardConn struct {
+	net.Conn
+	sendOnce sync.Once
+	sent     chan struct{} // closed once something was written
+	heard    atomic.Bool   // a byte was read
+}
+
+func (c *heardConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.sendOnce.Do(func() { close(c.sent) })
+	return n, err
+}
+
+func (c *heardConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.heard.Store(true)
+	}
+	return n, err
 }
 
 // silentAfter is ctx, also ended fixed after start, and — once the path's
 // round trip is known — SilentBudget(rtt) after start, with errSilent as
-// the cause.
-func (s *state) silentAfter(ctx context.Context, start time.Time, fixed time.Duration) (context.Context, func()) {
+// the cause. Given an exchange (heard), the budget runs from its first
+// write instead, and ends nothing once an answer has begun to arrive.
+func (s *state) silentAfter(ctx context.Context, start time.Time, fixed time.Duration, heard *heardConn) (context.Context, func()) {
 	ctx, cancel := context.WithTimeout(ctx, fixed-time.Since(start))
 	if s.path == nil {
 		return ctx, cancel
@@ -136,12 +160,22 @@ func (s *state) silentAfter(ctx context.Context, start time.Time, fixed time.Dur
 		case <-dctx.Done():
 			return
 		}
+		if heard != nil {
+			select {
+			case <-heard.sent:
+				start = time.Now()
+			case <-dctx.Done():
+				return
+			}
+		}
 		budget := s.path.budget()
 		t := time.NewTimer(time.Until(start.Add(budget)))
 		defer t.Stop()
 		select {
 		case <-t.C:
-			stop(errSilent{budget})
+			if heard == nil || !heard.heard.Load() {
+				stop(errSilent{budget})
+			}
 		case <-dctx.Done():
 		}
 	}()

@@ -2,8 +2,12 @@ package probe
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"sync"
 	"syscall"
@@ -166,4 +170,78 @@ func acceptAndClose(t *testing.T) net.Listener {
 		}
 	}()
 	return l
+}
+
+// A handshake is silent only when nothing comes back: a server that says
+// nothing after the hello is given up on after SilentBudget, while one
+// whose answer begins at once but takes longer than that to finish (a busy
+// machine computing its part) completes.
+func TestHandshakeSilentOnlyWhenNothingComesBack(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	slowAfterFirstByte := relay(t, srv.Listener.Addr().String(), func(dst io.Writer, src io.Reader) {
+		buf := make([]byte, 64<<10)
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		dst.Write(buf[:1])
+		time.Sleep(SilentFloor + 500*time.Millisecond)
+		dst.Write(buf[1:n])
+		io.Copy(dst, src)
+	})
+	hearsNothing := relay(t, srv.Listener.Addr().String(), func(io.Writer, io.Reader) { time.Sleep(time.Minute) })
+	s := testState()
+	s.timeouts.TLS = 6 * time.Second
+	s.path = newPathRTT()
+	s.path.saw(20*time.Millisecond, 20*time.Millisecond)
+	cfg := &tls.Config{InsecureSkipVerify: true}
+
+	raw, err := net.Dial("tcp", slowAfterFirstByte)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	start := time.Now()
+	if _, err := s.handshake(context.Background(), raw, cfg); err != nil {
+		t.Fatalf("an answer that began at once and ended after %v: %v", time.Since(start), err)
+	}
+	raw2, err := net.Dial("tcp", hearsNothing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw2.Close()
+	_, err = s.handshake(context.Background(), raw2, cfg)
+	var es errSilent
+	if !errors.As(err, &es) || es.after != SilentFloor || Classify(err) != catalog.FTimeout {
+		t.Fatalf("a server that says nothing: %v, want given up after %v as a timeout", err, SilentFloor)
+	}
+}
+
+// relay listens on loopback and joins each connection to upstream: what
+// the client sends goes through as it is, what upstream answers goes
+// through back(dst, src).
+func relay(t *testing.T, upstream string, back func(dst io.Writer, src io.Reader)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", upstream)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { back(c, u); c.Close() }()
+		}
+	}()
+	return l.Addr().String()
 }

@@ -74,8 +74,8 @@ func (s *state) probeClient(follow, insecure bool) *http.Client {
 		}
 		cfg := s.tlsConfig(host, s.env.SystemRoots)
 		cfg.InsecureSkipVerify = insecure
-		c := tls.Client(raw, cfg)
-		if err := s.handshake(ctx, c); err != nil {
+		c, err := s.handshake(ctx, raw, cfg)
+		if err != nil {
 			raw.Close()
 			return nil, err
 		}

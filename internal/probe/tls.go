@@ -33,8 +33,8 @@ func probeTLS(ctx context.Context, s *state) []Observation {
 		defer raw.Close()
 		cfg := s.tlsConfig(h, nil)
 		cfg.InsecureSkipVerify = true // verified below against both root sets
-		c := tls.Client(raw, cfg)
-		if err := s.handshake(ctx, c); err != nil {
+		c, err := s.handshake(ctx, raw, cfg)
+		if err != nil {
 			o.Status, o.Failure = Problem, Classify(err)
 			o.Detail = "TLS handshake failed: " + err.Error()
 			return o

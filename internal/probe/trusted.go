@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -119,7 +118,8 @@ func (s *state) trustedTLS(ctx context.Context, host, addr string) error {
 		return err
 	}
 	defer raw.Close()
-	return s.handshake(ctx, tls.Client(raw, s.tlsConfig(host, s.env.publicRoots())))
+	_, err = s.handshake(ctx, raw, s.tlsConfig(host, s.env.publicRoots()))
+	return err
 }
 
 // trustedHTTP fetches u from addr (plain HTTP, the Host header u's) and
