@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -299,6 +300,35 @@ func (w World) Validate() error {
 // playedConn is a connection whose path conditions the dialer played.
 type playedConn struct{ net.Conn }
 
+func (c playedConn) Close() error { return lingerClose(c.Conn) }
+
+// lingerClose closes a connection as a host does on a network: it sends
+// its FIN and reads what is still on the way until the other side closes
+// too (at most lingerFor), instead of dropping it with a reset. The lab's
+// latency relay (toxiproxy) stops forwarding a stream for good when a
+// write to a closed socket fails, and keeps the chunks queued behind it
+// forever: a speed test's abandoned 25 MB range left some 25 MB per
+// world. Nothing reads from the connection after Close, so what a probe
+// sees is unchanged.
+func lingerClose(c net.Conn) error {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c.Close()
+	}
+	if err := tc.CloseWrite(); err != nil {
+		return tc.Close()
+	}
+	go func() {
+		_ = tc.SetReadDeadline(time.Now().Add(lingerFor))
+		_, _ = io.Copy(io.Discard, tc)
+		_ = tc.Close()
+	}()
+	return nil
+}
+
+// lingerFor bounds how long a closed connection still reads.
+const lingerFor = 20 * time.Second
+
 // handshake is a connection whose handshake the dialer played. It reports
 // the round trip the world played, as the kernel reports (TCP_INFO) the one
 // it saw: neither includes the time this process waited to be scheduled, so
@@ -432,6 +462,8 @@ func (c *pacedConn) pace(n int, line, rule *pacer) {
 		}
 	}
 }
+
+func (c *pacedConn) Close() error { return lingerClose(c.Conn) }
 
 func (c *pacedConn) Read(b []byte) (int, error) {
 	if len(b) > 16384 {
