@@ -75,6 +75,7 @@ func (r execRunner) Run(name string, args ...string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.WaitDelay = 500 * time.Millisecond
+	fix.RootCommand(cmd) // as root, when this process acts as a home's owner
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("%v: %s", err, oneLineErr(errors.New(strings.TrimSpace(string(out)))))
@@ -83,6 +84,21 @@ func (r execRunner) Run(name string, args ...string) (string, error) {
 }
 
 func (execRunner) Has(name string) bool { _, err := exec.LookPath(name); return err == nil }
+
+// actAsHomeOwner: run as root on another user's home (sudo -E), the
+// commands that change files act as that user (fix.ActAsHomeOwner), so a
+// journal that user could edit cannot steer root, and what is created in
+// that home belongs to its owner.
+func actAsHomeOwner() error {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return nil
+	}
+	if _, err := fix.ActAsHomeOwner(home); err != nil {
+		return &exitError{code: ExitFailed, msg: err.Error()}
+	}
+	return nil
+}
 
 func fixEnv(dir string, domains, dns []string) *fix.Env {
 	home, _ := os.UserHomeDir()
@@ -138,6 +154,9 @@ func parseDNS(s string) ([]string, error) {
 }
 
 func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
+	if err := actAsHomeOwner(); err != nil {
+		return err
+	}
 	k, err := loadKB()
 	if err != nil {
 		return err
@@ -283,6 +302,9 @@ func newUndoCmd(ios *IO) *cobra.Command {
 			if modes != 1 || len(args) > 1 {
 				return usageErr("undo takes one of: an entry ID (see 'streamdoctor history'), --last or --all")
 			}
+			if err := actAsHomeOwner(); err != nil {
+				return err
+			}
 			dir, err := stateDir()
 			if err != nil {
 				return &exitError{code: ExitFailed, msg: err.Error()}
@@ -360,6 +382,9 @@ func newHistoryCmd(ios *IO) *cobra.Command {
 		Short: "List the changes StreamDoctor made, and how to undo them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := actAsHomeOwner(); err != nil {
+				return err
+			}
 			dir, err := stateDir()
 			if err != nil {
 				return &exitError{code: ExitFailed, msg: err.Error()}

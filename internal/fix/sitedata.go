@@ -175,6 +175,39 @@ func applySiteData(ctx context.Context, e *Env, p Plan) (*Entry, error) {
 	return en, en.Save(Applied)
 }
 
+// onlyStores refuses an entry that names anything but this home's cookie
+// stores (and their side files) as the fix finds them now: a record is
+// outside input, and undo writes, deletes and inserts where it says.
+func (en *Entry) onlyStores(e *Env) error {
+	ok := map[string]bool{}
+	for _, pr := range e.cookieStores() {
+		target, err := filepath.EvalSymlinks(pr.Cookies)
+		if err != nil {
+			continue
+		}
+		if target, err = filepath.Abs(target); err != nil {
+			continue
+		}
+		for _, ext := range []string{"", "-journal", "-wal", "-shm"} {
+			ok[target+ext] = true
+		}
+	}
+	var named []string
+	for _, f := range en.Files {
+		named = append(named, f.Target)
+	}
+	named = append(named, en.Absent...)
+	for _, r := range en.Rows {
+		named = append(named, r.Store)
+	}
+	for _, p := range named {
+		if !ok[p] {
+			return fmt.Errorf("it names %s, which is not one of this home's browser cookie stores as StreamDoctor finds them now; nothing was changed", TildePath(e.Home, p))
+		}
+	}
+	return nil
+}
+
 // unchanged: every file is as the change left it (or, for a change that
 // never finished, nobody but this program touched it since).
 func (en *Entry) unchanged() bool {
@@ -305,6 +338,9 @@ func copyFile(src, dst string) error {
 // stores are as the change left them, else by putting the deleted rows
 // back (cookies written since are kept).
 func (en *Entry) undoSiteData(ctx context.Context, e *Env) error {
+	if err := en.onlyStores(e); err != nil {
+		return err
+	}
 	var used []string
 	for _, r := range en.Rows {
 		used = append(used, r.Browser)
