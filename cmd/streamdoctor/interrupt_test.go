@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -192,5 +193,81 @@ func TestNoArgumentsOpensThePage(t *testing.T) {
 	cmd.Wait()
 	if !strings.HasPrefix(line, "http://127.0.0.1:") || !strings.Contains(line, "/?token=") {
 		t.Errorf("first line %q", line)
+	}
+}
+
+// The browser is started on a launch file, never on the address: no
+// command line (ps shows every user's) carries the token. The file is the
+// user's alone, forwards to the address, opens the page once, and is gone
+// once used.
+func TestWebOpensThroughALaunchFile(t *testing.T) {
+	bin := buildBinary(t)
+	pathDir, runDir := t.TempDir(), t.TempDir()
+	argv := filepath.Join(t.TempDir(), "argv")
+	// A stand-in for xdg-open that only writes down what it was started with.
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + argv + "\n"
+	if err := os.WriteFile(filepath.Join(pathDir, "xdg-open"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "web")
+	cmd.Env = []string{"PATH=" + pathDir + ":/usr/bin:/bin", "HOME=" + t.TempDir(), "XDG_RUNTIME_DIR=" + runDir, "DISPLAY=:0"}
+	out, _ := cmd.StdoutPipe()
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	link := strings.TrimSpace(line)
+	var args string
+	for range 100 {
+		if b, err := os.ReadFile(argv); err == nil && len(b) > 0 {
+			args = strings.TrimSpace(string(b))
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if args == "" {
+		t.Fatalf("the browser was not started; stderr %q", errOut.String())
+	}
+	if strings.Contains(args, "token") || strings.Contains(args, "http") {
+		t.Fatalf("the browser's command line carries the address: %q", args)
+	}
+	args = strings.TrimPrefix(args, "file://")
+	if filepath.Dir(args) != runDir {
+		t.Errorf("launch file %s is not in the runtime folder %s", args, runDir)
+	}
+	fi, err := os.Stat(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("launch file mode %v, want 0600", fi.Mode().Perm())
+	}
+	page, _ := os.ReadFile(args)
+	if !strings.Contains(string(page), html.EscapeString(link)) {
+		t.Fatalf("launch file does not forward to %s:\n%s", link, page)
+	}
+	jar, _ := cookiejar.New(nil)
+	resp, err := (&http.Client{Jar: jar, Timeout: 5 * time.Second}).Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the forwarded address gave HTTP %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(args); !os.IsNotExist(err) {
+		t.Errorf("the launch file is still there after its token was used (%v)", err)
+	}
+	// The token opens the page once: a second browser (no cookie) is refused.
+	resp, err = (&http.Client{Timeout: 5 * time.Second}).Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the used token gave HTTP %d to a second browser, want 403", resp.StatusCode)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -48,6 +49,11 @@ func newWebCmd(ios *IO) *cobra.Command {
 			if err := checkEnviron(); err != nil {
 				return err
 			}
+			// The page applies fixes: as root on a user's home, it acts as
+			// that user for files (see actAsHomeOwner).
+			if err := actAsHomeOwner(); err != nil {
+				return err
+			}
 			env := ios.Env
 			dir, err := stateDir()
 			if err != nil {
@@ -67,10 +73,9 @@ func newWebCmd(ios *IO) *cobra.Command {
 			fmt.Fprintln(ios.Out, link)
 			opened := false
 			if !noBrowser {
-				if err := browser.OpenURL(link); err != nil {
+				opened = openThroughLaunchFile(srv, link)
+				if !opened {
 					fmt.Fprintln(ios.ErrOut, "Could not open a browser.")
-				} else {
-					opened = true
 				}
 			}
 			where := "StreamDoctor is open in your browser."
@@ -92,4 +97,34 @@ func newWebCmd(ios *IO) *cobra.Command {
 	f.StringVar(&url, "url", "", "check any site instead of a built-in service")
 	f.StringVar(&code, "code", "", "the error code you saw, e.g. NSEZ-503")
 	return c
+}
+
+// openThroughLaunchFile starts the browser on a launch file (readable by
+// this user alone, in the runtime folder) that forwards to link, so the
+// token is on no command line another user can list with ps.
+func openThroughLaunchFile(srv *web.Server, link string) bool {
+	var file string
+	var err error
+	for _, dir := range launchDirs() {
+		if file, err = srv.LaunchFile(dir, link); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return false
+	}
+	// The launcher's own chatter (xdg-open's) is not ours to show.
+	browser.Stdout, browser.Stderr = io.Discard, io.Discard
+	return browser.OpenFile(file) == nil
+}
+
+// launchDirs lists where a launch file may go, best first: the user's
+// runtime folder (XDG_RUNTIME_DIR, private to the user), then the temp
+// folder (the file itself is 0600).
+func launchDirs() []string {
+	var dirs []string
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		dirs = append(dirs, d)
+	}
+	return append(dirs, os.TempDir())
 }

@@ -83,6 +83,10 @@ type Outlook struct {
 // ErrNotAwaited: the answer does not fit what the session waits for.
 var ErrNotAwaited = errors.New("that answer is not what the session waits for")
 
+// ErrStale: the answer names a turn that has passed (it was given for a
+// question no longer asked).
+var ErrStale = errors.New("that answer was for an earlier question")
+
 // ErrStopped means the person stopped the session (it can be resumed).
 var ErrStopped = errors.New("stopped; run 'streamdoctor fix --resume' to continue")
 
@@ -99,6 +103,7 @@ func (m *Machine) Next(ctx context.Context, st *State, number int) error {
 	}
 	if len(d.Plan) == 0 {
 		st.Await, st.Step = AwaitStuck, nil
+		st.Turn++
 		return m.Save(st)
 	}
 	next := d.Plan[0]
@@ -106,6 +111,7 @@ func (m *Machine) Next(ctx context.Context, st *State, number int) error {
 	step := &Step{Number: number, Fix: next.Fix, Title: f.Title, Summary: d.Summary,
 		Difficulty: f.Difficulty, Minutes: f.Minutes, PSuccess: next.PSuccess, Lines: f.StepsFor(m.OS)}
 	st.Step = step
+	st.Turn++
 	st.Await = m.byHand(st)
 	if fix.Automatable(next.Fix, m.FixEnv.OS) {
 		if plan, err := fix.PlanFix(ctx, m.FixEnv, next.Fix); err == nil && plan.Automated {
@@ -128,16 +134,40 @@ func (m *Machine) byHand(st *State) string {
 	return AwaitDone
 }
 
+// AnswerTurn is Answer for a face that may send two answers at once (a
+// page): the answer names the turn it was given at, and one for a turn
+// that has passed is refused with ErrStale, changing nothing.
+func (m *Machine) AnswerTurn(ctx context.Context, st *State, turn int, a string) (Outcome, error) {
+	if turn != st.Turn {
+		return Outcome{}, ErrStale
+	}
+	return m.Answer(ctx, st, a)
+}
+
 // Answer applies the person's answer (or the face's observation: the
-// network is back, the computer restarted) to what the state awaits.
+// network is back, the computer restarted) to what the state awaits, and
+// saves the state.
 func (m *Machine) Answer(ctx context.Context, st *State, a string) (Outcome, error) {
+	out, err := m.answer(ctx, st, a)
+	if err != nil && !errors.Is(err, ErrStopped) {
+		return out, err // ErrNotAwaited changed nothing; a failed save is told
+	}
+	st.Turn++
+	if serr := m.Save(st); serr != nil {
+		return out, serr
+	}
+	return out, err
+}
+
+// answer is Answer's transitions; it saves only the consent it applies.
+func (m *Machine) answer(ctx context.Context, st *State, a string) (Outcome, error) {
 	var out Outcome
 	if a == Stop && st.Await != AwaitFinished && st.Await != AwaitStuck {
 		if st.Await == AwaitVerdict && st.Step != nil {
 			st.Tried = appendOnce(st.Tried, st.Step.Fix)
 			st.Await, st.Waiting = AwaitPlan, ""
 		}
-		return out, m.stop(st)
+		return out, ErrStopped
 	}
 	switch st.Await {
 	case AwaitConsent:
@@ -185,7 +215,7 @@ func (m *Machine) Answer(ctx context.Context, st *State, a string) (Outcome, err
 		case Back:
 			st.Await = AwaitVerdict
 		case GaveUp:
-			return out, m.stop(st) // still waiting, for the next resume
+			return out, ErrStopped // still waiting, for the next resume
 		default:
 			return out, ErrNotAwaited
 		}
@@ -208,12 +238,5 @@ func (m *Machine) Answer(ctx context.Context, st *State, a string) (Outcome, err
 	default:
 		return out, ErrNotAwaited
 	}
-	return out, m.Save(st)
-}
-
-func (m *Machine) stop(st *State) error {
-	if err := m.Save(st); err != nil {
-		return err
-	}
-	return ErrStopped
+	return out, nil
 }

@@ -40,6 +40,10 @@ type State struct {
 	// shown. A state saved before these existed is migrated by Load.
 	Await string `json:"await,omitempty"`
 	Step  *Step  `json:"step,omitempty"`
+	// Turn counts the questions asked: every answer taken and every step
+	// planned moves it on, so an answer that names an older turn (a
+	// second click sent before the first came back) is refused.
+	Turn int `json:"turn"`
 }
 
 // Load reads the state; a missing file is (nil, nil); an unreadable one is

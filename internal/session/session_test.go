@@ -59,11 +59,17 @@ func TestMachineDrivenWithoutATerminal(t *testing.T) {
 	if saved.Await != session.AwaitConsent || saved.Step.Plan == nil {
 		t.Errorf("the offer was not saved: %+v", saved)
 	}
-	out, err := m.Answer(ctx, st, session.Yes)
-	if err != nil || out.Entry == "" || st.Await != session.AwaitVerdict {
-		t.Fatalf("consent: %+v %v await %s", out, err, st.Await)
+	// An answer names the turn it was given at: a second "yes" for the
+	// consent's turn (a double click) does not answer the next question.
+	consentTurn := st.Turn
+	out, err := m.AnswerTurn(ctx, st, consentTurn, session.Yes)
+	if err != nil || out.Entry == "" || st.Await != session.AwaitVerdict || st.Turn == consentTurn {
+		t.Fatalf("consent: %+v %v await %s turn %d", out, err, st.Await, st.Turn)
 	}
-	if _, err := m.Answer(ctx, st, session.Yes); err != nil || !st.Finished {
+	if _, err := m.AnswerTurn(ctx, st, consentTurn, session.Yes); !errors.Is(err, session.ErrStale) || st.Finished || st.Await != session.AwaitVerdict {
+		t.Fatalf("a stale yes: %v, finished %v, await %s", err, st.Finished, st.Await)
+	}
+	if _, err := m.AnswerTurn(ctx, st, st.Turn, session.Yes); err != nil || !st.Finished {
 		t.Fatalf("verdict: %v %+v", err, st)
 	}
 	if saved, _ := session.Load(path); !saved.Finished || saved.Await != session.AwaitFinished || len(saved.Entries) != 1 {

@@ -408,8 +408,20 @@ func TestBrowserWholeFixByKeyboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "web-fix-consent")
-	press(t, ctx, "\r") // Do it for me
+	// Do it for me, clicked twice in a row: the buttons are off while the
+	// answer is on its way, so the second click answers nothing (it would
+	// otherwise answer "it plays now" and end the session, or be refused).
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const b = document.getElementById("guide-yes"); b.click(); b.click(); return b.disabled; })()`)); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, ctx, "the question after the fix", `!document.getElementById("guide-verdict").hidden`)
+	time.Sleep(300 * time.Millisecond) // room for a second answer's reply, if one was sent
+	if note, _ := chromedp.Run(ctx, chromedp.Text("#guide-note")); strings.Contains(note, "earlier step") || strings.Contains(note, "Enjoy") {
+		t.Errorf("a double click answered twice: %q", note)
+	}
+	if verdict, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("guide-verdict").hidden`)); !verdict {
+		t.Error("after a double click the page no longer asks whether it plays")
+	}
 	svc1, others1, _ := cookieCounts(t, home)
 	if svc1 != 0 || others1 != others0 {
 		t.Errorf("after the fix: %d service cookies (want 0), %d others (want %d)", svc1, others1, others0)

@@ -26,10 +26,13 @@ type stepView struct {
 	Done     string        `json:"done,omitempty"`     // a change was made: its journal entry
 	Note     string        `json:"note,omitempty"`     // what happened, in a sentence
 	Finished bool          `json:"finished"`
+	// Turn is the question's turn: the answer to it names it, and one
+	// naming a turn that has passed gets 409.
+	Turn int `json:"turn"`
 }
 
 func (s *Server) view(st *session.State, out session.Outcome) stepView {
-	v := stepView{Await: st.Await, Step: st.Step, Finished: st.Finished, Done: out.Entry}
+	v := stepView{Await: st.Await, Step: st.Step, Finished: st.Finished, Done: out.Entry, Turn: st.Turn}
 	if st.Step != nil && st.Step.Plan != nil && st.Await == session.AwaitConsent {
 		for _, c := range st.Step.Plan.Changes {
 			v.Changes = append(v.Changes, safe.Text(c))
@@ -128,20 +131,23 @@ func (s *Server) fixStep(w http.ResponseWriter, r *http.Request) {
 func (s *Server) fixAnswer(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Answer string `json:"answer"`
+		Turn   *int   `json:"turn"`
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		http.Error(w, `send {"answer": "yes|no|done|plugged|back|stop"}`, http.StatusBadRequest)
+	if err := dec.Decode(&body); err != nil || body.Turn == nil {
+		http.Error(w, `send {"answer": "yes|no|done|plugged|back|stop", "turn": N} (N: the turn of the step it answers)`, http.StatusBadRequest)
 		return
 	}
 	s.withSession(w, func(m *session.Machine, st *session.State) {
-		out, err := m.Answer(r.Context(), st, body.Answer)
+		out, err := m.AnswerTurn(r.Context(), st, *body.Turn, body.Answer)
 		switch {
+		case errors.Is(err, session.ErrStale):
+			http.Error(w, "that answer was for an earlier step; the page shows the current one", http.StatusConflict)
 		case errors.Is(err, session.ErrNotAwaited):
 			http.Error(w, "that answer is not what this step asks for", http.StatusConflict)
 		case errors.Is(err, session.ErrStopped):
-			writeJSON(w, stepView{Await: st.Await, Step: st.Step, Note: "Stopped. Your progress is saved; open StreamDoctor again to go on."})
+			writeJSON(w, stepView{Await: st.Await, Step: st.Step, Turn: st.Turn, Note: "Stopped. Your progress is saved; open StreamDoctor again to go on."})
 		case err != nil:
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		default:

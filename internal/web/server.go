@@ -9,11 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -47,8 +49,20 @@ const keepRuns = 20
 // MaxBody bounds a request body (answers are a few hundred bytes).
 const MaxBody = 16 << 10
 
-// CookieName is the session cookie the opening URL's secret is exchanged for.
-const CookieName = "streamdoctor_session"
+// Bounds on what one page (or anything holding its cookie) can keep busy:
+// checks running at once, event streams per check (the page opens one; a
+// reload or a second tab another) and in all. Beyond them the answer is
+// 429.
+const (
+	MaxChecks        = 4
+	MaxStreamsPerRun = 4
+	MaxStreams       = 16
+)
+
+// CookieName is the session cookie the opening URL's one-time token is
+// exchanged for, named after the port (browsers do not keep cookies apart
+// by port, so two launches on one machine would otherwise share one).
+func CookieName(port string) string { return "streamdoctor_" + port }
 
 // Config sets up the server.
 type Config struct {
@@ -70,16 +84,24 @@ type Config struct {
 
 // Server is one launch of the page.
 type Server struct {
-	cfg    Config
-	secret string
-	port   string
-	cop    *http.CrossOriginProtection
+	cfg Config
+	// token opens the page once (the launch file's or the printed
+	// address's); it is then exchanged for session, a different random
+	// value, as the cookie.
+	token     string
+	tokenUsed bool
+	session   string
+	launch    string // the launch file, removed once the token is used
+	port      string
+	cop       *http.CrossOriginProtection
 
 	mu       sync.Mutex
 	lastSeen time.Time
 	runs     map[string]*run
 	order    []string // run ids, oldest first
 	idle     chan struct{}
+	checks   int // checks running
+	streams  int // event streams open
 
 	fixMu sync.Mutex // one answer at a time
 	fix   *session.State
@@ -100,6 +122,8 @@ type run struct {
 	bmu      sync.Mutex
 	bwant    map[string]bool
 	bresults chan probe.BrowserResult
+
+	streams int // event streams open on it (under Server.mu)
 }
 
 // connectSrc is the page's connect-src: itself, the service's hosts and
@@ -137,7 +161,7 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = log.New(io.Discard, "", 0)
 	}
-	return &Server{cfg: cfg, secret: randomHex(16), cop: http.NewCrossOriginProtection(),
+	return &Server{cfg: cfg, token: randomHex(16), session: randomHex(16), cop: http.NewCrossOriginProtection(),
 		lastSeen: time.Now(), runs: map[string]*run{}, idle: make(chan struct{})}
 }
 
@@ -154,7 +178,8 @@ func IsLoopback(listen string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Listen opens the listener and returns the URL to open (secret included).
+// Listen opens the listener and returns the URL to open (its one-time
+// token included).
 func (s *Server) Listen(listen string) (net.Listener, string, error) {
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -166,7 +191,44 @@ func (s *Server) Listen(listen string) (net.Listener, string, error) {
 	if a, ok := l.Addr().(*net.TCPAddr); ok && a.IP.To4() == nil && a.IP.IsLoopback() {
 		host = "[::1]"
 	}
-	return l, fmt.Sprintf("http://%s:%s/?token=%s", host, port, s.secret), nil
+	return l, fmt.Sprintf("http://%s:%s/?token=%s", host, port, s.token), nil
+}
+
+// LaunchFile writes, in dir (the user's runtime folder), a page readable by
+// this user alone that forwards the browser to link: the browser is started
+// on the file, so no command line another user can read (ps) carries the
+// token (Jupyter's way). The file goes once the token has been used, and
+// when the server stops.
+func (s *Server) LaunchFile(dir, link string) (string, error) {
+	f, err := os.CreateTemp(dir, "streamdoctor-open-*.html")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if err := f.Chmod(0o600); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	esc := html.EscapeString(link)
+	_, err = fmt.Fprintf(f, `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=%s"><title>StreamDoctor</title></head><body><p><a href="%s">Open StreamDoctor</a></p></body></html>`, esc, esc)
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	s.mu.Lock()
+	s.launch = f.Name()
+	s.mu.Unlock()
+	return f.Name(), nil
+}
+
+func (s *Server) removeLaunchFile() {
+	s.mu.Lock()
+	p := s.launch
+	s.launch = ""
+	s.mu.Unlock()
+	if p != "" {
+		os.Remove(p)
+	}
 }
 
 // Serve answers on l until ctx ends or no page has been open for IdleExit.
@@ -175,6 +237,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: s.cfg.Log}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer s.removeLaunchFile()
 	go s.watchIdle(ctx, cancel)
 	return httpserve.Serve(ctx, hs, l, time.Second)
 }
@@ -243,17 +306,29 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			http.Error(w, "this page is served for 127.0.0.1 only", http.StatusMisdirectedRequest)
 			return
 		}
+		c, err := r.Cookie(CookieName(s.port))
+		hasSession := err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(s.session)) == 1
 		if tok := r.URL.Query().Get("token"); r.Method == http.MethodGet && r.URL.Path == "/" && tok != "" {
-			if subtle.ConstantTimeCompare([]byte(tok), []byte(s.secret)) != 1 {
-				http.Error(w, "this link is not from this StreamDoctor; open the link it printed", http.StatusForbidden)
+			if hasSession {
+				http.Redirect(w, r, "/", http.StatusSeeOther) // already open in this browser
 				return
 			}
-			http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.secret, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-			http.Redirect(w, r, "/", http.StatusSeeOther) // the secret leaves the address bar
+			s.mu.Lock()
+			valid := !s.tokenUsed && subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) == 1
+			if valid {
+				s.tokenUsed = true
+			}
+			s.mu.Unlock()
+			if !valid {
+				http.Error(w, "this link is not from this StreamDoctor, or it was opened already; start StreamDoctor again to open a new page", http.StatusForbidden)
+				return
+			}
+			s.removeLaunchFile()
+			http.SetCookie(w, &http.Cookie{Name: CookieName(s.port), Value: s.session, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			http.Redirect(w, r, "/", http.StatusSeeOther) // the token leaves the address bar
 			return
 		}
-		c, err := r.Cookie(CookieName)
-		if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(s.secret)) != 1 {
+		if !hasSession {
 			http.Error(w, "open the link StreamDoctor printed (it carries this launch's key)", http.StatusForbidden)
 			return
 		}
@@ -289,10 +364,23 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 		}
 		ans[q] = v
 	}
+	s.mu.Lock()
+	busy := s.checks >= MaxChecks
+	if !busy {
+		s.checks++
+	}
+	s.mu.Unlock()
+	if busy {
+		tooMany(w, "checks are already running; wait for one to finish")
+		return
+	}
 	urls := probe.BrowserURLs(s.cfg.Profile)
 	id, rn := s.newRun(urls)
 	rn.answers = ans
-	go s.runCheck(rn)
+	go func() {
+		defer func() { s.mu.Lock(); s.checks--; s.mu.Unlock() }()
+		s.runCheck(rn)
+	}()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "browser": urls, "browser_timeout_ms": probe.BrowserTimeout.Milliseconds()})
 }
@@ -449,6 +537,18 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if rn == nil {
 		return
 	}
+	s.mu.Lock()
+	full := s.streams >= MaxStreams || rn.streams >= MaxStreamsPerRun
+	if !full {
+		s.streams++
+		rn.streams++
+	}
+	s.mu.Unlock()
+	if full {
+		tooMany(w, "progress streams are open already; close other StreamDoctor tabs")
+		return
+	}
+	defer func() { s.mu.Lock(); s.streams--; rn.streams--; s.mu.Unlock() }()
 	w.Header().Set("Content-Type", "text/event-stream")
 	fl, _ := w.(http.Flusher)
 	sent := 0
@@ -475,6 +575,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// tooMany refuses a request over one of the bounds, with 429.
+func tooMany(w http.ResponseWriter, what string) {
+	w.Header().Set("Retry-After", "5")
+	http.Error(w, "too many at once: "+what, http.StatusTooManyRequests)
 }
 
 // reportFile serves the finished check's report in the renderers' formats.

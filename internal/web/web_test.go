@@ -2,15 +2,18 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -104,9 +107,27 @@ func TestSecurity(t *testing.T) {
 	}
 	c := opened(t, link)
 	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name != CookieName {
+		if ck.Name != CookieName(u.Port()) {
 			t.Errorf("unexpected cookie %s", ck.Name)
 		}
+		// The token works once and becomes another value: the opening
+		// address a launcher's command line showed opens nothing later,
+		// and the token is not the key to the session.
+		if ck.Value == u.Query().Get("token") {
+			t.Error("the cookie is the opening token itself")
+		}
+		forged := &http.Client{Timeout: 5 * time.Second}
+		req, _ := http.NewRequest("GET", base+"/", nil)
+		req.AddCookie(&http.Cookie{Name: ck.Name, Value: u.Query().Get("token")})
+		if resp, err := forged.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("the token as the cookie: %v %v, want 403", err, resp.StatusCode)
+		}
+	}
+	if code := get(plain, link, "", nil, "GET"); code != http.StatusForbidden {
+		t.Errorf("the opening address a second time, in another browser: HTTP %d, want 403", code)
+	}
+	if code := get(c, link, "", nil, "GET"); code != http.StatusOK {
+		t.Errorf("the opening address again in the browser that has it open: HTTP %d, want the page", code)
 	}
 	if code := get(c, base+"/api/check", "", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, "POST"); code != http.StatusForbidden {
 		t.Errorf("a cross-site POST: HTTP %d, want 403", code)
@@ -268,9 +289,9 @@ func TestDoItForMeAndUndo(t *testing.T) {
 	for i := 0; i < 6 && v.Await != "consent"; i++ {
 		switch v.Await {
 		case "done":
-			call("/api/fix/answer", map[string]string{"answer": "done"}, &v)
+			call("/api/fix/answer", map[string]any{"answer": "done", "turn": v.Turn}, &v)
 		case "verdict":
-			call("/api/fix/answer", map[string]string{"answer": "no"}, &v)
+			call("/api/fix/answer", map[string]any{"answer": "no", "turn": v.Turn}, &v)
 		default:
 			t.Fatalf("unexpected step %+v", v)
 		}
@@ -278,9 +299,46 @@ func TestDoItForMeAndUndo(t *testing.T) {
 	if v.Await != "consent" || v.Step.Fix != "clear_site_data" || len(v.Changes) == 0 || !strings.Contains(v.Changes[0], "cookies from") {
 		t.Fatalf("never offered clearing site data with its exact change: %+v", v)
 	}
-	call("/api/fix/answer", map[string]string{"answer": "yes"}, &v)
-	if v.Done == "" || v.Await != "verdict" {
+	// Two "yes" sent at once (a double click): the answer names its turn,
+	// so the second is refused instead of answering the next question ("it
+	// plays now") and ending the session.
+	type reply struct {
+		code int
+		v    stepView
+	}
+	replies := make(chan reply, 2)
+	yes, _ := json.Marshal(map[string]any{"answer": "yes", "turn": v.Turn})
+	for range 2 {
+		go func() {
+			resp, err := c.Post(base+"/api/fix/answer", "application/json", strings.NewReader(string(yes)))
+			if err != nil {
+				replies <- reply{}
+				return
+			}
+			defer resp.Body.Close()
+			var rv stepView
+			json.NewDecoder(resp.Body).Decode(&rv)
+			replies <- reply{resp.StatusCode, rv}
+		}()
+	}
+	codes := map[int]int{}
+	for range 2 {
+		r := <-replies
+		codes[r.code]++
+		if r.code == 200 {
+			v = r.v
+		}
+	}
+	if codes[200] != 1 || codes[http.StatusConflict] != 1 {
+		t.Fatalf("two answers for one turn: HTTP codes %v, want one 200 and one 409", codes)
+	}
+	if v.Done == "" || v.Await != "verdict" || v.Finished {
 		t.Fatalf("after consent: %+v", v)
+	}
+	var missing bytes.Buffer
+	missing.WriteString(`{"answer": "yes"}`)
+	if resp, err := c.Post(base+"/api/fix/answer", "application/json", &missing); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("an answer naming no turn: %v %v, want 400", err, resp.StatusCode)
 	}
 	for p := range stores {
 		for _, pr := range browsers.FindProfiles(w.Home, "linux") {
@@ -320,4 +378,136 @@ func testGuide(w *lab.World, code string, fenv *fix.Env, statePath string) *sess
 	return session.New(session.Config{KB: k, OS: "linux", FixEnv: fenv, StatePath: statePath, Service: w.Profile.Name, Code: code,
 		Diagnoser:   check.Diagnoser(k, env, check.Request{Profile: w.Profile, Code: code, Timeout: 5 * time.Second}),
 		NetworkBack: func(ctx context.Context) bool { return probe.Reachable(ctx, env(), w.Profile) }})
+}
+
+// Two launches on one machine: browsers keep cookies by name and host,
+// not port, so each launch's cookie carries its port and opening the second
+// leaves the first page working.
+func TestTwoLaunchesCoexist(t *testing.T) {
+	_, linkA, _, _ := start(t, "healthy.yaml", 0)
+	_, linkB, _, _ := start(t, "healthy.yaml", 0)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 15 * time.Second}
+	for _, link := range []string{linkA, linkB} {
+		resp, err := c.Get(link)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("opening %s: %v", link, err)
+		}
+		resp.Body.Close()
+	}
+	for _, link := range []string{linkA, linkB} {
+		u, _ := url.Parse(link)
+		resp, err := c.Post("http://"+u.Host+"/api/heartbeat", "application/json", nil)
+		if err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Errorf("%s after both were opened: %v %d", u.Host, err, resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+}
+
+// The launch file forwards to the opening address, is readable by this
+// user alone, and goes once the address has been opened.
+func TestLaunchFile(t *testing.T) {
+	s, link, _, _ := start(t, "healthy.yaml", 0)
+	p, err := s.LaunchFile(t.TempDir(), link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if !strings.Contains(string(b), html.EscapeString(link)) || !strings.Contains(string(b), `http-equiv="refresh"`) {
+		t.Errorf("launch file:\n%s", b)
+	}
+	if fi, _ := os.Stat(p); runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("launch file mode %v, want 0600", fi.Mode().Perm())
+	}
+	opened(t, link)
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Error("the launch file is still there after the page was opened")
+	}
+}
+
+// What one page can keep busy is bounded: checks running at once, event
+// streams per check and in all; beyond each, 429. Closed streams give
+// their places back.
+func TestStreamsAndChecksAreCapped(t *testing.T) {
+	_, link, _, _ := start(t, "outage-blackhole.yaml", 0) // silent connects keep its checks running for seconds
+	u, _ := url.Parse(link)
+	base := "http://" + u.Host
+	c := opened(t, link)
+	post := func(path string) (int, string) {
+		resp, err := c.Post(base+path, "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		id, _ := v["id"].(string)
+		return resp.StatusCode, id
+	}
+	var ids []string
+	for range MaxChecks {
+		code, id := post("/api/check")
+		if code != 200 {
+			t.Fatalf("check %d: HTTP %d", len(ids)+1, code)
+		}
+		ids = append(ids, id)
+	}
+	if code, _ := post("/api/check"); code != http.StatusTooManyRequests {
+		t.Errorf("check %d while %d run: HTTP %d, want 429", MaxChecks+1, MaxChecks, code)
+	}
+	var open []io.Closer
+	defer func() {
+		for _, b := range open {
+			b.Close()
+		}
+	}()
+	stream := func(id string) int {
+		resp, err := c.Get(base + "/api/events?id=" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode == 200 {
+			open = append(open, resp.Body)
+		} else {
+			resp.Body.Close()
+		}
+		return resp.StatusCode
+	}
+	for _, id := range ids {
+		for i := range MaxStreamsPerRun {
+			if code := stream(id); code != 200 {
+				t.Fatalf("stream %d of check %s: HTTP %d", i+1, id, code)
+			}
+		}
+		if code := stream(id); code != http.StatusTooManyRequests {
+			t.Errorf("stream %d of one check: HTTP %d, want 429", MaxStreamsPerRun+1, code)
+		}
+	}
+	if MaxChecks*MaxStreamsPerRun < MaxStreams {
+		t.Fatalf("the test needs the checks' streams to reach the bound in all (%d)", MaxStreams)
+	}
+	code, speedID := post("/api/speed")
+	if code != 200 {
+		t.Fatalf("speed test: HTTP %d", code)
+	}
+	if code := stream(speedID); code != http.StatusTooManyRequests {
+		t.Errorf("a stream beyond %d in all: HTTP %d, want 429", MaxStreams, code)
+	}
+	// Closing them gives the places back.
+	for _, b := range open {
+		b.Close()
+	}
+	open = nil
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code := stream(speedID)
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after every stream was closed: HTTP %d", code)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -120,6 +120,8 @@
     es.addEventListener("result", (e) => { window.lastReport = JSON.parse(e.data); showResult(window.lastReport); });
     es.addEventListener("failed", (e) => { $("headline").textContent = "The check could not run"; $("progress").textContent = JSON.parse(e.data).error; });
     es.addEventListener("end", () => es.close());
+    // Refused (too many StreamDoctor tabs follow checks at once): say so.
+    es.addEventListener("error", () => { if (es.readyState === EventSource.CLOSED) $("progress").textContent = "StreamDoctor is open in too many tabs to follow this check. Close the others and reload this one."; });
   }
 
   function answer(v) {
@@ -139,7 +141,9 @@
   }
 
   let waitTimer = null;
+  let turn = 0; // the shown step's turn: an answer names it (the server refuses a stale one)
   function showStep(v) {
+    turn = v.turn;
     $("guide-note").textContent = v.note || "";
     const st = $("guide-step");
     ["guide-consent", "guide-byhand", "guide-wait", "guide-verdict"].forEach((id) => { $(id).hidden = true; });
@@ -172,9 +176,9 @@
         $("guide-countdown").textContent = "Waiting for the network to come back… " + Math.floor(left / 60000) + ":" + String(Math.floor(left / 1000) % 60).padStart(2, "0") + " left";
         try {
           const r = await post("/api/fix/network");
-          if (r.back) { clearInterval(waitTimer); showStep(await post("/api/fix/answer", {answer: "back"})); return; }
+          if (r.back) { clearInterval(waitTimer); showStep(await post("/api/fix/answer", {answer: "back", turn: turn})); return; }
         } catch (_) { /* the network is still coming back */ }
-        if (left === 0) { clearInterval(waitTimer); showStep(await post("/api/fix/answer", {answer: "gave_up"})); }
+        if (left === 0) { clearInterval(waitTimer); showStep(await post("/api/fix/answer", {answer: "gave_up", turn: turn})); }
       };
       waitTimer = setInterval(tick, 3000);
       tick();
@@ -185,9 +189,16 @@
     loadChanges();
   }
 
+  // While an answer is on its way the step's buttons are off, so a second
+  // click cannot answer the question that follows.
   async function answerStep(a) {
-    try { showStep(await post("/api/fix/answer", {answer: a})); }
+    const buttons = document.querySelectorAll("#guide-step button");
+    buttons.forEach((b) => { b.disabled = true; });
+    let v = null;
+    try { v = await post("/api/fix/answer", {answer: a, turn: turn}); }
     catch (e) { $("guide-note").textContent = e.message; }
+    buttons.forEach((b) => { b.disabled = false; }); // before showStep moves the focus
+    if (v) showStep(v);
   }
 
   async function loadChanges() {
