@@ -282,10 +282,16 @@ func ndt7Transfer(parent context.Context, c *http.Client, u string, upload bool,
 	return r, nil
 }
 
+// ndt7CounterFlowLimit is the largest message a client may send during
+// the download subtest: its measurements are a few hundred bytes of JSON.
+const ndt7CounterFlowLimit = 64 << 10
+
 // NDT7Handler serves the ndt7 download and upload subtests (for `speed
 // serve` and tests): it refuses requests without the subprotocol with 400,
 // sends random binary messages for up to ten seconds, and reports its
-// application-level counts as JSON measurements every 250 ms.
+// application-level counts as JSON measurements every 250 ms. During the
+// download it reads what the client sends 64 KiB at most a message, and
+// drops it.
 func NDT7Handler() http.Handler {
 	block := make([]byte, 1<<20)
 	_, _ = rand.Read(block)
@@ -344,10 +350,19 @@ func NDT7Handler() http.Handler {
 				}
 			}
 		}
-		go func() { // read control frames and the client's close
+		// The client may send its own measurements during the download:
+		// small JSON, read through and dropped, never held. A message over
+		// ndt7CounterFlowLimit closes the connection (1009, message too
+		// big), so what a client sends costs the server nothing.
+		conn.SetReadLimit(ndt7CounterFlowLimit)
+		go func() { // read control frames, the client's messages and its close
+			defer cancel()
 			for {
-				if _, _, err := conn.Read(ctx); err != nil {
-					cancel()
+				_, rd, err := conn.Reader(ctx)
+				if err != nil {
+					return
+				}
+				if _, err := io.Copy(io.Discard, rd); err != nil {
 					return
 				}
 			}
@@ -366,6 +381,8 @@ func NDT7Handler() http.Handler {
 				next = time.Now().Add(250 * time.Millisecond)
 			}
 		}
-		_ = conn.Close(websocket.StatusNormalClosure, "")
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) { // the test ran its length
+			_ = conn.Close(websocket.StatusNormalClosure, "")
+		}
 	})
 }

@@ -3,6 +3,7 @@ package speed
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -58,15 +59,32 @@ func Handler() http.Handler {
 		case http.MethodGet:
 			w.Header().Set("Content-Type", "application/octet-stream")
 			w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+			rc, end := http.NewResponseController(w), time.Now().Add(TransferMax)
 			for n > 0 {
-				k := min(n, int64(len(block)))
+				// Each piece must leave within SendWindow, and all by
+				// TransferMax: a download nobody reads is cut, and frees
+				// its place for a client that measures.
+				_ = rc.SetWriteDeadline(earliest(time.Now().Add(SendWindow), end))
+				k := min(n, sendPiece)
 				if _, err := w.Write(block[:k]); err != nil {
 					return
 				}
 				n -= k
 			}
 		case http.MethodPost:
-			_, _ = io.Copy(io.Discard, minRate(w, io.LimitReader(r.Body, n)))
+			_, err := io.Copy(io.Discard, minRate(w, io.LimitReader(r.Body, n), time.Now().Add(TransferMax)))
+			if err != nil {
+				// Not 200: the body did not arrive, and the client should
+				// not count it as sent. Nothing more is read from it.
+				code, msg := http.StatusBadRequest, "the body ended early"
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					code, msg = http.StatusRequestTimeout, "the body came too slowly"
+				}
+				w.Header().Set("Connection", "close")
+				http.Error(w, msg, code)
+				return
+			}
 			w.WriteHeader(http.StatusOK)
 		default:
 			http.Error(w, "GET or POST", http.StatusMethodNotAllowed)
@@ -75,24 +93,46 @@ func Handler() http.Handler {
 }
 
 // BodyWindow and BodyMinBytes: an upload must deliver at least BodyMinBytes
-// in every BodyWindow, or it is cut: a body that trickles in holds a
-// connection without measuring anything.
+// in every BodyWindow, or it is cut (and answered 408): a body that
+// trickles in holds a connection without measuring anything.
 var (
 	BodyWindow   = 5 * time.Second
 	BodyMinBytes = 16 << 10
 )
 
+// SendWindow and TransferMax bound a range transfer: a download must hand
+// the kernel each piece (sendPiece, 256 KiB) within SendWindow (so a client
+// that stops reading is cut after 10 s: under 0.2 Mbps nothing is measured),
+// and no download or upload lasts beyond TransferMax, the longest test
+// (`speed --max 30s`) plus slack. Without them a client that asks for
+// 256 MiB and never reads holds its connection, one of --max-conns, for as
+// long as the server's last resort allows.
+var (
+	SendWindow  = 10 * time.Second
+	TransferMax = 40 * time.Second
+)
+
+const sendPiece = 256 << 10
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // rateReader extends the connection's read deadline one window at a time,
-// only while the body keeps up the minimum rate.
+// only while the body keeps up the minimum rate, and never past end.
 type rateReader struct {
 	r   io.Reader
 	rc  *http.ResponseController
 	got int
+	end time.Time
 }
 
-func minRate(w http.ResponseWriter, r io.Reader) io.Reader {
-	rr := &rateReader{r: r, rc: http.NewResponseController(w)}
-	_ = rr.rc.SetReadDeadline(time.Now().Add(BodyWindow))
+func minRate(w http.ResponseWriter, r io.Reader, end time.Time) io.Reader {
+	rr := &rateReader{r: r, rc: http.NewResponseController(w), end: end}
+	_ = rr.rc.SetReadDeadline(earliest(time.Now().Add(BodyWindow), end))
 	return rr
 }
 
@@ -101,7 +141,7 @@ func (r *rateReader) Read(p []byte) (int, error) {
 	r.got += n
 	if r.got >= BodyMinBytes {
 		r.got = 0
-		_ = r.rc.SetReadDeadline(time.Now().Add(BodyWindow))
+		_ = r.rc.SetReadDeadline(earliest(time.Now().Add(BodyWindow), r.end))
 	}
 	return n, err
 }
@@ -114,7 +154,8 @@ type ServeOptions struct {
 }
 
 // Serve runs the speed server on l until ctx ends: slow headers, idle
-// connections and trickling bodies are cut, connections are capped, and
+// connections, trickling bodies, unread downloads and transfers past
+// TransferMax are cut, connections are capped, and
 // when ctx ends it stops at once (open transfers are closed after half a
 // second of grace).
 func Serve(ctx context.Context, l net.Listener, o ServeOptions) error {
