@@ -1,7 +1,9 @@
 // Command outagedetect replays a synthetic month of crowd reports through
 // the real outage detector on a simulated clock, then surges of 3x, 5x and
-// 10x, and prints how often it cried "outage" in the calm month and how
-// long each surge took to be called an outage. Run by bench/outage-detect.
+// 10x, and prints how often it cried "outage" in the calm month, how long
+// each surge took to be called an outage, and how many distinct networks
+// one attacker needs to fake an outage at a quiet and at a busy hour. Run by
+// bench/outage-detect.
 package main
 
 import (
@@ -90,13 +92,59 @@ func (s *series) at(t time.Time, p server.Params) server.Verdict {
 	return v
 }
 
+// minToFake is the fewest reports, each from its own network, that one
+// attacker must add to make the calm series say "outage" at the moments of
+// the given hour (UTC) on each day from start to end: at the end of each
+// bucket of the hour (the attacker's best moment in it), with every report
+// in that bucket (where it counts in both windows). It returns the median
+// over those moments and the lowest (the month's luckiest moment for the
+// attacker, when the usual reports happen to be many).
+func minToFake(calm *series, start, end time.Time, hour int, p server.Params) (median, lowest int) {
+	var need []int
+	for day := start; day.Before(end); day = day.Add(24 * time.Hour) {
+		h0 := time.Date(day.Year(), day.Month(), day.Day(), hour, 0, 0, 0, time.UTC)
+		for t := h0.Add(bucket*time.Second - time.Second); t.Before(h0.Add(time.Hour)); t = t.Add(bucket * time.Second) {
+			b := t.Unix() / bucket
+			lo, hi := 0, 1000 // outage at hi, not at lo
+			for hi-lo > 1 {
+				mid := (lo + hi) / 2
+				if calm.withExtra(t, b, mid, p).Status == outage.Outage {
+					hi = mid
+				} else {
+					lo = mid
+				}
+			}
+			need = append(need, hi)
+		}
+	}
+	slices.Sort(need)
+	return need[len(need)/2], need[0]
+}
+
+// withExtra evaluates at t with n more reports in bucket b.
+func (s *series) withExtra(t time.Time, b int64, n int, p server.Params) server.Verdict {
+	lo := sort.Search(len(s.times), func(i int) bool { return s.times[i] >= b*bucket })
+	hi := sort.Search(len(s.times), func(i int) bool { return s.times[i] > t.Unix() })
+	saved, had := s.full[b]
+	s.full[b] = hi - lo + n
+	v := server.Evaluate(server.Series{Counts: s.full, First: s.first}, t, p)
+	if had {
+		s.full[b] = saved
+	} else {
+		delete(s.full, b)
+	}
+	return v
+}
+
 func main() {
 	peak := flag.Float64("peak", 6, "usual reports per five minutes at the busiest hour")
+	minNetworks := flag.Int("min-networks", server.DefaultParams.MinNetworks, "the floor of distinct networks (outage serve --min-networks)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	surges := flag.Int("surges", 12, "surges per magnitude, spread over the month")
 	verbose := flag.Bool("v", false, "print each surge")
 	flag.Parse()
 	p := server.DefaultParams
+	p.MinNetworks = *minNetworks
 	r := rand.New(rand.NewPCG(*seed, 2))
 	warm := time.Date(2026, 9, 7, 0, 0, 0, 0, time.UTC) // a Monday
 	start := warm.Add(28 * 24 * time.Hour)              // four weeks of history first
@@ -165,9 +213,17 @@ func main() {
 	if len(delay5) > 0 {
 		med, worst = delay5[len(delay5)/2], slices.Max(delay5)
 	}
-	fmt.Printf("goals: no false outage in the month (%s); a 5x surge called within 10 minutes (median %s)\n",
-		verdict(falseOutage == 0), verdict(med <= 10))
-	fmt.Printf("false_alarms=%d detection_delay_min=%.0f worst_delay_min=%.0f\n", falseOutage, med, worst)
+	// One attacker with many networks, at the quietest hour (8 am, a
+	// quarter of the peak) and the busiest (8 pm), on the month's days.
+	quiet, quietLow := minToFake(calm, start, end, 8, p)
+	busy, busyLow := minToFake(calm, start, end, 20, p)
+	fmt.Printf("networks one attacker needs to fake an outage: %d at 8 am (usual %.1f per 5 min), %d at 8 pm (usual %.1f to %.1f);\n"+
+		"  at the month's luckiest moment for the attacker (the usual reports by chance many): %d and %d\n",
+		quiet, *peak/4, busy, *peak, *peak*1.3, quietLow, busyLow)
+	fmt.Printf("goals: no false outage in the month (%s); a 5x surge called within 10 minutes (median %s); at least 20 networks to fake an outage (%s)\n",
+		verdict(falseOutage == 0), verdict(med <= 10), verdict(min(quiet, busy) >= 20))
+	fmt.Printf("false_alarms=%d detection_delay_min=%.0f worst_delay_min=%.0f min_networks_to_fake_outage_quiet=%d min_networks_to_fake_outage_busy=%d lowest_quiet=%d lowest_busy=%d\n",
+		falseOutage, med, worst, quiet, busy, quietLow, busyLow)
 }
 
 func verdict(ok bool) string {

@@ -83,38 +83,70 @@ func ParseStatus(body []byte) (Status, error) {
 	default:
 		return Status{}, fmt.Errorf("the outage server gave an unknown status %q", safe.OneLine(st.Status))
 	}
-	if st.Reports15m < 0 || st.Baseline15 < 0 {
+	if st.Reports15m < 0 || st.Baseline15 < 0 || st.Networks15m < 0 {
 		return Status{}, errors.New("the outage server's answer has negative counts")
+	}
+	if st.WorstRegion != "" && !ValidRegion(st.WorstRegion) {
+		return Status{}, errors.New("the outage server's answer names no country in worst_region")
 	}
 	return st, nil
 }
 
-// Send reports that the person still cannot watch.
+// Send reports that the person still cannot watch. When the server asks
+// for a proof-of-work stamp (HTTP 428 with a challenge), Send computes it
+// (about 50 ms at the usual difficulty) and sends the report again, at most
+// twice (a challenge can expire between the two).
 func (c *Client) Send(ctx context.Context, r Report) error {
+	// The stamp covers the code as the server reads it.
+	r.Code = strings.ToUpper(strings.TrimSpace(r.Code))
+	r.Challenge, r.Nonce = "", ""
+	for attempt := 0; ; attempt++ {
+		code, body, err := c.post(ctx, r)
+		if err != nil {
+			return err
+		}
+		if code == http.StatusAccepted {
+			return nil
+		}
+		var e struct {
+			Error string        `json:"error"`
+			PoW   *PoWChallenge `json:"pow"`
+		}
+		_ = json.Unmarshal(body, &e)
+		if code == http.StatusPreconditionRequired && e.PoW != nil && attempt < 2 {
+			nonce, err := SolvePoW(ctx, r, e.PoW.Challenge, e.PoW.Bits)
+			if err != nil {
+				return err
+			}
+			r.Challenge, r.Nonce = e.PoW.Challenge, nonce
+			if r.Validate([]string{r.Service}) != nil {
+				return errors.New("the outage server gave a challenge this client cannot send back")
+			}
+			continue
+		}
+		if e.Error != "" {
+			return fmt.Errorf("the outage server refused the report (HTTP %d): %s", code, safe.OneLine(e.Error))
+		}
+		return fmt.Errorf("the outage server refused the report (HTTP %d)", code)
+	}
+}
+
+func (c *Client) post(ctx context.Context, r Report) (int, []byte, error) {
 	b, _ := json.Marshal(r)
 	u := *c.Base
 	u.Path += "/v1/reports"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(b))
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusAccepted {
-		return nil
-	}
-	var e struct {
-		Error string `json:"error"`
-	}
-	_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&e)
-	if e.Error != "" {
-		return fmt.Errorf("the outage server refused the report (HTTP %d): %s", resp.StatusCode, safe.OneLine(e.Error))
-	}
-	return fmt.Errorf("the outage server refused the report (HTTP %d)", resp.StatusCode)
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	return resp.StatusCode, body, nil
 }
 
 // ClientID returns this install's random report id, kept 0600 in dir

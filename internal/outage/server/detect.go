@@ -20,9 +20,18 @@ type Params struct {
 	// ExitAlpha: a raised status steps down only when the windows are no
 	// longer significant even at this looser level (hysteresis).
 	ExitAlpha float64
-	// MinShort and MinLong: the fewest distinct clients a window needs
-	// before it can be significant at all.
+	// MinShort and MinLong: the fewest reports (each from a distinct
+	// network) a window needs before it can be significant at all.
 	MinShort, MinLong int
+	// MinNetworks: the floor of distinct networks in the last 15 minutes
+	// (the long window) beyond the usual count, before the status can be
+	// raised at all, to "elevated" or "outage", whatever the Poisson test
+	// says: networks_15m - baseline_15m >= MinNetworks (21 networks on a
+	// service with no history, whose baseline is 0.6; 25 where 4.5 are
+	// usual). So the reporters who are there anyway do not lend an
+	// attacker their networks. A network counts once per service per 30
+	// minutes, so the window's count is its number of networks.
+	MinNetworks int
 	// Floor is the smallest baseline, in reports per bucket: quiet hours
 	// are not allowed to make two reports look like a surge.
 	Floor float64
@@ -43,7 +52,8 @@ var DefaultParams = Params{
 	Alpha:       1e-5, // per window; both must agree: no false outage in replayed calm months (bench/outage-detect), a 5x surge called in minutes
 	ExitAlpha:   1e-2, // a surge is over only when even a 1 % tail no longer flags it
 	MinShort:    3,    // three viewers within ten minutes, at the least
-	MinLong:     5,    // five within twenty
+	MinLong:     5,    // five within fifteen
+	MinNetworks: 20,   // one person, or one office, is not a crowd: --min-networks
 	Floor:       0.2,  // one report per 25 minutes, the quietest hour of a small crowd
 	Weeks:       4,    // a month of hour-of-week history
 	HoldSteps:   2,    // ten minutes calm before stepping down
@@ -52,9 +62,29 @@ var DefaultParams = Params{
 
 // Series is a service's (and region's) counts by bucket number (Unix time /
 // BucketSeconds), plus the first bucket it has any history from.
+//
+// Hours, when not nil, holds the counts per hour (bucket / 12) that the
+// baseline reads, so that Counts need only hold the buckets the windows
+// look at (the server reads both from incremental aggregates); nil: hours
+// are summed from Counts.
 type Series struct {
 	Counts map[int64]int
+	Hours  map[int64]int
 	First  int64 // first bucket with a report; 0 = none yet
+}
+
+const perHour = 3600 / BucketSeconds
+
+// hourSum is the count of hour h (buckets h*12 to h*12+11).
+func (s Series) hourSum(h int64) int {
+	if s.Hours != nil {
+		return s.Hours[h]
+	}
+	n := 0
+	for i := int64(0); i < perHour; i++ {
+		n += s.Counts[h*perHour+i]
+	}
+	return n
 }
 
 // Verdict is the detector's answer at one moment.
@@ -73,23 +103,20 @@ const HistoryNeeded = 24
 
 // baseline is the expected reports per bucket at bucket b: the median over
 // past weeks of that hour-of-week's mean, or, with under a week of history,
-// the mean of the past day (leaving out the last hour, where a surge would
-// sit); never below the floor.
+// the mean of the past day's whole hours up to the last one (leaving out
+// the last hour or two, where a surge would sit); never below the floor.
+// It depends only on b's hour.
 func (s Series) baseline(b int64, p Params) float64 {
-	const perHour = 3600 / BucketSeconds
 	const perWeek = 7 * 24 * perHour
-	hourStart := b - b%perHour
+	hour := b / perHour
+	hourStart := hour * perHour
 	var weekly []float64
 	for k := int64(1); k <= int64(p.Weeks); k++ {
 		start := hourStart - k*perWeek
 		if s.First == 0 || start < s.First {
 			break
 		}
-		sum := 0
-		for i := int64(0); i < perHour; i++ {
-			sum += s.Counts[start+i]
-		}
-		weekly = append(weekly, float64(sum)/perHour)
+		weekly = append(weekly, float64(s.hourSum(hour-k*7*24))/perHour)
 	}
 	var lam float64
 	switch {
@@ -101,12 +128,13 @@ func (s Series) baseline(b int64, p Params) float64 {
 			lam = (weekly[n/2-1] + weekly[n/2]) / 2
 		}
 	case s.First != 0 && b-s.First >= HistoryNeeded:
-		// Cold start: the past day, up to an hour ago.
-		from := max(s.First, b-24*perHour)
-		to := b - perHour
+		// Cold start: the past day's whole hours, up to the one before
+		// this hour (nothing is stored before First).
+		from := max(s.First, hourStart-24*perHour)
+		to := hourStart - perHour
 		sum := 0
-		for i := from; i < to; i++ {
-			sum += s.Counts[i]
+		for h := from / perHour; h < to/perHour; h++ {
+			sum += s.hourSum(h)
 		}
 		if to > from {
 			lam = float64(sum) / float64(to-from)
@@ -115,24 +143,45 @@ func (s Series) baseline(b int64, p Params) float64 {
 	return max(lam, p.Floor)
 }
 
-// raw is the status at time t from the two windows alone, at level alpha.
-func (s Series) raw(t time.Time, p Params, alpha float64) (string, Verdict) {
-	b := t.Unix() / BucketSeconds
-	elapsed := float64(t.Unix()%BucketSeconds) / BucketSeconds
-	lam := s.baseline(b, p)
-	sum := func(from int64) int {
-		n := 0
-		for i := from; i <= b; i++ {
-			n += s.Counts[i]
-		}
-		return n
+// evaluator evaluates one series, remembering each hour's baseline.
+type evaluator struct {
+	s   Series
+	p   Params
+	lam map[int64]float64
+}
+
+func (e *evaluator) baseline(b int64) float64 {
+	h := b / perHour
+	if v, ok := e.lam[h]; ok {
+		return v
 	}
-	// Short: this bucket so far and the one before (5-10 minutes); long:
-	// this bucket and the two before (10-15 minutes).
-	cS, cL := sum(b-1), sum(b-2)
-	pS := PoissonTail(cS, lam*(1+elapsed))
-	pL := PoissonTail(cL, lam*(2+elapsed))
+	if e.lam == nil {
+		e.lam = map[int64]float64{}
+	}
+	v := e.s.baseline(b, e.p)
+	e.lam[h] = v
+	return v
+}
+
+// raw is the status of bucket b from its two windows alone, at level
+// alpha. A bucket is judged on its whole exposure even while it is still
+// in progress: its count can only grow, so within a bucket the raw status
+// never falls as time passes (with the exposure so far, the same reports
+// would look less and less unusual each second, and the status would
+// step down inside the bucket).
+func (e *evaluator) raw(b int64, alpha float64) (string, Verdict) {
+	s, p := e.s, e.p
+	lam := e.baseline(b)
+	// Short: this bucket and the one before (5-10 minutes); long: this
+	// bucket and the two before (10-15 minutes).
+	cS := s.Counts[b-1] + s.Counts[b]
+	cL := cS + s.Counts[b-2]
+	pS := PoissonTail(cS, lam*2)
+	pL := PoissonTail(cL, lam*3)
 	v := Verdict{Reports15m: cL, Baseline15: lam * 3, ShortP: pS, LongP: pL}
+	if float64(cL)-lam*3 < float64(p.MinNetworks) {
+		return outage.Normal, v
+	}
 	short := cS >= p.MinShort && pS < alpha
 	long := cL >= p.MinLong && pL < alpha
 	switch {
@@ -146,36 +195,49 @@ func (s Series) raw(t time.Time, p Params, alpha float64) (string, Verdict) {
 
 // Evaluate replays the status over the last ReplaySteps buckets up to now
 // and returns it. It reads only s, so instances sharing a database agree.
-// Stepping up is immediate; stepping down needs the lower status, judged at
-// ExitAlpha, for HoldSteps evaluations in a row.
 func Evaluate(s Series, now time.Time, p Params) Verdict {
+	_, v := timeline(s, now, p)
+	return v
+}
+
+// timeline replays the status bucket by bucket and returns its level at
+// each step (ReplaySteps+1 of them, the last being now's bucket) with the
+// final verdict. Each complete bucket is one evaluation. Stepping up is
+// immediate, even in the bucket in progress; stepping down needs the lower
+// status, judged at ExitAlpha, in HoldSteps complete buckets in a row. The
+// bucket in progress never counts as a calm evaluation, so the status never
+// steps down inside a bucket, and never steps down to climb back when the
+// bucket's reports are in.
+func timeline(s Series, now time.Time, p Params) ([]int, Verdict) {
 	b := now.Unix() / BucketSeconds
 	start := b - int64(p.ReplaySteps)
+	e := &evaluator{s: s, p: p}
 	state, since, calm := outage.Normal, time.Unix(start*BucketSeconds, 0).UTC(), 0
+	levels := make([]int, 0, p.ReplaySteps+1)
 	var v Verdict
 	for step := start; step <= b; step++ {
-		t := time.Unix((step+1)*BucketSeconds-1, 0) // the end of each bucket
-		if step == b {
-			t = now
-		}
-		st, vv := s.raw(t, p, p.Alpha)
+		st, vv := e.raw(step, p.Alpha)
 		v = vv
-		if outage.Level(st) > outage.Level(state) {
+		switch {
+		case outage.Level(st) > outage.Level(state):
 			state, since, calm = st, time.Unix(step*BucketSeconds, 0).UTC(), 0
-			continue
-		}
-		exit, _ := s.raw(t, p, p.ExitAlpha)
-		if outage.Level(exit) < outage.Level(state) {
-			calm++
-			if calm >= p.HoldSteps {
-				state, since, calm = exit, time.Unix(step*BucketSeconds, 0).UTC(), 0
+		case step == b:
+			// In progress: it may raise the status, never lower it.
+		default:
+			exit, _ := e.raw(step, p.ExitAlpha)
+			if outage.Level(exit) < outage.Level(state) {
+				calm++
+				if calm >= p.HoldSteps {
+					state, since, calm = exit, time.Unix((step+1)*BucketSeconds, 0).UTC(), 0
+				}
+			} else {
+				calm = 0
 			}
-		} else {
-			calm = 0
 		}
+		levels = append(levels, outage.Level(state))
 	}
 	v.Status, v.Since = state, since
-	return v
+	return levels, v
 }
 
 // PoissonTail is P(X >= c) for X ~ Poisson(mu).

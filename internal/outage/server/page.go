@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -25,7 +26,7 @@ svg{width:100%;height:auto;background:#fafafa}
 <p>Reports from StreamDoctor users who still could not watch, counted per five minutes over the last 24 hours, against what is usual for that hour of the week.</p>
 {{range .}}<section class="svc" aria-labelledby="h-{{.Status.Service}}">
 <h2 id="h-{{.Status.Service}}">{{.Title}}: <span class="{{.Status.Status}}">{{.Words}}</span></h2>
-<p>{{.Status.Reports15m}} reports in the last 15 minutes; usually about {{printf "%.1f" .Status.Baseline15}}. {{.SinceWords}}</p>
+<p>{{.Status.Reports15m}} reports from {{.Status.Networks15m}} networks in the last 15 minutes{{with .Status.WorstRegion}} in {{.}}{{end}}; usually about {{printf "%.1f" .Status.Baseline15}}. {{.SinceWords}}</p>
 <svg viewBox="0 0 {{.W}} {{.H}}" role="img" aria-label="Reports per five minutes over the last 24 hours for {{.Title}}">
 <polygon points="{{.Band}}" fill="#dde8f5"/>
 <polyline points="{{.Base}}" fill="none" stroke="#5b7fa8" stroke-width="1.5"/>
@@ -36,7 +37,7 @@ svg{width:100%;height:auto;background:#fafafa}
 </svg>
 <p class="legend"><span>▮ reports</span><span style="color:#5b7fa8">— usual</span><span style="color:#7a9cc6">▭ normal range</span></p>
 </section>{{end}}
-<p>Stored for each report: the service, the error code, the country if given, the five-minute slot, and a hash of a random install id under a key that is deleted every day. No address, no browser, no id in clear.</p>
+<p>Each network (a /24 or /48) counts once per service every 30 minutes. Stored for each report: the service, the error code, the country if given, the five-minute slot, and a hash of the network under a key that is deleted every day. No address, no browser, no id in clear.</p>
 </body></html>
 `))
 
@@ -56,24 +57,40 @@ type pageSvc struct {
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	var out []pageSvc
-	for _, svc := range s.cfg.Services {
-		st, ser, err := s.StatusOf(r.Context(), svc, "")
-		if err != nil {
-			s.unavailable(w, err)
-			return
+	// The page is the same for everyone: drawn once per StatusCache.
+	v, err := s.cached(cacheKey{kind: kindPage}, func(now time.Time) (any, error) {
+		var out []pageSvc
+		for _, svc := range s.cfg.Services {
+			c, err := s.statusOf(r.Context(), svc, "", true)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, chart(c.st, c.total, s.cfg.Params, now))
 		}
-		out = append(out, chart(st, ser, s.cfg.Params, s.cfg.Now()))
+		var b bytes.Buffer
+		if err := pageTmpl.Execute(&b, out); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
+	})
+	if err != nil {
+		s.unavailable(w, err)
+		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_ = pageTmpl.Execute(w, out)
+	_, _ = w.Write(v.([]byte))
 }
 
-// chart draws the last 24 hours: bars of reports per bucket, the baseline
-// and the band up to its 99.9 % Poisson quantile.
-func chart(st outage.Status, ser Series, p Params, now time.Time) pageSvc {
+// chart draws the last 24 hours of all the service's reports (every
+// region): bars of reports per bucket, the baseline and the band up to its
+// 99.9 % Poisson quantile.
+func chart(st outage.Status, all *Series, p Params, now time.Time) pageSvc {
+	ser := Series{}
+	if all != nil {
+		ser = *all
+	}
 	const n = 288
 	const W, H = 864, 200
 	b := now.Unix() / BucketSeconds
@@ -84,12 +101,18 @@ func chart(st outage.Status, ser Series, p Params, now time.Time) pageSvc {
 	}
 	base, upper := make([]float64, n), make([]float64, n)
 	top := 1
+	e := &evaluator{s: ser, p: p}
+	quantile := map[float64]int{}
 	for i := range n {
 		bk := b - int64(n-1-i)
-		base[i] = ser.baseline(bk, p)
-		c := int(base[i])
-		for PoissonTail(c, base[i]) > 1e-3 {
-			c++
+		base[i] = e.baseline(bk)
+		c, ok := quantile[base[i]]
+		if !ok {
+			c = int(base[i])
+			for PoissonTail(c, base[i]) > 1e-3 {
+				c++
+			}
+			quantile[base[i]] = c
 		}
 		upper[i] = float64(c)
 		top = max(top, ser.Counts[bk], c)

@@ -6,12 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -120,17 +123,18 @@ func TestPostgresTwoInstancesAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		srv := NewServer(Config{Store: st, Services: []string{"netflix"}, PerAddress: 100000, Now: clock})
+		srv := NewServer(Config{Store: st, Services: []string{"netflix"}, PerAddress: 100000, Now: clock, TrustProxy: loopback})
 		srv.Start()
 		t.Cleanup(srv.Close)
 		hs := httptest.NewServer(srv.Handler())
 		t.Cleanup(hs.Close)
 		urls = append(urls, hs.URL)
 	}
-	// The same viewers report to both instances: counted once each.
+	// The same viewers (on 30 networks) report to both instances: counted
+	// once each.
 	for i := range 30 {
 		for _, u := range urls {
-			if code, body := post(t, u, fmt.Sprintf(`{"service":"netflix","code":"NSEZ-503","region":"DE","client":"viewer-%04d"}`, i)); code != 202 {
+			if code, body := postFrom(t, u, fmt.Sprintf("198.51.%d.20", i), fmt.Sprintf(`{"service":"netflix","code":"NSEZ-503","region":"DE","client":"viewer-%04d"}`, i)); code != 202 {
 				t.Fatalf("HTTP %d %s", code, body)
 			}
 		}
@@ -141,8 +145,37 @@ func TestPostgresTwoInstancesAgree(t *testing.T) {
 	if string(ja) != string(jb) {
 		t.Errorf("instances disagree:\n%s\n%s", ja, jb)
 	}
-	if a.Status != outage.Outage || a.Reports15m != 30 {
+	if a.Status != outage.Outage || a.Reports15m != 30 || a.Networks15m != 30 {
 		t.Errorf("30 viewers through two instances: %s with %d reports, want outage with 30", a.Status, a.Reports15m)
+	}
+	// Reports taken by one instance only: the other, which answered from
+	// its cache a moment ago, agrees again within the cache's life.
+	for i := range 25 {
+		if code, body := postFrom(t, urls[1], fmt.Sprintf("203.0.%d.20", i), fmt.Sprintf(`{"service":"netflix","region":"FR","client":"fr-viewer-%04d"}`, i)); code != 202 {
+			t.Fatalf("HTTP %d %s", code, body)
+		}
+	}
+	deadline := time.Now().Add(DefaultStatusCache + 2*time.Second)
+	for {
+		var docs []string
+		for _, u := range urls {
+			for _, q := range []string{"", "&region=FR", "&region=DE"} {
+				resp, err := http.Get(u + "/v1/status?service=netflix" + q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				docs = append(docs, string(b))
+			}
+		}
+		if docs[0] == docs[3] && docs[1] == docs[4] && docs[2] == docs[5] && strings.Contains(docs[1], `"reports_15m":25`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instances still disagree after the cache's life:\n%s", strings.Join(docs, ""))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	pg.stop()
@@ -153,7 +186,7 @@ func TestPostgresTwoInstancesAgree(t *testing.T) {
 		}
 	}
 	pg.start()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for {
 		code, body := post(t, urls[0], `{"service":"netflix","client":"viewer-9999"}`)
 		if code == 202 {
@@ -164,4 +197,11 @@ func TestPostgresTwoInstancesAgree(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// A PostgreSQL database of the previous version's schema is brought up to
+// this one.
+func TestPostgresOpensTheOldSchema(t *testing.T) {
+	pg := startPG(t)
+	testOldSchema(t, pg.url())
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,9 @@ func newTestServer(t *testing.T, perAddr float64) (*Server, *httptest.Server, st
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv := NewServer(Config{Store: st, Services: []string{"netflix"}, PerAddress: perAddr})
+	// Reports carry their network in X-Forwarded-For (postFrom), as from
+	// behind a reverse proxy on loopback.
+	srv := NewServer(Config{Store: st, Services: []string{"netflix"}, PerAddress: perAddr, TrustProxy: loopback})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	hs := httptest.NewServer(srv.Handler())
@@ -34,9 +37,26 @@ func newTestServer(t *testing.T, perAddr float64) (*Server, *httptest.Server, st
 	return srv, hs, dir
 }
 
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
-	resp, err := http.Post(url+"/v1/reports", "application/json", strings.NewReader(body))
+	return postFrom(t, url, "", body)
+}
+
+// postFrom posts a report as if from addr (through a proxy on loopback
+// that the test servers trust); "" = from loopback itself.
+func postFrom(t *testing.T, url, addr, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/v1/reports", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if addr != "" {
+		req.Header.Set("X-Forwarded-For", addr)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,13 +150,13 @@ func TestManyViewersMakeAnOutage(t *testing.T) {
 		t.Fatalf("empty store: %+v", st)
 	}
 	for i := range 40 {
-		if code, body := post(t, hs.URL, fmt.Sprintf(`{"service":"netflix","code":"NSEZ-503","region":"FR","client":"viewer-%04d"}`, i)); code != 202 {
+		if code, body := postFrom(t, hs.URL, fmt.Sprintf("198.51.%d.7", i), fmt.Sprintf(`{"service":"netflix","code":"NSEZ-503","region":"FR","client":"viewer-%04d"}`, i)); code != 202 {
 			t.Fatalf("HTTP %d %s", code, body)
 		}
 	}
 	st := status(t, hs.URL)
-	if st.Status != outage.Outage || st.Reports15m != 40 {
-		t.Errorf("40 viewers at once: %+v, want outage with 40 reports", st)
+	if st.Status != outage.Outage || st.Reports15m != 40 || st.Networks15m != 40 || st.WorstRegion != "FR" {
+		t.Errorf("40 viewers on 40 networks at once: %+v, want outage with 40 reports from 40 networks in FR", st)
 	}
 	// The page shows it without any script, and metrics count it.
 	resp, err := http.Get(hs.URL + "/")
@@ -166,13 +186,20 @@ func TestManyViewersMakeAnOutage(t *testing.T) {
 func TestNoAddressOrClientIDStored(t *testing.T) {
 	srv, hs, dir := newTestServer(t, 100000)
 	var ids []string
+	var nets []string
 	for i := range 30 {
 		id := fmt.Sprintf("secret-install-id-%04d", i)
 		ids = append(ids, id)
-		if code, _ := post(t, hs.URL, `{"service":"netflix","code":"NSEZ-503","region":"DE","client":"`+id+`"}`); code != 202 {
+		addr := fmt.Sprintf("203.0.%d.77", 100+i)
+		nets = append(nets, addr, fmt.Sprintf("203.0.%d.0", 100+i))
+		if code, _ := postFrom(t, hs.URL, addr, `{"service":"netflix","code":"NSEZ-503","region":"DE","client":"`+id+`"}`); code != 202 {
 			t.Fatal(code)
 		}
 	}
+	if code, _ := postFrom(t, hs.URL, "2001:db8:4242:17::99", `{"service":"netflix","client":"secret-install-v6"}`); code != 202 {
+		t.Fatal(code)
+	}
+	nets = append(nets, "2001:db8:4242", "2001:0db8:4242")
 	srv.Close()
 	srv.cfg.Store.Close()
 	files, _ := filepath.Glob(filepath.Join(dir, "outage.db*"))
@@ -184,7 +211,7 @@ func TestNoAddressOrClientIDStored(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, needle := range append(ids, "127.0.0.1", "secret-install", "Go-http-client") {
+		for _, needle := range append(append(ids, nets...), "127.0.0.1", "secret-install", "Go-http-client") {
 			if bytes.Contains(b, []byte(needle)) {
 				t.Errorf("%s holds %q", filepath.Base(f), needle)
 			}

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,21 +26,42 @@ import (
 )
 
 // Retention: raw reports (service, region, code, a keyed hash of the
-// client and the bucket) are kept 14 days; the five-minute counts the
-// baseline is built from, eight weeks; the hashing key, one day.
+// reporting network and the bucket) are kept 14 days; the five-minute and
+// hourly counts the baseline is built from, eight weeks; the hashing key,
+// one day.
 const (
 	RawDays       = 14
 	CountDays     = 56
-	DedupBuckets  = 6 // one report per client and service per 30 minutes
+	DedupBuckets  = 6 // one report per network and service per 30 minutes
 	bucketsPerDay = 86400 / BucketSeconds
 )
 
+// allRegions names the series that sums every report of a service,
+// whatever its region ("*" is no country code, so it meets no real one).
+// The status page draws it; no status is tested on it.
+const allRegions = "*"
+
 // Entry is one accepted report as stored: nothing that names a person or a
-// machine, only a hash of the client id under the day's key.
+// machine, only a hash of the network it came from under the day's key.
 type Entry struct {
 	Service, Region, Code string
-	ClientHash            string
-	Bucket                int64
+	// Network is HashNetwork of the network (/24, /48) the report came
+	// from: a report counts once per service and network per 30 minutes.
+	Network string
+	// ClientHash stands in for Network in entries added without one (the
+	// lab's seeded histories): each such client counts as its own
+	// network. The server itself no longer stores client ids in any form.
+	ClientHash string
+	Bucket     int64
+}
+
+// reporter is what a report is counted once by: its network's hash, or
+// (entries added without one) its client's.
+func (e Entry) reporter() string {
+	if e.Network != "" {
+		return e.Network
+	}
+	return "c:" + e.ClientHash
 }
 
 // Store keeps reports. Every instance of the server that shares a store
@@ -48,9 +71,16 @@ type Store struct {
 	postgres bool
 	what     string // "sqlite:PATH" or "postgres" (no credentials)
 
+	// firsts: first buckets known to be stored (a stored first only ever
+	// moves earlier, or to the cut when pruning), so that a batch need not
+	// touch series_first's rows again; forgotten when pruning.
+	firstMu sync.Mutex
+	firsts  map[seriesKey]int64
+
 	keyMu  sync.Mutex
 	keyDay int64
 	key    []byte // the day's key, once read (it never changes for its day)
+	wipe   bool   // a key was deleted and may still sit in the WAL file
 }
 
 // ErrUnavailable wraps every database failure the server reports as 503.
@@ -68,7 +98,12 @@ func Open(ctx context.Context, spec string) (*Store, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("cannot create the folder for %s: %v", path, err)
 		}
-		dsn := "file:" + path + "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)"
+		if err := privateFiles(path); err != nil {
+			return nil, err
+		}
+		// secure_delete: deleted rows (an old day's key above all) are
+		// overwritten, not left in free pages.
+		dsn := "file:" + path + "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(ON)"
 		db, err := sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, err
@@ -80,7 +115,6 @@ func Open(ctx context.Context, spec string) (*Store, error) {
 			db.Close()
 			return nil, err
 		}
-		_ = os.Chmod(path, 0o600)
 		return s, nil
 	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
 		db, err := sql.Open("pgx", spec)
@@ -96,6 +130,25 @@ func Open(ctx context.Context, spec string) (*Store, error) {
 		return s, nil
 	}
 	return nil, fmt.Errorf("--db %q: give sqlite:PATH or a postgres:// URL", spec)
+}
+
+// privateFiles makes the database file 0600 before SQLite opens it, and
+// its -wal and -shm files 0600 if they are left from an earlier run.
+// SQLite creates the -wal and -shm files with the database file's mode,
+// so from then on all three are the owner's alone: they hold the day's
+// key and the network hashes.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot create %s: %v", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot make %s private: %v", p, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -124,13 +177,29 @@ func (s *Store) q(query string) string {
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS report (service TEXT NOT NULL, region TEXT NOT NULL, code TEXT NOT NULL,
-		client_hash TEXT NOT NULL, bucket BIGINT NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS report_client ON report (service, client_hash, bucket)`,
+		client_hash TEXT NOT NULL, bucket BIGINT NOT NULL, net_hash TEXT NOT NULL DEFAULT '')`,
 	`CREATE INDEX IF NOT EXISTS report_bucket ON report (bucket)`,
+	// Counts per series (service and region; region "" = none said, "*" =
+	// all) and five minutes, and the same per hour, kept up to date with
+	// every report: the status reads a few hundred rows of them, never a
+	// scan.
 	`CREATE TABLE IF NOT EXISTS bucket_count (service TEXT NOT NULL, region TEXT NOT NULL, bucket BIGINT NOT NULL,
 		n INTEGER NOT NULL, PRIMARY KEY (service, region, bucket))`,
+	// Every series' recent buckets in one range scan: index-only on SQLite;
+	// on PostgreSQL without n, so that counting a report updates its row in
+	// place (a HOT update) rather than adding index entries each time.
+	`CREATE INDEX IF NOT EXISTS bucket_count_time ON bucket_count (service, bucket, region /*, n*/)`,
+	`CREATE TABLE IF NOT EXISTS hour_count (service TEXT NOT NULL, region TEXT NOT NULL, hour BIGINT NOT NULL,
+		n INTEGER NOT NULL, PRIMARY KEY (service, region, hour)) /*clustered*/`,
+	`CREATE TABLE IF NOT EXISTS series_first (service TEXT NOT NULL, region TEXT NOT NULL, first BIGINT NOT NULL,
+		PRIMARY KEY (service, region)) /*clustered*/`,
 	`CREATE TABLE IF NOT EXISTS hash_key (day BIGINT PRIMARY KEY, k TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)`,
 }
+
+// schemaVersion 2: reports counted per network (net_hash), the hourly
+// and all-regions aggregates, the first bucket of each series.
+const schemaVersion = 2
 
 func (s *Store) setup(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -145,14 +214,70 @@ func (s *Store) setup(ctx context.Context) error {
 		}
 	}
 	for _, q := range schema {
+		if !s.postgres {
+			// SQLite: the table is its primary key's b-tree; the index
+			// covers the count.
+			q = strings.Replace(q, "/*clustered*/", "WITHOUT ROWID", 1)
+			q = strings.Replace(q, "/*, n*/", ", n", 1)
+		}
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
+	}
+	if err := s.migrate(ctx, tx); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil
+}
+
+// migrate brings a database of an earlier version up to this one: the
+// net_hash column and its index, and the aggregates built once from the
+// five-minute counts already there.
+func (s *Store) migrate(ctx context.Context, tx *sql.Tx) error {
+	var v string
+	switch err := tx.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = 'schema'`).Scan(&v); {
+	case errors.Is(err, sql.ErrNoRows):
+		v = "1"
+	case err != nil:
+		return err
+	}
+	if n, _ := strconv.Atoi(v); n >= schemaVersion {
+		return nil
+	}
+	if s.postgres {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE report ADD COLUMN IF NOT EXISTS net_hash TEXT NOT NULL DEFAULT ''`); err != nil {
+			return err
+		}
+	} else {
+		var has int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('report') WHERE name = 'net_hash'`).Scan(&has); err != nil {
+			return err
+		}
+		if has == 0 {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE report ADD COLUMN net_hash TEXT NOT NULL DEFAULT ''`); err != nil {
+				return err
+			}
+		}
+	}
+	for _, q := range []string{
+		`CREATE INDEX IF NOT EXISTS report_net ON report (service, net_hash, bucket)`,
+		`DROP INDEX IF EXISTS report_client`,
+		`DELETE FROM bucket_count WHERE region = '*'`,
+		`DELETE FROM hour_count`,
+		`DELETE FROM series_first`,
+		`INSERT INTO bucket_count (service, region, bucket, n) SELECT service, '*', bucket, SUM(n) FROM bucket_count GROUP BY service, bucket`,
+		`INSERT INTO hour_count (service, region, hour, n) SELECT service, region, bucket / 12, SUM(n) FROM bucket_count GROUP BY service, region, bucket / 12`,
+		`INSERT INTO series_first (service, region, first) SELECT service, region, MIN(bucket) FROM bucket_count GROUP BY service, region`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO meta (k, v) VALUES ('schema', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`), strconv.Itoa(schemaVersion))
+	return err
 }
 
 // Ping checks the database answers.
@@ -192,8 +317,10 @@ func (s *Store) DayKey(ctx context.Context, day int64) ([]byte, error) {
 	return key, nil
 }
 
-// HashClient is the stored form of a client id: HMAC-SHA256 under the
-// day's key, of the service and the id, cut to 128 bits.
+// HashClient is the hashed form of a client id: HMAC-SHA256 under the
+// day's key, of the service and the id, cut to 128 bits. The server no
+// longer stores it; entries added without a network (seeded histories)
+// are counted by it.
 func HashClient(key []byte, service, client string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(service))
@@ -202,9 +329,24 @@ func HashClient(key []byte, service, client string) string {
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
-// Add stores entries in one transaction and says which were accepted: an
-// entry is a duplicate when the same client reported the same service in
-// the last 30 minutes (in the store or earlier in entries).
+// HashNetwork is the stored form of a network: HMAC-SHA256 under the
+// day's key, of the service and the network (a /24 or /48 prefix), cut to
+// 128 bits. Without the key, which is deleted when its day is over, it
+// cannot be tied to a network, nor one service's hash to another's.
+func HashNetwork(key []byte, service string, network netip.Prefix) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("network\x00"))
+	m.Write([]byte(service))
+	m.Write([]byte{0})
+	m.Write([]byte(network.Masked().String()))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// Add stores entries in one transaction and says which were counted: an
+// entry is a repeat when the same network (or, without one, client)
+// reported the same service in the last 30 minutes, in any region (in the
+// store or earlier in entries). The aggregates are updated in the same
+// transaction.
 func (s *Store) Add(ctx context.Context, entries []Entry) ([]bool, error) {
 	ok := make([]bool, len(entries))
 	if len(entries) == 0 {
@@ -215,12 +357,12 @@ func (s *Store) Add(ctx context.Context, entries []Entry) ([]bool, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	defer tx.Rollback()
-	key := func(e Entry) string { return e.Service + "\x00" + e.ClientHash }
+	key := func(e Entry) string { return e.Service + "\x00" + e.reporter() }
 	minBucket := entries[0].Bucket
 	for _, e := range entries {
 		minBucket = min(minBucket, e.Bucket)
 	}
-	// last[key]: the newest stored report of that client and service that
+	// last[key]: the newest stored report of that network and service that
 	// could make an entry of this batch a repeat.
 	last := map[string]int64{}
 	if s.postgres {
@@ -228,10 +370,14 @@ func (s *Store) Add(ctx context.Context, entries []Entry) ([]bool, error) {
 			return nil, err
 		}
 	} else {
+		stmt, err := tx.PrepareContext(ctx, `SELECT MAX(bucket) FROM report WHERE service = ? AND net_hash = ? AND bucket > ?`)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		defer stmt.Close()
 		for _, e := range entries {
 			var b sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT MAX(bucket) FROM report WHERE service = ? AND client_hash = ? AND bucket > ?`,
-				e.Service, e.ClientHash, minBucket-DedupBuckets).Scan(&b); err != nil {
+			if err := stmt.QueryRowContext(ctx, e.Service, e.reporter(), minBucket-DedupBuckets).Scan(&b); err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 			}
 			if b.Valid {
@@ -239,11 +385,7 @@ func (s *Store) Add(ctx context.Context, entries []Entry) ([]bool, error) {
 			}
 		}
 	}
-	type countKey struct {
-		service, region string
-		bucket          int64
-	}
-	counts := map[countKey]int{}
+	agg := newAggregate()
 	var kept []Entry
 	for i, e := range entries {
 		if b, seen := last[key(e)]; seen && e.Bucket-b < DedupBuckets {
@@ -252,7 +394,7 @@ func (s *Store) Add(ctx context.Context, entries []Entry) ([]bool, error) {
 		last[key(e)] = e.Bucket
 		ok[i] = true
 		kept = append(kept, e)
-		counts[countKey{e.Service, e.Region, e.Bucket}]++
+		agg.add(e.Service, e.Region, e.Bucket, 1)
 	}
 	if len(kept) == 0 {
 		return ok, tx.Commit()
@@ -260,29 +402,30 @@ func (s *Store) Add(ctx context.Context, entries []Entry) ([]bool, error) {
 	if s.postgres {
 		err = insertPG(ctx, tx, kept)
 	} else {
-		for _, e := range kept {
-			if _, err = tx.ExecContext(ctx, `INSERT INTO report (service, region, code, client_hash, bucket) VALUES (?, ?, ?, ?, ?)`,
-				e.Service, e.Region, e.Code, e.ClientHash, e.Bucket); err != nil {
-				break
+		var stmt *sql.Stmt
+		if stmt, err = tx.PrepareContext(ctx, `INSERT INTO report (service, region, code, client_hash, bucket, net_hash) VALUES (?, ?, ?, ?, ?, ?)`); err == nil {
+			for _, e := range kept {
+				if _, err = stmt.ExecContext(ctx, e.Service, e.Region, e.Code, e.ClientHash, e.Bucket, e.reporter()); err != nil {
+					break
+				}
 			}
+			stmt.Close()
 		}
+	}
+	if err == nil {
+		err = s.apply(ctx, tx, agg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	for k, n := range counts {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO bucket_count (service, region, bucket, n) VALUES (?, ?, ?, ?)
-			ON CONFLICT (service, region, bucket) DO UPDATE SET n = bucket_count.n + excluded.n`), k.service, k.region, k.bucket, n); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
-		}
-	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	s.knowFirsts(agg)
 	return ok, nil
 }
 
-// recentPG locks each client and service of the batch (so instances
+// recentPG locks each network and service of the batch (so instances
 // sharing the database cannot both take a repeat), in one order so that two
 // batches cannot deadlock, and reads their newest reports since bucket
 // since: two round trips for the whole batch.
@@ -291,18 +434,18 @@ func (s *Store) recentPG(ctx context.Context, tx *sql.Tx, entries []Entry, since
 	var services, hashes []string
 	for _, e := range entries {
 		h := fnv.New64a()
-		h.Write([]byte(e.Service + "\x00" + e.ClientHash))
+		h.Write([]byte(e.Service + "\x00" + e.reporter()))
 		locks = append(locks, int64(binary.BigEndian.Uint64(h.Sum(nil))))
-		services, hashes = append(services, e.Service), append(hashes, e.ClientHash)
+		services, hashes = append(services, e.Service), append(hashes, e.reporter())
 	}
 	slices.Sort(locks)
 	locks = slices.Compact(locks)
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t(k) ORDER BY k`, locks); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT r.service, r.client_hash, MAX(r.bucket) FROM report r
-		JOIN unnest($1::text[], $2::text[]) AS b(service, client_hash) ON r.service = b.service AND r.client_hash = b.client_hash
-		WHERE r.bucket > $3 GROUP BY r.service, r.client_hash`, services, hashes, since)
+	rows, err := tx.QueryContext(ctx, `SELECT r.service, r.net_hash, MAX(r.bucket) FROM report r
+		JOIN unnest($1::text[], $2::text[]) AS b(service, net_hash) ON r.service = b.service AND r.net_hash = b.net_hash
+		WHERE r.bucket > $3 GROUP BY r.service, r.net_hash`, services, hashes, since)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -324,70 +467,106 @@ func (s *Store) recentPG(ctx context.Context, tx *sql.Tx, entries []Entry, since
 
 // insertPG stores the batch's reports in one statement.
 func insertPG(ctx context.Context, tx *sql.Tx, kept []Entry) error {
-	cols := make([][]string, 4)
+	cols := make([][]string, 5)
 	var buckets []int64
 	for _, e := range kept {
 		cols[0], cols[1], cols[2], cols[3] = append(cols[0], e.Service), append(cols[1], e.Region), append(cols[2], e.Code), append(cols[3], e.ClientHash)
+		cols[4] = append(cols[4], e.reporter())
 		buckets = append(buckets, e.Bucket)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO report (service, region, code, client_hash, bucket)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])`, cols[0], cols[1], cols[2], cols[3], buckets)
+	_, err := tx.ExecContext(ctx, `INSERT INTO report (service, region, code, client_hash, bucket, net_hash)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])`, cols[0], cols[1], cols[2], cols[3], buckets, cols[4])
 	return err
 }
 
-// Series reads the counts of service (region "" = every region) from
-// bucket from to bucket to, and the first bucket of its history.
-func (s *Store) Series(ctx context.Context, service, region string, from, to int64) (Series, error) {
-	where, args := "service = ?", []any{service}
-	if region != "" {
-		where, args = where+" AND region = ?", append(args, region)
-	}
-	out := Series{Counts: map[int64]int{}}
-	var first sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT MIN(bucket) FROM bucket_count WHERE `+where), args...).Scan(&first); err != nil {
-		return out, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	out.First = first.Int64
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT bucket, SUM(n) FROM bucket_count WHERE `+where+` AND bucket >= ? AND bucket <= ? GROUP BY bucket`),
-		append(args, from, to)...)
-	if err != nil {
-		return out, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b int64
-		var n int
-		if err := rows.Scan(&b, &n); err != nil {
-			return out, fmt.Errorf("%w: %v", ErrUnavailable, err)
-		}
-		out.Counts[b] = n
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	return out, nil
-}
-
-// Prune deletes what has outlived its retention at now.
+// Prune deletes what has outlived its retention at now. A deleted day key
+// is then also wiped from SQLite's WAL file (a checkpoint that truncates
+// it); secure_delete has already overwritten it in the database pages.
 func (s *Store) Prune(ctx context.Context, now time.Time) error {
 	b := now.Unix() / BucketSeconds
+	cut := b - CountDays*bucketsPerDay
+	s.firstMu.Lock()
+	s.firsts = nil
+	s.firstMu.Unlock()
+	defer func() {
+		s.firstMu.Lock()
+		s.firsts = nil
+		s.firstMu.Unlock()
+	}()
+	// The counts series by series, along their indexes (a bare "bucket <
+	// ?" would read every row, holding SQLite's write lock meanwhile).
+	var series []seriesKey
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT service, region FROM series_first WHERE first < ?`), cut)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	for rows.Next() {
+		var k seriesKey
+		if err := rows.Scan(&k.service, &k.region); err != nil {
+			rows.Close()
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		series = append(series, k)
+	}
+	rows.Close()
+	for _, k := range series {
+		for _, q := range []string{
+			`DELETE FROM bucket_count WHERE service = ? AND region = ? AND bucket < ?`,
+			`DELETE FROM hour_count WHERE service = ? AND region = ? AND hour < ?`,
+		} {
+			v := cut
+			if strings.Contains(q, "hour_count") {
+				v = cut / perHour
+			}
+			if _, err := s.db.ExecContext(ctx, s.q(q), k.service, k.region, v); err != nil {
+				return fmt.Errorf("%w: %v", ErrUnavailable, err)
+			}
+		}
+	}
 	for _, st := range []struct {
 		q string
 		v int64
 	}{
 		{`DELETE FROM report WHERE bucket < ?`, b - RawDays*bucketsPerDay},
-		{`DELETE FROM bucket_count WHERE bucket < ?`, b - CountDays*bucketsPerDay},
+		{`UPDATE series_first SET first = ? WHERE first < ?`, cut},
+		{`DELETE FROM series_first WHERE first <= ? AND NOT EXISTS (SELECT 1 FROM bucket_count c
+			WHERE c.service = series_first.service AND c.region = series_first.region)`, cut},
 		{`DELETE FROM hash_key WHERE day < ?`, now.Unix() / 86400},
 	} {
-		if strings.Contains(st.q, "hash_key") {
+		args := []any{st.v}
+		if strings.Count(st.q, "?") == 2 {
+			args = append(args, st.v)
+		}
+		isKey := strings.Contains(st.q, "hash_key")
+		if isKey {
 			s.keyMu.Lock()
 			if s.keyDay < st.v {
 				s.key = nil
 			}
 			s.keyMu.Unlock()
 		}
-		if _, err := s.db.ExecContext(ctx, s.q(st.q), st.v); err != nil {
+		res, err := s.db.ExecContext(ctx, s.q(st.q), args...)
+		if err != nil {
 			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		if n, _ := res.RowsAffected(); isKey && n > 0 && !s.postgres {
+			s.keyMu.Lock()
+			s.wipe = true
+			s.keyMu.Unlock()
+		}
+	}
+	s.keyMu.Lock()
+	wipe := s.wipe
+	s.keyMu.Unlock()
+	if wipe {
+		var busy, logFrames, done int
+		if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		if busy == 0 {
+			s.keyMu.Lock()
+			s.wipe = false
+			s.keyMu.Unlock()
 		}
 	}
 	return nil
