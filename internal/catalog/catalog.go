@@ -316,7 +316,7 @@ var (
 	// or queued, beyond is a satellite hop, a detour or a path in trouble
 	// (the latency probe's problem mark).
 	LatencyBands = []Band{{100, ELatencyNormal}, {300, ELatencyHigh}, {math.Inf(1), ELatencyVeryHigh}}
-	// Jitter (ms, median consecutive difference), upper bounds; the top
+	// Jitter (ms, median difference between two round trips), upper bounds; the top
 	// band is the jitter probe's problem mark.
 	JitterBands = []Band{{10, EJitterLow}, {25, EJitterSome}, {math.Inf(1), EJitterHigh}}
 	// Lost connects (%), upper bounds: none, some (one in 16 is bad luck on

@@ -17,7 +17,7 @@ import (
 // move, unless the key is part of its fault.
 var Perturbable = []string{
 	"network.rtt_ms",         // 0–60 ms: any home line
-	"network.jitter_ms",      // 0–6 ms: a steady line (consecutive round trips under 10 ms apart)
+	"network.jitter_ms",      // 0–6 ms: a steady line (round trips under 10 ms apart)
 	"network.bandwidth_mbps", // 25–500 Mbps: above what 4K needs, with room
 	"system.wifi_signal_dbm", // -40 to -70 dBm: above the weak band
 	"system.uptime_hours",    // 1–300 hours: under two weeks

@@ -245,3 +245,62 @@ func relay(t *testing.T, upstream string, back func(dst io.Writer, src io.Reader
 	}()
 	return l.Addr().String()
 }
+
+// slowOS plays a path whose connects take rtt, on an OS that also takes
+// extra to set each connect up (as Wine does): only the count of connects
+// that start matters here.
+type slowOS struct {
+	to      string
+	rtt, os time.Duration
+	mu      sync.Mutex
+	started int
+}
+
+func (w *slowOS) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	w.mu.Lock()
+	w.started++
+	w.mu.Unlock()
+	select {
+	case <-time.After(w.rtt + w.os):
+	case <-ctx.Done():
+		return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", w.to)
+}
+
+// The latency sample's count does not depend on how fast the OS connects:
+// on a 600 ms path, with the probe's usual deadline, a slow OS and a fast
+// one both take all forty connects (a worker pool took 21 on Linux and 11
+// under Wine, and satellite-600ms was misread).
+func TestLatencySampleCountDoesNotDependOnTheOS(t *testing.T) {
+	l := acceptAndClose(t)
+	for _, extra := range []time.Duration{0, 150 * time.Millisecond} {
+		w := &slowOS{to: l.Addr().String(), rtt: 600 * time.Millisecond, os: extra}
+		s := testState()
+		s.env = &Env{Dialer: w}
+		s.timeouts.Connect = 6 * time.Second
+		s.path = newPathRTT()
+		ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
+		rtts, lost, tried := sampleConnects(ctx, s, "192.0.2.10:443", 600)
+		cancel()
+		if tried != 40 || lost != 0 || len(rtts) != 40 {
+			t.Errorf("OS %v slower per connect: %d tried, %d lost, %d round trips; want all 40 taken", extra, tried, lost, len(rtts))
+		}
+	}
+}
+
+// Jitter is the median difference over every pair of round trips: a
+// line alternating 20 and 60 ms swings by 40 ms, but pairs of equal round
+// trips count too, so half the pairs differ by 0 and half by 40.
+func TestJitterOverAllPairs(t *testing.T) {
+	if j := Jitter([]float64{20, 60, 20, 60, 20}); j != 40 {
+		t.Errorf("alternating 20/60: jitter %v, want 40 (6 of 10 pairs differ by 40)", j)
+	}
+	if j := Jitter([]float64{30, 30, 30, 30, 30, 400}); j != 0 {
+		t.Errorf("one stall among steady round trips: jitter %v, want 0", j)
+	}
+	if j := Jitter([]float64{50}); j != 0 {
+		t.Errorf("one round trip: jitter %v, want 0", j)
+	}
+}
