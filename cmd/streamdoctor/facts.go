@@ -61,7 +61,11 @@ func factsText(f *sysinfo.Facts) string {
 			v = "none"
 		}
 		// What the OS said (names, SSIDs, proxy addresses) is outside text.
-		fmt.Fprintf(b, "%-13s %s\n", k, safe.Credentials(safe.Text(v)))
+		lines := strings.Split(v, "\n")
+		for i, l := range lines {
+			lines[i] = safe.Credentials(safe.Text(l))
+		}
+		fmt.Fprintf(b, "%-13s %s\n", k, strings.Join(lines, "\n"))
 	}
 	line("OS", "", f.OS)
 	var ifs []string
@@ -115,10 +119,10 @@ func factsText(f *sysinfo.Facts) string {
 	}
 	line("Wi-Fi", sysinfo.FactWiFi, wifi)
 	conn := f.Connectivity
-	if conn == "" {
-		conn = "unknown (NetworkManager not present)"
+	if conn != "" && f.ConnectivitySource != "" {
+		conn += " (" + f.ConnectivitySource + ")"
 	}
-	line("Connectivity", "", conn)
+	line("Connectivity", sysinfo.FactConnectivity, conn)
 	up := ""
 	if f.Uptime > 0 {
 		up = f.Uptime.Round(time.Minute).String()

@@ -93,16 +93,24 @@ func (s *state) onWiFiLink() bool {
 }
 
 func probeConnectivity(_ context.Context, s *state) []Observation {
+	who := s.facts.ConnectivitySource
+	if who == "" {
+		who = "The system"
+	}
 	switch s.facts.Connectivity {
 	case "":
-		return notRun(catalog.PConnectivity, "NetworkManager not present")
+		why, ok := s.facts.Skipped(sysinfo.FactConnectivity)
+		if !ok {
+			why = "the system does not report it"
+		}
+		return notRun(catalog.PConnectivity, why)
 	case "full":
-		return []Observation{{Target: "NetworkManager", Status: OK, Detail: "full connectivity"}}
+		return []Observation{{Target: who, Status: OK, Detail: who + " reports full connectivity"}}
 	case "portal":
-		return []Observation{{Target: "NetworkManager", Status: Problem, Failure: catalog.FPortal, Detail: "NetworkManager sees a captive portal"}}
+		return []Observation{{Target: who, Status: Problem, Failure: catalog.FPortal, Detail: who + " sees a captive portal"}}
 	default:
-		return []Observation{{Target: "NetworkManager", Status: Problem, Failure: "limited_connectivity",
-			Detail: "NetworkManager reports " + s.facts.Connectivity + " connectivity"}}
+		return []Observation{{Target: who, Status: Problem, Failure: "limited_connectivity",
+			Detail: who + " reports " + s.facts.Connectivity + " connectivity"}}
 	}
 }
 

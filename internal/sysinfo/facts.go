@@ -58,20 +58,23 @@ type Browser struct {
 // Facts is everything Source knows. A fact that could not be read is named in
 // NotRun with the reason; its field is then the zero value.
 type Facts struct {
-	OS            string            `json:"os"`
-	Interfaces    []Interface       `json:"interfaces"`
-	DefaultRoute  *Route            `json:"default_route,omitempty"`
-	DefaultRoute6 *Route            `json:"default_route6,omitempty"`
-	DNSServers    []string          `json:"dns_servers"` // host:port the OS resolver sends queries to
-	DNSUpstreams  []string          `json:"dns_upstreams,omitempty"`
-	DNSSource     string            `json:"dns_source,omitempty"`
-	Connectivity  string            `json:"connectivity,omitempty"` // NetworkManager's verdict: full | limited | portal | none
-	Proxy         Proxy             `json:"proxy"`
-	WiFi          *WiFi             `json:"wifi,omitempty"`
-	Uptime        time.Duration     `json:"uptime_ns"`
-	Browsers      []Browser         `json:"browsers"`
-	Home          string            `json:"home"`
-	NotRun        map[string]string `json:"not_run,omitempty"`
+	OS            string      `json:"os"`
+	Interfaces    []Interface `json:"interfaces"`
+	DefaultRoute  *Route      `json:"default_route,omitempty"`
+	DefaultRoute6 *Route      `json:"default_route6,omitempty"`
+	DNSServers    []string    `json:"dns_servers"` // host:port the OS resolver sends queries to
+	DNSUpstreams  []string    `json:"dns_upstreams,omitempty"`
+	DNSSource     string      `json:"dns_source,omitempty"`
+	Connectivity  string      `json:"connectivity,omitempty"` // the OS's own verdict: full | limited | portal | none
+	// ConnectivitySource names who gave Connectivity: NetworkManager,
+	// Windows (its Network List Manager) or macOS.
+	ConnectivitySource string            `json:"connectivity_source,omitempty"`
+	Proxy              Proxy             `json:"proxy"`
+	WiFi               *WiFi             `json:"wifi,omitempty"`
+	Uptime             time.Duration     `json:"uptime_ns"`
+	Browsers           []Browser         `json:"browsers"`
+	Home               string            `json:"home"`
+	NotRun             map[string]string `json:"not_run,omitempty"`
 }
 
 // Fact names used as keys of Facts.NotRun.
@@ -83,6 +86,8 @@ const (
 	FactWiFi       = "wifi"
 	FactUptime     = "uptime"
 	FactBrowsers   = "browsers"
+	// FactConnectivity: the OS's own test of internet access.
+	FactConnectivity = "connectivity"
 )
 
 // Skipped reports whether fact was not read, and why.

@@ -14,10 +14,11 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/browsers"
 )
 
-// Live reads the facts of the running macOS system from scutil (proxy,
-// DNS), route (default gateway), networksetup and system_profiler (which
-// device is Wi-Fi, and its signal), sysctl (boot time), the app bundles'
-// Info.plist (browser versions) and ps (running browsers).
+// Live reads the facts of the running macOS system from scutil (proxy, DNS,
+// whether there is any network), route (default gateway), networksetup and
+// system_profiler (which device is Wi-Fi, and its signal), sysctl (boot
+// time), the app bundles' Info.plist (browser versions) and ps (running
+// browsers).
 type Live struct{}
 
 var macApps = map[string]string{
@@ -48,16 +49,22 @@ func (Live) Facts(ctx context.Context) (*Facts, error) {
 		}
 		mu.Unlock()
 	})
+	var physical *Route // the default route itself, under any VPN's routes
 	run(func() {
 		out, err := command(ctx, "route", "-n", "get", "default")
-		if err != nil {
+		// A VPN's 0/1 + 128/1 routes carry internet traffic past the default
+		// route; the route to one internet address shows them. 192.0.2.1 is
+		// a documentation address (RFC 5737): unlike a public resolver's, no
+		// VPN has reason to route it alone.
+		inet, _ := command(ctx, "route", "-n", "get", "192.0.2.1")
+		r := ParseRouteInUse(out, inet)
+		if err != nil && r == nil {
 			skip(FactRoute, "route: "+err.Error())
 			return
 		}
-		r := ParseRouteGet(out)
 		out6, _ := command(ctx, "route", "-n", "get", "-inet6", "default")
 		mu.Lock()
-		f.DefaultRoute, f.DefaultRoute6 = r, ParseRouteGet(out6)
+		f.DefaultRoute, f.DefaultRoute6, physical = r, ParseRouteGet(out6), ParseRouteGet(out)
 		mu.Unlock()
 	})
 	run(func() {
@@ -68,6 +75,21 @@ func (Live) Facts(ctx context.Context) (*Facts, error) {
 		}
 		mu.Lock()
 		f.DNSServers, f.DNSSource = ParseScutilDNS(out), "scutil --dns"
+		mu.Unlock()
+	})
+	run(func() {
+		out, err := command(ctx, "scutil", "--nwi")
+		if err != nil {
+			skip(FactConnectivity, "scutil: "+err.Error())
+			return
+		}
+		conn, ok := ParseScutilNWI(out)
+		if !ok {
+			skip(FactConnectivity, "macOS sees a way out, but does not test internet access itself")
+			return
+		}
+		mu.Lock()
+		f.Connectivity, f.ConnectivitySource = conn, "macOS"
 		mu.Unlock()
 	})
 	run(func() {
@@ -150,13 +172,15 @@ func (Live) Facts(ctx context.Context) (*Facts, error) {
 		}
 		f.Interfaces = append(f.Interfaces, it)
 	}
+	// Traffic leaves over Wi-Fi when the default route does, even when a
+	// VPN's routes carry it first (DefaultRoute is then the VPN's).
 	signal, haveSignal := ParseAirportJSON([]byte(airport), wifiDev)
 	switch {
 	case wifiDev == "":
 		f.skip(FactWiFi, "no Wi-Fi adapter")
-	case f.DefaultRoute != nil && f.DefaultRoute.Interface == wifiDev && haveSignal:
+	case physical != nil && physical.Interface == wifiDev && haveSignal:
 		f.WiFi = &WiFi{Interface: wifiDev, SignalDBM: signal}
-	case f.DefaultRoute != nil && f.DefaultRoute.Interface == wifiDev:
+	case physical != nil && physical.Interface == wifiDev:
 		f.skip(FactWiFi, "signal not readable")
 	}
 	return f, ctx.Err()

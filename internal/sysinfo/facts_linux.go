@@ -137,12 +137,18 @@ func (l Live) Facts(ctx context.Context) (*Facts, error) {
 		if l.NoCommands {
 			return
 		}
-		if out, err := command(ctx, "nmcli", "-t", "-f", "CONNECTIVITY", "general"); err == nil {
-			c := ParseNMConnectivity(out)
-			mu.Lock()
-			f.Connectivity = c
-			mu.Unlock()
+		out, err := command(ctx, "nmcli", "-t", "-f", "CONNECTIVITY", "general")
+		c := ""
+		if err == nil {
+			c = ParseNMConnectivity(out)
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		if c == "" {
+			f.skip(FactConnectivity, "NetworkManager not present")
+			return
+		}
+		f.Connectivity, f.ConnectivitySource = c, "NetworkManager"
 	})
 	run(func() {
 		b, err := l.read("/proc/uptime")

@@ -4,6 +4,7 @@ package sysinfo
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -68,6 +69,16 @@ func (Live) Facts(ctx context.Context) (*Facts, error) {
 		f.skip(FactWiFi, "not connected over Wi-Fi")
 	})
 	run(func() {
+		conn, why := connectivityHint()
+		mu.Lock()
+		defer mu.Unlock()
+		if why != "" {
+			f.skip(FactConnectivity, why)
+			return
+		}
+		f.Connectivity, f.ConnectivitySource = conn, "Windows"
+	})
+	run(func() {
 		r, _, _ := windows.NewLazySystemDLL("kernel32.dll").NewProc("GetTickCount64").Call()
 		mu.Lock()
 		f.Uptime = time.Duration(r) * time.Millisecond
@@ -115,7 +126,8 @@ func adapters(f *Facts, mu *sync.Mutex) error {
 		it := Interface{Name: name, Kind: ClassifyWindowsAdapter(a.IfType, desc), Up: a.OperStatus == windows.IfOperStatusUp}
 		for u := a.FirstUnicastAddress; u != nil; u = u.Next {
 			if ip := u.Address.IP(); ip != nil {
-				it.Addrs = append(it.Addrs, ip.String())
+				// Prefixed as Linux and macOS print them (192.0.2.2/24).
+				it.Addrs = append(it.Addrs, fmt.Sprintf("%s/%d", ip, u.OnLinkPrefixLength))
 			}
 		}
 		f.Interfaces = append(f.Interfaces, it)
@@ -234,4 +246,26 @@ func BrowsersRunning() map[string]bool {
 		}
 	}
 	return out
+}
+
+// connectivityHint asks the Network List Manager, through iphlpapi's
+// GetNetworkConnectivityHint, whether this machine reaches the internet.
+// why says, when it cannot tell, why not.
+func connectivityHint() (conn, why string) {
+	proc := windows.NewLazySystemDLL("iphlpapi.dll").NewProc("GetNetworkConnectivityHint")
+	if proc.Find() != nil {
+		return "", "this Windows does not report it (Windows 10 version 2004 or later does)"
+	}
+	var hint struct {
+		Level, Cost                                  int32
+		ApproachingDataLimit, OverDataLimit, Roaming byte
+	}
+	if r, _, _ := proc.Call(uintptr(unsafe.Pointer(&hint))); r != 0 {
+		return "", "Windows did not say (error " + windows.Errno(r).Error() + ")"
+	}
+	c, ok := ConnectivityFromHint(uint32(hint.Level))
+	if !ok {
+		return "", "Windows does not know yet"
+	}
+	return c, ""
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -61,38 +62,50 @@ func ParseScutilProxy(out string) Proxy {
 	return Proxy{Mode: "none"}
 }
 
-// ParseScutilDNS returns the name servers of the first resolver of `scutil
-// --dns` (the default one, used for every name without its own resolver).
+// ParseScutilDNS returns the name servers of the default resolver of `scutil
+// --dns`: the first resolver of the first section ("DNS configuration", not
+// the scoped one) without a "domain" line. A resolver with a domain answers
+// only names in that domain; none is default when every resolver has one.
+// A "Supplemental" resolver without a domain (a VPN's match-all resolver)
+// is a default one, and macOS asks it first. Link-local servers keep their
+// zone ("[fe80::1%en0]:53"), without which they cannot be reached.
 func ParseScutilDNS(out string) []string {
 	var servers []string
-	inFirst := false
+	inResolver, hasDomain := false, false
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "DNS configuration") && inResolver {
+			break // the scoped or service-specific section
+		}
 		if strings.HasPrefix(line, "resolver #") {
-			if inFirst {
-				break
+			if inResolver && !hasDomain {
+				return servers
 			}
-			inFirst = line == "resolver #1"
+			inResolver, hasDomain, servers = true, false, nil
 			continue
 		}
-		if !inFirst || !strings.HasPrefix(line, "nameserver[") {
+		k, v, ok := strings.Cut(line, ":")
+		if !inResolver || !ok {
 			continue
 		}
-		if _, v, ok := strings.Cut(line, ":"); ok {
-			host := strings.TrimSpace(v)
-			if i := strings.IndexByte(host, '%'); i > 0 {
-				host = host[:i]
-			}
-			if net.ParseIP(host) != nil {
-				servers = append(servers, net.JoinHostPort(host, "53"))
+		switch k = strings.TrimSpace(k); {
+		case k == "domain":
+			hasDomain = true
+		case strings.HasPrefix(k, "nameserver["):
+			if a, err := netip.ParseAddr(strings.TrimSpace(v)); err == nil {
+				servers = append(servers, net.JoinHostPort(a.String(), "53"))
 			}
 		}
 	}
-	return servers
+	if inResolver && !hasDomain {
+		return servers
+	}
+	return nil
 }
 
-// ParseRouteGet reads `route -n get default` (and `route -n get -inet6 default`).
+// ParseRouteGet reads `route -n get default` (and `route -n get -inet6
+// default`, or the route to any address: the output has the same form).
 func ParseRouteGet(out string) *Route {
 	var r Route
 	sc := bufio.NewScanner(strings.NewReader(out))
@@ -118,6 +131,43 @@ func ParseRouteGet(out string) *Route {
 		return nil
 	}
 	return &r
+}
+
+// ParseRouteInUse reads `route -n get default` and `route -n get <internet
+// address>` and returns the route internet traffic takes. A VPN's 0/1 and
+// 128/1 routes are more specific than the default route, so only the second
+// command shows them; it wins when its interface differs.
+func ParseRouteInUse(defaultOut, internetOut string) *Route {
+	def, inet := ParseRouteGet(defaultOut), ParseRouteGet(internetOut)
+	if inet != nil && (def == nil || inet.Interface != def.Interface) {
+		return inet
+	}
+	return def
+}
+
+// ParseScutilNWI reads `scutil --nwi` and returns "none" when macOS has no
+// network: no IPv4 and no IPv6 state, or every REACH line Not Reachable.
+// Otherwise ok is false: macOS then knows of a way out, but it has not
+// tested internet access.
+func ParseScutilNWI(out string) (conn string, ok bool) {
+	if strings.Contains(out, "No IPv4 states found") && strings.Contains(out, "No IPv6 states found") {
+		return "none", true
+	}
+	reach, reachable := 0, false
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		flags, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "REACH :")
+		if !ok {
+			continue
+		}
+		reach++
+		// scutil prints "Not Reachable" for flags 0 only.
+		reachable = reachable || !strings.Contains(flags, "Not Reachable")
+	}
+	if reach > 0 && !reachable {
+		return "none", true
+	}
+	return "", false
 }
 
 var boottime = regexp.MustCompile(`sec = (\d+)`)

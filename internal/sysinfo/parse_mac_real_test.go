@@ -1,6 +1,7 @@
 package sysinfo
 
 import (
+	"net/netip"
 	"os"
 	"slices"
 	"testing"
@@ -22,8 +23,10 @@ func realDarwin(t *testing.T, name string) string {
 	return string(b)
 }
 
-// scutil --dns: the servers of the default resolver (resolver #1 of the
-// first section), never the scoped section's nor the mDNS ones.
+// scutil --dns: the servers of the default resolver (the first resolver
+// of the first section without a domain line), never the scoped section's
+// nor the mDNS ones. In every file here that is resolver #1: configd sorts
+// resolvers without a domain first.
 func TestRealScutilDNS(t *testing.T) {
 	for _, c := range []struct {
 		file, why string
@@ -43,6 +46,16 @@ func TestRealScutilDNS(t *testing.T) {
 			[]string{"139.7.30.126:53", "139.7.30.125:53"}},
 		{"scutil-dns-tunnelblick-no-default-nameserver.txt", "resolver #1 has no server; 8.8.8.8 only in the scoped section",
 			nil},
+		// A Supplemental resolver without a domain line matches every name
+		// (SupplementalMatchDomains ""): macOS asks it before the next one.
+		{"scutil-dns-eduvpn-supplemental-vpn-first.txt", "eduVPN's match-all resolver on utun2, not 8.8.8.8 of resolver #2",
+			[]string{"10.83.200.1:53", "[fdbf:5677:c5d:e515::1]:53"}},
+		{"scutil-dns-tailscale-supplemental-first.txt", "the VPN's match-all resolver on utun2, not the en0 one of resolver #2",
+			[]string{"172.33.66.13:53", "172.33.66.12:53", "172.33.66.11:53"}},
+		{"scutil-dns-openfortivpn-ppp-supplemental-first.txt", "ppp0's match-all resolver, whose servers the reporter hid as <dns1>, <dns2>: not 10.0.2.1 of resolver #2",
+			nil},
+		{"scutil-dns-ipv6-linklocal-first.txt", "a link-local server keeps its zone; no 'DNS configuration' header",
+			[]string{"[fe80::8e3b:adff:fead:7bf6%en0]:53", "192.168.1.1:53"}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			got := ParseScutilDNS(realDarwin(t, c.file))
@@ -50,6 +63,18 @@ func TestRealScutilDNS(t *testing.T) {
 				t.Errorf("%s: got %q, want %q", c.why, got, c.want)
 			}
 		})
+	}
+}
+
+// A link-local server with its zone is an address Go can dial.
+func TestRealScutilDNSLinkLocalDialable(t *testing.T) {
+	got := ParseScutilDNS(realDarwin(t, "scutil-dns-ipv6-linklocal-first.txt"))
+	if len(got) == 0 {
+		t.Fatal("no server")
+	}
+	ap, err := netip.ParseAddrPort(got[0])
+	if err != nil || ap.Addr().Zone() != "en0" || !ap.Addr().IsLinkLocalUnicast() || ap.Port() != 53 {
+		t.Errorf("%q: %v %v", got[0], ap, err)
 	}
 }
 
@@ -93,6 +118,53 @@ func TestRealRouteGet(t *testing.T) {
 				t.Errorf("got %+v, want no route", *got)
 			case c.want != nil && (got == nil || *got != *c.want):
 				t.Errorf("got %+v, want %+v", got, *c.want)
+			}
+		})
+	}
+}
+
+// The route internet traffic takes: `route -n get default` together with
+// the route to one internet address. The two route-get-… files of the VPN
+// case were taken on one Mac at one moment.
+func TestRealRouteInUse(t *testing.T) {
+	vpnDefault := realDarwin(t, "route-get-default-en0-vpn-split.txt")
+	half := realDarwin(t, "route-get-1-utun-half-default.txt")
+	plain := realDarwin(t, "route-get-default-en0.txt")
+	noRoute := realDarwin(t, "route-get-inet6-not-in-table.txt")
+	for _, c := range []struct {
+		name          string
+		def, internet string
+		want          *Route
+	}{
+		{"VPN's 0/1 route beats en0's default", vpnDefault, half, &Route{Interface: "utun3", Gateway: "192.168.12.1"}},
+		{"same interface: the default route", plain, plain, &Route{Interface: "en0", Gateway: "10.160.24.1"}},
+		{"second command failed", vpnDefault, "", &Route{Interface: "en0", Gateway: "10.62.96.1"}},
+		{"second route not in table", vpnDefault, noRoute, &Route{Interface: "en0", Gateway: "10.62.96.1"}},
+		{"no default route, only the half-default", noRoute, half, &Route{Interface: "utun3", Gateway: "192.168.12.1"}},
+		{"neither", noRoute, noRoute, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := ParseRouteInUse(c.def, c.internet)
+			switch {
+			case c.want == nil && got != nil:
+				t.Errorf("got %+v, want no route", *got)
+			case c.want != nil && (got == nil || *got != *c.want):
+				t.Errorf("got %+v, want %+v", got, *c.want)
+			}
+		})
+	}
+}
+
+// scutil --nwi: a Mac with an IPv4 state is not reported as offline (macOS
+// does not test internet access, so nothing else is said either).
+func TestRealScutilNWI(t *testing.T) {
+	for _, file := range []string{
+		"scutil-nwi-en8-en0-ipv4-only.txt", // IPv6 REACH is Not Reachable, IPv4's is Reachable
+		"scutil-nwi-older-format-en0.txt",  // older layout: "reach 0x…" under each interface
+	} {
+		t.Run(file, func(t *testing.T) {
+			if conn, ok := ParseScutilNWI(realDarwin(t, file)); ok {
+				t.Errorf("got %q, want no verdict", conn)
 			}
 		})
 	}

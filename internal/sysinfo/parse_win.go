@@ -166,3 +166,21 @@ func FirefoxVersionFromRegistry(v string) string {
 	v, _, _ = strings.Cut(strings.TrimSpace(v), " ")
 	return ChromiumVersionFromBLBeacon(v)
 }
+
+// ConnectivityFromHint maps the level GetNetworkConnectivityHint reports
+// (NL_NETWORK_CONNECTIVITY_LEVEL_HINT: the Network List Manager's own
+// test of internet access, Windows 10 2004 and later) to Facts.Connectivity.
+// ok is false for Unknown and Hidden, which say nothing.
+func ConnectivityFromHint(level uint32) (conn string, ok bool) {
+	switch level {
+	case 1: // None
+		return "none", true
+	case 2: // LocalAccess: the network, no internet
+		return "limited", true
+	case 3: // InternetAccess
+		return "full", true
+	case 4: // ConstrainedInternetAccess: a captive portal
+		return "portal", true
+	}
+	return "", false
+}

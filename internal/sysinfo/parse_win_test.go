@@ -98,3 +98,15 @@ func FuzzParseNetshWLAN(f *testing.F) {
 		_ = ClassifyWindowsAdapter(6, s)
 	})
 }
+
+// The Network List Manager's levels map to the same words NetworkManager
+// uses; Unknown and Hidden say nothing.
+func TestConnectivityFromHint(t *testing.T) {
+	want := map[uint32]string{1: "none", 2: "limited", 3: "full", 4: "portal"}
+	for level := uint32(0); level <= 6; level++ {
+		got, ok := ConnectivityFromHint(level)
+		if w, known := want[level]; got != w || ok != known {
+			t.Errorf("level %d: %q %v, want %q %v", level, got, ok, w, known)
+		}
+	}
+}
