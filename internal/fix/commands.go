@@ -30,7 +30,7 @@ var builders = map[string]commandFix{
 // from the settings' new values through Setting.Commands.
 func planCommands(ctx context.Context, e *Env, id string) (Plan, error) {
 	settings, do, changes, err := builders[id](ctx, e)
-	p := Plan{Fix: id, Changes: changes, Settings: settings, Commands: do}
+	p := Plan{Fix: id, Changes: changes, Settings: settings, Commands: do, OS: e.OS}
 	if err != nil {
 		return p, err
 	}
@@ -376,10 +376,10 @@ func applyCommands(ctx context.Context, e *Env, p Plan) (*Entry, error) {
 		}
 		if _, err := e.Runner.Run(c[0], c[1:]...); err != nil {
 			if uerr := en.restoreSettings(e); uerr != nil {
-				return en, fmt.Errorf("%s failed (%v); setting the previous values back also failed: %v", ShellQuote(c), err, uerr)
+				return en, fmt.Errorf("%s failed (%v); setting the previous values back also failed: %v", CommandLine(e.OS, c), err, uerr)
 			}
 			_ = en.Save(Undone)
-			return nil, fmt.Errorf("%s failed: %v; the previous settings were restored", ShellQuote(c), err)
+			return nil, fmt.Errorf("%s failed: %v; the previous settings were restored", CommandLine(e.OS, c), err)
 		}
 	}
 	return en, en.Save(Applied)
@@ -399,7 +399,7 @@ func (en *Entry) restoreSettings(e *Env) error {
 		if err == nil {
 			for _, c := range cmds {
 				if _, err = e.Runner.Run(c[0], c[1:]...); err != nil {
-					err = fmt.Errorf("%s: %w", ShellQuote(c), err)
+					err = fmt.Errorf("%s: %w", CommandLine(e.OS, c), err)
 					break
 				}
 			}

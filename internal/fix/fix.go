@@ -24,19 +24,72 @@ type Plan struct {
 	Settings []Setting `json:"settings,omitempty"`
 	// Stores are the cookie stores clear_site_data changes.
 	Stores []StorePlan `json:"stores,omitempty"`
+	// OS is the system the commands are for (runtime.GOOS's values): it
+	// decides how they are quoted for a person to read or run.
+	OS string `json:"os,omitempty"`
 }
 
 var timeNow = time.Now
 
-// Write prints the plan's changes and exact command lines, quoted as a
-// shell would need them.
+// Write prints the plan's changes and exact command lines, quoted as the
+// system's own shell would need them (cmd.exe's prompt on Windows).
 func (p Plan) Write(w io.Writer) {
 	for _, c := range p.Changes {
 		fmt.Fprintf(w, "  - %s\n", safe.Text(c))
 	}
-	for _, c := range p.Commands {
-		fmt.Fprintf(w, "    $ %s\n", safe.Text(ShellQuote(c)))
+	prompt := "$"
+	if p.OS == "windows" {
+		prompt = ">"
 	}
+	for _, c := range p.Commands {
+		fmt.Fprintf(w, "    %s %s\n", prompt, safe.Text(CommandLine(p.OS, c)))
+	}
+}
+
+// CommandLine joins a command line for goos's shell: cmd.exe's quoting on
+// Windows (WindowsQuote), a POSIX shell's elsewhere (ShellQuote).
+func CommandLine(goos string, args []string) string {
+	if goos == "windows" {
+		return WindowsQuote(args)
+	}
+	return ShellQuote(args)
+}
+
+// WindowsQuote joins a command line as cmd.exe passes it on and the
+// program's own parser (CommandLineToArgvW's rules) reads it back: a word
+// with a space or one of cmd.exe's special characters is double-quoted
+// (= , ; separate words only for cmd.exe's built-ins and batch files, not
+// for the programs a fix runs, so name=Wi-Fi stays bare),
+// a quote inside is escaped with a backslash, and backslashes are doubled
+// only where they come before a quote. cmd.exe has no quoting for % (a
+// word with %NAME% would still expand); StreamDoctor's commands have none.
+func WindowsQuote(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && !strings.ContainsAny(a, " \t\"&|<>^()%") {
+			out[i] = a
+			continue
+		}
+		var b strings.Builder
+		b.WriteByte('"')
+		slashes := 0
+		for _, r := range a {
+			switch r {
+			case '\\':
+				slashes++
+			case '"':
+				b.WriteString(strings.Repeat(`\`, slashes+1))
+				slashes = 0
+			default:
+				slashes = 0
+			}
+			b.WriteRune(r)
+		}
+		b.WriteString(strings.Repeat(`\`, slashes))
+		b.WriteByte('"')
+		out[i] = b.String()
+	}
+	return strings.Join(out, " ")
 }
 
 // ShellQuote joins a command line so that it reads back as the same words:

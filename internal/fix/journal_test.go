@@ -384,3 +384,33 @@ func TestApprovedPlanSurvivesSaving(t *testing.T) {
 		t.Fatalf("the saved plan was refused: %v", err)
 	}
 }
+
+// Windows commands are shown as cmd.exe takes them: double quotes, not a
+// POSIX shell's single quotes (cmd.exe would pass those on as part of the
+// word), and read back word for word by the program's own parser.
+func TestWindowsQuote(t *testing.T) {
+	got := CommandLine("windows", []string{"reg", "add", `HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings`, "/v", "ProxyEnable", "/t", "REG_DWORD", "/d", "0", "/f"})
+	want := `reg add "HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings" /v ProxyEnable /t REG_DWORD /d 0 /f`
+	if got != want {
+		t.Errorf("%s\nwant %s", got, want)
+	}
+	got = CommandLine("windows", []string{"netsh", "interface", "ip", "set", "dns", `name=Wi-Fi 2`, "static", "8.8.8.8"})
+	if want := `netsh interface ip set dns "name=Wi-Fi 2" static 8.8.8.8`; got != want {
+		t.Errorf("%s\nwant %s", got, want)
+	}
+	for in, want := range map[string]string{
+		`say "hi"`:   `"say \"hi\""`,
+		`C:\dir\`:    `C:\dir\`,
+		`C:\my dir\`: `"C:\my dir\\"`,
+		`a\"b`:       `"a\\\"b"`,
+		"":           `""`,
+		"a&b":        `"a&b"`,
+	} {
+		if got := WindowsQuote([]string{in}); got != want {
+			t.Errorf("WindowsQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if got := CommandLine("linux", []string{"nmcli", "connection", "modify", "Home Wi-Fi"}); got != `nmcli connection modify 'Home Wi-Fi'` {
+		t.Errorf("linux: %s", got)
+	}
+}

@@ -23,6 +23,7 @@ type stepView struct {
 	Step     *session.Step `json:"step,omitempty"`
 	Changes  []string      `json:"changes,omitempty"`  // an automated step's exact changes
 	Commands []string      `json:"commands,omitempty"` // and its command lines, quoted
+	Prompt   string        `json:"prompt,omitempty"`   // the shell's prompt to show them with: $, or > on Windows
 	Done     string        `json:"done,omitempty"`     // a change was made: its journal entry
 	Note     string        `json:"note,omitempty"`     // what happened, in a sentence
 	Finished bool          `json:"finished"`
@@ -38,7 +39,11 @@ func (s *Server) view(st *session.State, out session.Outcome) stepView {
 			v.Changes = append(v.Changes, safe.Text(c))
 		}
 		for _, c := range st.Step.Plan.Commands {
-			v.Commands = append(v.Commands, safe.Text(fix.ShellQuote(c)))
+			v.Commands = append(v.Commands, safe.Text(fix.CommandLine(st.Step.Plan.OS, c)))
+		}
+		v.Prompt = "$"
+		if st.Step.Plan.OS == "windows" {
+			v.Prompt = ">"
 		}
 	}
 	switch {

@@ -156,7 +156,7 @@
     if (v.await === "consent") {
       const ul = $("guide-changes"); ul.textContent = "";
       (v.changes || []).forEach((c) => { const li = document.createElement("li"); li.textContent = c; ul.append(li); });
-      $("guide-commands").textContent = (v.commands || []).map((c) => "$ " + c).join("\n");
+      $("guide-commands").textContent = (v.commands || []).map((c) => (v.prompt || "$") + " " + c).join("\n");
       $("guide-commands").hidden = !(v.commands && v.commands.length);
       $("guide-consent").hidden = false;
       $("guide-yes").focus();
