@@ -1,7 +1,9 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -116,6 +118,9 @@ type Scenario struct {
 // LoadFile reads and validates a scenario file.
 func LoadFile(path string) (*Scenario, error) {
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no such file", path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -338,6 +343,11 @@ func Glob(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
 		st, err := os.Stat(a)
+		if errors.Is(err, fs.ErrNotExist) {
+			// One wording on every OS (Windows says "GetFileAttributesEx
+			// …: The system cannot find the file specified").
+			return nil, fmt.Errorf("%s: no such file or folder", a)
+		}
 		if err != nil {
 			return nil, err
 		}

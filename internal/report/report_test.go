@@ -182,3 +182,23 @@ func TestReportsArePrivateAndSafe(t *testing.T) {
 		t.Errorf("text lacks the home as ~ or the escaped name:\n%s", outs[3])
 	}
 }
+
+// The home is shortened however the OS or a tool wrote it: Windows paths
+// with either separator and in another case, and never a longer name that
+// merely starts like it.
+func TestPrivateShortensTheHomeOnEveryOS(t *testing.T) {
+	for _, c := range []struct{ home, in, want string }{
+		{`C:\Users\Alice`, `cookies in C:\Users\Alice\AppData\Local\Google`, `cookies in ~\AppData\Local\Google`},
+		{`C:\Users\Alice`, `cookies in c:\users\alice\AppData`, `cookies in ~\AppData`},
+		{`C:\Users\Alice`, `profile C:/Users/Alice/AppData/Roaming`, `profile ~/AppData/Roaming`},
+		{`/Users/alice`, `/Users/Alice/Library/Cookies`, `~/Library/Cookies`},
+		{`/home/alice`, `/home/alice`, `~`},
+		{`/home/alice`, `in /home/alice: gone`, `in ~: gone`},
+		{`/home/alice`, `/home/alice2/x`, `/home/alice2/x`},
+		{`/home/alice/`, `/home/alice/.config`, `~/.config`},
+	} {
+		if got := Private(c.home, c.in); got != c.want {
+			t.Errorf("Private(%q, %q) = %q, want %q", c.home, c.in, got, c.want)
+		}
+	}
+}
