@@ -4,7 +4,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,7 +21,14 @@ func main() {
 		// 'streamdoctor --help' lists the commands.
 		args = []string{"web"}
 	}
-	code := Execute(ctx, SystemIO(), args)
+	ios := SystemIO()
+	ios.OwnWindow = len(os.Args) == 1 && ownConsoleWindow()
+	code := Execute(ctx, ios, args)
 	stop()
+	if ios.OwnWindow {
+		// The window closes with this process: keep what it said readable.
+		fmt.Fprintln(os.Stderr, "\nStreamDoctor has stopped. Press Enter to close this window.")
+		_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	}
 	os.Exit(code)
 }

@@ -43,6 +43,19 @@ func cli(t *testing.T, env func() *probe.Env, args ...string) run {
 
 func world(t *testing.T, file string) *lab.World { t.Helper(); return labtest.World(t, file) }
 
+// setHome makes dir this test's home folder, as each OS finds it: HOME,
+// and on Windows USERPROFILE with its AppData folders (where the crowd
+// client keeps its id), so no test reads or writes the real profile.
+func setHome(t *testing.T, dir string) {
+	t.Helper()
+	t.Setenv("HOME", dir)
+	t.Setenv("USERPROFILE", dir)
+	if runtime.GOOS == "windows" {
+		t.Setenv("APPDATA", filepath.Join(dir, "AppData", "Roaming"))
+		t.Setenv("LOCALAPPDATA", filepath.Join(dir, "AppData", "Local"))
+	}
+}
+
 func TestExplainOffline(t *testing.T) {
 	r := cli(t, nil, "explain", "nsez-503")
 	if r.code != 0 {
@@ -82,7 +95,7 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"check", "--url", "https://bob:pw@www.example.com/"}, "leave out the user name and password"},
 		{[]string{"check", "--url", "https://www.example.com/", "--code", "NSEZ-503"}, "code NSEZ-503 is netflix's"},
 		{[]string{"check", "--answer", "other_devices_work=yes", "--answer", "other_devices_work=no"}, "given twice with different answers"},
-		{[]string{"check", "--report", "/no/such/dir/x.html"}, "the folder /no/such/dir does not exist"},
+		{[]string{"check", "--report", "/no/such/dir/x.html"}, "the folder " + filepath.FromSlash("/no/such/dir") + " does not exist"},
 		{[]string{"web", "--listen", "0.0.0.0:0", "--no-browser"}, "is not a loopback address"},
 		{[]string{"web", "--code", "NSEZ-530", "--no-browser"}, "did you mean NSEZ-503"},
 		{[]string{"check", "--outage-server", "ftp://outage.example.org"}, "is not an http(s) URL"},
@@ -204,8 +217,9 @@ func TestCheckHealthyTextAndReports(t *testing.T) {
 		t.Errorf("markdown report holds HTML entities:\n%s", b)
 	}
 	for _, p := range []string{html, md} {
-		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s: mode %v, want 0600", p, fi.Mode().Perm())
+		// Windows has no mode bits (its ACLs are another matter).
+		if fi, err := os.Stat(p); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v, want 0600", p, err, fi.Mode().Perm())
 		}
 	}
 }
@@ -418,7 +432,7 @@ func TestTellOutageServerNeedsAServer(t *testing.T) {
 // on this side, not an outage; telling the crowd sends one report, which
 // the world's server then counts.
 func TestCheckAsksAndTellsTheCrowd(t *testing.T) {
-	t.Setenv("HOME", t.TempDir())
+	setHome(t, t.TempDir())
 	t.Setenv("XDG_CONFIG_HOME", "")
 	w := world(t, "blackhole-crowd-normal.yaml")
 	r := cli(t, w.Env, "check", "--json", "--code", "NSEZ-503", "--tell-outage-server", "--region", "nl")
@@ -464,9 +478,9 @@ func TestCheckAsksAndTellsTheCrowd(t *testing.T) {
 // "Undid"; a damaged record is listed as damaged and --all goes past it.
 func TestUndoReportsEachEntry(t *testing.T) {
 	home, state := t.TempDir(), t.TempDir()
-	t.Setenv("HOME", home)
+	setHome(t, home)
 	t.Setenv("STREAMDOCTOR_STATE_DIR", state)
-	if _, err := fixture.Write(home, "linux", fixture.Profile{Browser: "chrome", Version: "150", Domain: "netflix.com", SiteCookies: 3, OtherCookies: 2}, time.Now()); err != nil {
+	if _, err := fixture.Write(home, runtime.GOOS, fixture.Profile{Browser: "chrome", Version: "150", Domain: "netflix.com", SiteCookies: 3, OtherCookies: 2}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -522,4 +536,18 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// In a window of its own (a double-click on Windows) the note is plain:
+// no Ctrl-C, no terminal commands, and it asks to keep the window open.
+func TestWebNoteForAWindowOfItsOwn(t *testing.T) {
+	for _, opened := range []bool{true, false} {
+		n := webStartedNote(opened, true)
+		if !strings.Contains(n, "Keep this window open") || strings.Contains(n, "Ctrl-C") || strings.Contains(n, "--help") {
+			t.Errorf("opened=%v: %q", opened, n)
+		}
+	}
+	if n := webStartedNote(true, false); !strings.Contains(n, "Ctrl-C") {
+		t.Errorf("in a terminal: %q", n)
+	}
 }

@@ -43,6 +43,10 @@ type IO struct {
 	NoColor bool
 	// Env makes the probe environment (tests and the lab replace it).
 	Env func() *probe.Env
+	// OwnWindow: this process has a console window of its own, as a
+	// double-click in Windows Explorer gives it; the window closes when the
+	// process ends, so what it says must be plain and must not vanish.
+	OwnWindow bool
 }
 
 // SystemIO is the process's own streams.

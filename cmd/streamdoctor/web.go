@@ -78,11 +78,7 @@ func newWebCmd(ios *IO) *cobra.Command {
 					fmt.Fprintln(ios.ErrOut, "Could not open a browser.")
 				}
 			}
-			where := "StreamDoctor is open in your browser."
-			if !opened {
-				where = "Open the address above in your browser."
-			}
-			fmt.Fprintln(ios.ErrOut, where+" It stops by itself when the page is closed (or press Ctrl-C). For the terminal commands: streamdoctor --help")
+			fmt.Fprintln(ios.ErrOut, webStartedNote(opened, ios.OwnWindow))
 			if err := srv.Serve(cmd.Context(), l); err != nil {
 				return &exitError{code: ExitFailed, msg: oneLineErr(err)}
 			}
@@ -127,4 +123,21 @@ func launchDirs() []string {
 		dirs = append(dirs, d)
 	}
 	return append(dirs, os.TempDir())
+}
+
+// webStartedNote says where the page is and how it ends. In a window of
+// its own (a double-click on Windows), plainly and without the terminal.
+func webStartedNote(opened, ownWindow bool) string {
+	if ownWindow {
+		where := "StreamDoctor has opened in your web browser."
+		if !opened {
+			where = "Copy the address above into your web browser to open StreamDoctor."
+		}
+		return where + " Keep this window open while you use it; StreamDoctor stops when you close the page."
+	}
+	where := "StreamDoctor is open in your browser."
+	if !opened {
+		where = "Open the address above in your browser."
+	}
+	return where + " It stops by itself when the page is closed (or press Ctrl-C). For the terminal commands: streamdoctor --help"
 }
