@@ -118,9 +118,10 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 		}
 	}
 	if o.region != "" {
+		given := o.region
 		o.region = strings.ToUpper(o.region)
 		if !outage.ValidRegion(o.region) {
-			return prof, nil, usageErr("--region %q is not a two-letter country code (e.g. DE, US)", o.region)
+			return prof, nil, usageErr("--region %q is not a two-letter country code (e.g. DE, US)", given)
 		}
 	} else {
 		o.region = outage.RegionFromLocale(os.Getenv)

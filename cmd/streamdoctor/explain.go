@@ -19,6 +19,9 @@ func newExplainCmd(ios *IO) *cobra.Command {
 			if len(args) != 1 {
 				return usageErr("explain takes one error code, e.g. 'streamdoctor explain NSEZ-503'")
 			}
+			if strings.TrimSpace(args[0]) == "" {
+				return usageErr("give an error code, e.g. 'streamdoctor explain NSEZ-503' (list them with 'streamdoctor codes')")
+			}
 			k, err := loadKB()
 			if err != nil {
 				return err

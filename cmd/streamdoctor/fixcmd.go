@@ -30,6 +30,9 @@ import (
 // else the OS's per-user configuration directory.
 func stateDir() (string, error) {
 	if d := os.Getenv("STREAMDOCTOR_STATE_DIR"); d != "" {
+		if fi, err := os.Stat(d); err == nil && !fi.IsDir() {
+			return "", fmt.Errorf("STREAMDOCTOR_STATE_DIR=%s is a file, not a folder", d)
+		}
 		return d, nil
 	}
 	return userDir("XDG_STATE_HOME", "state", "StreamDoctor")

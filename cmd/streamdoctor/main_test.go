@@ -106,6 +106,12 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"outage", "serve", "--db", "sqlite:"}, "needs a file path"},
 		{[]string{"outage", "serve", "--per-address-rate", "-1"}, "--per-address-rate"},
 		{[]string{"outage", "serve", "extra"}, "unknown command \"extra\""},
+		{[]string{"outage", "bogus"}, "(commands: serve;"},
+		{[]string{"check", "--region", "Germany"}, "--region \"Germany\" is not"},
+		{[]string{"check", "extra"}, "check\" (it takes no arguments"},
+		{[]string{"frobnicate"}, "(commands: check, codes, explain,"},
+		{[]string{"explain", ""}, "give an error code"},
+		{[]string{"web", "--listen", "garbage", "--no-browser"}, "give host:port"},
 	}
 	for _, c := range cases {
 		r := cli(t, nil, c.args...)
@@ -549,5 +555,18 @@ func TestWebNoteForAWindowOfItsOwn(t *testing.T) {
 	}
 	if n := webStartedNote(true, false); !strings.Contains(n, "Ctrl-C") {
 		t.Errorf("in a terminal: %q", n)
+	}
+}
+
+// A state folder that is a file is named in the one-line error.
+func TestStateDirThatIsAFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "state")
+	if err := os.WriteFile(f, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("STREAMDOCTOR_STATE_DIR", f)
+	r := cli(t, nil, "history")
+	if r.code != ExitFailed || !strings.Contains(r.errOut, "STREAMDOCTOR_STATE_DIR="+f+" is a file, not a folder") || strings.Count(r.errOut, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q", r.code, r.errOut)
 	}
 }

@@ -22,6 +22,14 @@ func newOutageCmd(ios *IO) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "outage",
 		Short: "The crowd outage service: is it down for everyone, or blocked on my side?",
+		// Without a Run, cobra answers an unknown subcommand with help and
+		// exit 0.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr("unknown command %q for \"streamdoctor outage\" (commands: serve; see 'streamdoctor outage --help')", args[0])
+			}
+			return cmd.Help()
+		},
 	}
 	c.AddCommand(newOutageServeCmd(ios))
 	return c

@@ -143,7 +143,7 @@ func Execute(ctx context.Context, ios *IO, args []string) int {
 	// cobra's own errors: unknown command, bad arguments.
 	msg := err.Error()
 	if strings.HasPrefix(msg, "unknown command") {
-		msg = strings.SplitN(msg, "\n", 2)[0] + " (commands: web, check, fix, undo, history, speed, outage, facts, explain, codes, version; see 'streamdoctor --help')"
+		msg = strings.SplitN(msg, "\n", 2)[0] + unknownCommandHint(root, msg)
 	}
 	fmt.Fprintln(ios.ErrOut, "streamdoctor: "+msg)
 	return ExitUsage
@@ -155,4 +155,27 @@ func loadKB() (*kb.KB, error) {
 		return nil, &exitError{code: ExitFailed, msg: "knowledge base is broken: " + err.Error()}
 	}
 	return k, nil
+}
+
+// unknownCommandHint says what the command named in cobra's "unknown
+// command X for Y" takes instead: its subcommands, or no arguments.
+func unknownCommandHint(root *cobra.Command, msg string) string {
+	_, after, ok := strings.Cut(msg, " for \"")
+	path, _, _ := strings.Cut(after, "\"")
+	c := root
+	if ok {
+		if found, _, err := root.Find(strings.Fields(path)[1:]); err == nil {
+			c = found
+		}
+	}
+	var subs []string
+	for _, sc := range c.Commands() {
+		if sc.IsAvailableCommand() && sc.Name() != "completion" {
+			subs = append(subs, sc.Name())
+		}
+	}
+	if len(subs) == 0 {
+		return fmt.Sprintf(" (it takes no arguments; see '%s --help')", c.CommandPath())
+	}
+	return fmt.Sprintf(" (commands: %s; see '%s --help')", strings.Join(subs, ", "), c.CommandPath())
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +40,9 @@ func newWebCmd(ios *IO) *cobra.Command {
 			}
 			if code, err = resolveCode(k, code, prof); err != nil {
 				return err
+			}
+			if _, _, err := net.SplitHostPort(listen); err != nil {
+				return usageErr("--listen %q: give host:port, e.g. 127.0.0.1:8080 (port 0 picks a free one)", listen)
 			}
 			if !web.IsLoopback(listen) {
 				if !allowNetwork {
