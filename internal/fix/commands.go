@@ -182,12 +182,17 @@ func macServices(e *Env) ([]string, error) {
 func ParseNetworkServiceOrder(out string) map[string]string {
 	m := map[string]string{}
 	name := ""
-	re := regexp.MustCompile(`^\(\d+\)\s+(.+)$`)
+	// A disabled service is listed as "(*) Name": it carries no route, and
+	// its device line must not be credited to the service before it.
+	re := regexp.MustCompile(`^\((\d+|\*)\)\s+(.+)$`)
 	dev := regexp.MustCompile(`Device:\s*([^)\s]+)\)`)
 	for _, l := range strings.Split(out, "\n") {
 		l = strings.TrimSpace(l)
 		if mm := re.FindStringSubmatch(l); mm != nil {
-			name = mm[1]
+			name = mm[2]
+			if mm[1] == "*" {
+				name = ""
+			}
 		} else if mm := dev.FindStringSubmatch(l); mm != nil && name != "" {
 			m[mm[1]] = name
 		}
