@@ -151,9 +151,9 @@ func TestDialHostMovesOnWhenTheFirstAddressRefuses(t *testing.T) {
 	c.Close()
 }
 
-// acceptAndClose is a loopback listener that accepts every connection and
-// closes it at once; it is closed when the test ends.
-func acceptAndClose(t *testing.T) net.Listener {
+// serveLoopback is a loopback listener that hands each connection to
+// handle; it is closed when the test ends.
+func serveLoopback(t *testing.T, handle func(net.Conn)) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -166,10 +166,17 @@ func acceptAndClose(t *testing.T) net.Listener {
 			if err != nil {
 				return
 			}
-			c.Close()
+			handle(c)
 		}
 	}()
 	return l
+}
+
+// acceptAndClose is a loopback listener that accepts every connection and
+// closes it at once.
+func acceptAndClose(t *testing.T) net.Listener {
+	t.Helper()
+	return serveLoopback(t, func(c net.Conn) { c.Close() })
 }
 
 // A handshake is silent only when nothing comes back: a server that says
@@ -223,27 +230,15 @@ func TestHandshakeSilentOnlyWhenNothingComesBack(t *testing.T) {
 // through back(dst, src).
 func relay(t *testing.T, upstream string, back func(dst io.Writer, src io.Reader)) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { back(c, u); c.Close() }()
+	return serveLoopback(t, func(c net.Conn) {
+		u, err := net.Dial("tcp", upstream)
+		if err != nil {
+			c.Close()
+			return
 		}
-	}()
-	return l.Addr().String()
+		go func() { io.Copy(u, c); u.Close() }()
+		go func() { back(c, u); c.Close() }()
+	}).Addr().String()
 }
 
 // slowOS plays a path whose connects take rtt, on an OS that also takes
