@@ -116,7 +116,7 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 			{Probe: catalog.PLoadedRTT, Status: NotRun, Detail: "throughput not measured"}}
 	}
 	tp := Observation{Target: res.Server, Value: res.DownMbps, Status: OK,
-		Detail: fmt.Sprintf("%.1f Mbps down from %s (%s, %d streams, %.1f s)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds)}
+		Detail: fmt.Sprintf("%.1f Mbps down from %s (%s, %d streams, %.1f s%s)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds, stallNote(res))}
 	if res.Decided {
 		tp.Detail = fmt.Sprintf(AtLeast+"%.1f Mbps down from %s (%s, %d streams; stopped after %.1f s, clearly enough for every quality)", res.DownMbps, res.Server, res.Backend, res.Streams, res.Seconds)
 		if res.DownMbps < s.prof.SDMbps {
@@ -130,6 +130,13 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 	case res.DownMbps < s.prof.HDMbps:
 		tp.Status, tp.Failure = Problem, catalog.FLowThroughput
 		tp.Detail += fmt.Sprintf("; HD needs %.0f Mbps", s.prof.HDMbps)
+	}
+	if tp.Status == Problem && res.Busy() {
+		// Too little, but measured while this process mostly waited for
+		// the CPU: the figure is the machine's, not the line's.
+		return []Observation{{Target: res.Server, Status: NotRun, Detail: busyDetail(res)},
+			{Probe: catalog.PLoadedRTT, Status: NotRun, Detail: "throughput not measured"},
+			{Probe: catalog.PThroughputRef, Status: NotRun, Detail: "throughput not measured"}}
 	}
 	refObs := Observation{Probe: catalog.PThroughputRef, Status: NotRun, Detail: "not needed: the service's video servers carry enough"}
 	if tp.Status == Problem && ref != nil {
@@ -179,6 +186,12 @@ func (s *state) referenceSample(ctx context.Context, c *http.Client, found <-cha
 		o.Detail = "the neutral server could not be used: " + err.Error()
 		return o
 	}
+	if res.Busy() && res.DownMbps < s.prof.HDMbps {
+		// A busy machine's figure is a lower bound: fast enough still
+		// counts, too slow says nothing.
+		o.Status, o.Detail = NotRun, busyDetail(res)
+		return o
+	}
 	o.Status, o.Value = OK, res.DownMbps
 	o.Detail = fmt.Sprintf("%.1f Mbps down from a neutral server (%s, M-Lab's ndt7, %.1f s)", res.DownMbps, res.Server, res.Seconds)
 	switch {
@@ -188,4 +201,19 @@ func (s *state) referenceSample(ctx context.Context, c *http.Client, found <-cha
 		o.Status, o.Failure = Problem, catalog.FLowThroughput
 	}
 	return o
+}
+
+// busyDetail says why a sample counts for nothing: this computer was too
+// busy to read what the line carried.
+func busyDetail(res speed.Result) string {
+	return fmt.Sprintf("not measured: this computer was too busy to read the data (%.1f Mbps, but the check waited for the processor %.2f s of %.2f s); run the check again when it is less busy",
+		res.DownMbps, res.StalledSeconds, res.MeasuredSeconds)
+}
+
+// stallNote adds how long the check waited for the processor, when it did.
+func stallNote(res speed.Result) string {
+	if res.StalledSeconds < 0.05 {
+		return ""
+	}
+	return fmt.Sprintf("; waited %.2f s of %.2f s for the processor", res.StalledSeconds, res.MeasuredSeconds)
 }

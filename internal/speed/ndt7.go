@@ -115,6 +115,7 @@ func (n NDT7) MeasureTarget(ctx context.Context, t NDT7Target, o Options) (Resul
 		return res, err
 	}
 	res.DownMbps, res.Stable, res.IdleRTTms, res.LoadedRTTms, res.JitterMs = down.mbps, down.stable, down.idle, down.loaded, down.jitter
+	res.StalledSeconds, res.MeasuredSeconds = roundCs(down.stalled.Seconds()), roundCs(down.seconds)
 	if res.LoadedRTTms > 0 {
 		res.RPM = math.Round(60000 / res.LoadedRTTms)
 	}
@@ -132,6 +133,8 @@ func (n NDT7) MeasureTarget(ctx context.Context, t NDT7Target, o Options) (Resul
 type ndt7Result struct {
 	mbps, idle, loaded, jitter float64
 	stable                     bool
+	stalled                    time.Duration
+	seconds                    float64
 }
 
 // ndt7Transfer runs one subtest. Round trips are WebSocket pings: three
@@ -261,6 +264,7 @@ func ndt7Transfer(parent context.Context, c *http.Client, u string, upload bool,
 			return writeErr.Load() == nil
 		}
 	})
+	r.stalled, r.seconds = sm.stalled, time.Since(sm.start).Seconds()
 	// Not a closing handshake: its answer waits behind whatever the server
 	// still sends, seconds on a slow line, past the caller's deadline.
 	_ = conn.CloseNow()

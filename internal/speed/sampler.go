@@ -30,7 +30,17 @@ type sampler struct {
 	above, below float64
 	floor        time.Duration
 	decided      bool
+	// stalled is how long this process did not get to run while
+	// measuring: ticks that arrived late or not at all (a busy machine, not
+	// a slow line, since the kernel's socket buffers fill while nobody
+	// reads them, and the sender waits).
+	stalled time.Duration
 }
+
+// stallGap is the tick gap beyond which the time past one tick counts as
+// stalled: a ticker fires on time however slow the line is, so a late tick
+// is this process waiting for the CPU.
+const stallGap = 3 * Tick
 
 func newSampler(moved *atomic.Int64, progress func(string, float64), dir string) *sampler {
 	now := time.Now()
@@ -49,6 +59,7 @@ func (s *sampler) run(ctx context.Context, each func(now time.Time, recent, wind
 	var incs []float64 // Mbps moved in each tick, for the decision's bounds
 	tick := time.NewTicker(Tick)
 	defer tick.Stop()
+	lastRead := time.Now()
 	last := func() float64 {
 		if len(samples) == 0 {
 			return 0
@@ -60,6 +71,13 @@ func (s *sampler) run(ctx context.Context, each func(now time.Time, recent, wind
 		case <-ctx.Done():
 			return last(), false
 		case now := <-tick.C:
+			// Judged on when the tick is read, which holds both a tick
+			// read late and the ticks dropped meanwhile.
+			read := time.Now()
+			if gap := read.Sub(lastRead); gap > stallGap {
+				s.stalled += gap - Tick
+			}
+			lastRead = read
 			b := s.moved.Load()
 			if s.count != nil {
 				b = s.count()

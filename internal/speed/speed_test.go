@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -196,5 +197,35 @@ func TestQuickSampleStopsWhenDecided(t *testing.T) {
 	// DecisionMargin of 18.75: measured in full.
 	if r := quick(10, 2); r.Decided || r.DownMbps < 17 || r.DownMbps > 21 {
 		t.Errorf("20 Mbps near a 18.75 Mbps need: decided %v at %.1f Mbps", r.Decided, r.DownMbps)
+	}
+}
+
+// A process that does not get the CPU reads its ticks late: the sampler
+// counts that time as stalled, and a result stalled for over a fifth of
+// its measuring is the machine's figure, not the line's.
+func TestSamplerCountsStalls(t *testing.T) {
+	var moved atomic.Int64
+	sm := newSampler(&moved, nil, "download")
+	n := 0
+	sm.count = func() int64 {
+		n++
+		if n == 3 {
+			time.Sleep(400 * time.Millisecond) // the reading loop stalls
+		}
+		moved.Add(1000)
+		return moved.Load()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	sm.run(ctx, func(time.Time, float64, float64) bool { return true })
+	if sm.stalled < 300*time.Millisecond || sm.stalled > 900*time.Millisecond {
+		t.Fatalf("stalled %v, want about the 400 ms the loop slept", sm.stalled)
+	}
+	busy := Result{StalledSeconds: sm.stalled.Seconds(), MeasuredSeconds: 1}
+	if !busy.Busy() {
+		t.Errorf("%+v: want busy", busy)
+	}
+	if (Result{StalledSeconds: 0.1, MeasuredSeconds: 1}).Busy() {
+		t.Error("a tenth of the time stalled is not busy")
 	}
 }

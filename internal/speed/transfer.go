@@ -22,6 +22,8 @@ type transferResult struct {
 	loadedFloor float64
 	lossPct     float64
 	decided     bool
+	stalled     time.Duration
+	seconds     float64 // how long the sampler measured
 }
 
 // transfer moves data in one direction until the estimate is stable or the
@@ -141,7 +143,7 @@ func transfer(parent context.Context, o Options, pc *http.Client, conns *connTra
 		}
 		return true
 	})
-	r.decided = sm.decided
+	r.decided, r.stalled, r.seconds = sm.decided, sm.stalled, time.Since(sm.start).Seconds()
 	if e := failed(); e != nil && !r.stable && !r.decided {
 		cancel()
 		wg.Wait()
