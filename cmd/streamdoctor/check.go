@@ -26,6 +26,7 @@ type checkOptions struct {
 	service string
 	url     string
 	code    string
+	choice  codeChoice
 	json    bool
 	report  string
 	timeout time.Duration
@@ -75,9 +76,10 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 	if err != nil {
 		return prof, nil, err
 	}
-	if o.code, err = resolveCode(k, o.code, prof); err != nil {
+	if o.choice, err = resolveCode(k, o.code, prof); err != nil {
 		return prof, nil, err
 	}
+	o.code = o.choice.key
 	if o.deep && !cmd.Flags().Changed("timeout") {
 		o.timeout = 20 * time.Second
 	}
@@ -149,6 +151,13 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.choice.note != "" {
+		fmt.Fprintln(ios.ErrOut, o.choice.note)
+	}
+	if c := o.choice.code; c != nil && !c.Diagnosable() {
+		// Not the network's problem: the answer is the code's one step.
+		return printCodeAnswer(ios, c, o.json)
+	}
 	req := check.Request{Profile: prof, Code: o.code, Answers: ans, Timeout: o.timeout, Deep: o.deep, SpeedServer: o.speedTo}
 	stopProgress := func() {}
 	if ios.ErrTTY {
@@ -194,7 +203,11 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	}
 	if res.Report.Problem() {
 		if o.tellOutage {
-			tellOutage(cmd, ios, penv, prof.Name, o.code, o.region)
+			shown := ""
+			if o.choice.code != nil {
+				shown = o.choice.code.Code
+			}
+			tellOutage(cmd, ios, penv, prof.Name, shown, o.region)
 		}
 		return &exitError{code: ExitProblem}
 	}
@@ -326,18 +339,71 @@ func sameService(service string, prof profile.Profile) bool {
 	return false
 }
 
-// resolveCode checks an error code given with --code: one the KB knows
-// (its canonical spelling is returned), of the service being checked.
-func resolveCode(k *kb.KB, code string, prof profile.Profile) (string, error) {
-	if code == "" {
-		return "", nil
+// codeChoice is what --code resolved to.
+type codeChoice struct {
+	key  string   // for the engine and the report ("" when not in the catalogue)
+	code *kb.Code // nil when not in the catalogue
+	note string   // one line for the viewer: a sub-code's family, or a code we lack
+}
+
+// codeService is the service whose codes a profile's check takes: a
+// built-in service's own, or the one whose site a --url names ("" for any
+// other site).
+func codeService(prof profile.Profile) string {
+	if _, err := profile.Get(prof.Name); err == nil {
+		return prof.Name
 	}
-	c := k.Code(code)
-	if c == nil {
-		return "", usageErr("unknown error code %q%s (list them with 'streamdoctor codes')", code, suggestion(k, code))
+	for _, s := range profile.Names() {
+		if sameService(s, prof) {
+			return s
+		}
 	}
-	if c.Service != prof.Name && !sameService(c.Service, prof) {
-		return "", usageErr("code %s is %s's, and %s is not %s (leave out --code, or check with --service %s)", c.Code, c.Service, prof.Name, c.Service, c.Service)
+	return ""
+}
+
+// resolveCode looks up an error code given with --code for the service
+// being checked: exactly, or as a sub-code of a family. A code not in the
+// catalogue never blocks the viewer: the check runs without it, and the
+// note says so (with the nearest codes, or the service that has it).
+func resolveCode(k *kb.KB, typed string, prof profile.Profile) (codeChoice, error) {
+	if strings.TrimSpace(typed) == "" {
+		return codeChoice{}, nil
 	}
-	return c.Code, nil
+	svc := codeService(prof)
+	if svc != "" {
+		if c, exact := k.Lookup(svc, typed); c != nil {
+			ch := codeChoice{key: c.Key(), code: c}
+			if !exact {
+				ch.note = fmt.Sprintf("%s is one of the %s codes (%s): answered as %s.", kb.NormalizeCode(typed), c.Family, c.Title, c.Code)
+			}
+			return ch, nil
+		}
+	}
+	title := prof.Title
+	if title == "" {
+		title = prof.Name
+	}
+	note := fmt.Sprintf("%s is not a %s code StreamDoctor knows", kb.NormalizeCode(typed), title)
+	var others []string
+	for _, s := range k.Services() {
+		if s == svc {
+			continue
+		}
+		if c, exact := k.Lookup(s, typed); c != nil && exact {
+			others = append(others, "--service "+s)
+		}
+	}
+	switch {
+	case len(others) > 0:
+		note += " (" + strings.Join(others, " or ") + " has one)"
+	case svc != "":
+		if near := k.Nearest(svc, typed, 3); len(near) > 0 {
+			var ns []string
+			for _, c := range near {
+				ns = append(ns, c.Code)
+			}
+			note += " (did you mean " + strings.Join(ns, ", ") + "?)"
+		}
+	}
+	return codeChoice{note: note + "; checking without it."}, nil
 }

@@ -1,20 +1,23 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
 )
 
 func newExplainCmd(ios *IO) *cobra.Command {
-	return &cobra.Command{
-		Use:     "explain CODE",
-		Short:   "Explain an error code and how to fix it (works offline)",
-		Example: "  streamdoctor explain NSEZ-503",
+	var service string
+	c := &cobra.Command{
+		Use:   "explain CODE",
+		Short: "Explain an error code and how to fix it (works offline)",
+		Example: "  streamdoctor explain NSEZ-503\n" +
+			"  streamdoctor explain --service disneyplus 83",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErr("explain takes one error code, e.g. 'streamdoctor explain NSEZ-503'")
@@ -26,19 +29,94 @@ func newExplainCmd(ios *IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c := k.Code(args[0])
-			if c == nil {
-				return usageErr("unknown error code %q%s (list them with 'streamdoctor codes')", args[0], suggestion(k, args[0]))
+			c, exact, err := lookupAnyService(k, service, args[0], cmd.Flags().Changed("service"))
+			if err != nil {
+				return err
+			}
+			switch typed := kb.NormalizeCode(args[0]); {
+			case !exact:
+				fmt.Fprintf(ios.Out, "%s is one of the %s codes; they share this answer.\n\n", typed, c.Family)
+			case typed != kb.NormalizeCode(c.Code):
+				fmt.Fprintf(ios.Out, "%s is the same error as %s, under another number.\n\n", typed, c.Code)
 			}
 			fmt.Fprint(ios.Out, explainText(k, c))
 			return nil
 		},
 	}
+	c.Flags().StringVar(&service, "service", "netflix", "the service that showed the code ("+strings.Join(profile.Names(), ", ")+")")
+	return c
+}
+
+// lookupAnyService finds a typed code: for the service given, or (none
+// given) Netflix's first and then every other service's, so that "explain
+// 83" finds Disney+'s 83 when no other service has one.
+func lookupAnyService(k *kb.KB, service, typed string, given bool) (*kb.Code, bool, error) {
+	if _, err := profile.Get(service); err != nil {
+		return nil, false, usageErr("%s", err)
+	}
+	service = strings.ToLower(strings.TrimSpace(service))
+	if c, exact := k.Lookup(service, typed); c != nil {
+		return c, exact, nil
+	}
+	if !given {
+		var found []*kb.Code
+		for _, s := range k.Services() {
+			if c, exact := k.Lookup(s, typed); c != nil && exact {
+				found = append(found, c)
+			}
+		}
+		switch len(found) {
+		case 1:
+			return found[0], true, nil
+		case 0:
+		default:
+			var ss []string
+			for _, c := range found {
+				ss = append(ss, c.Service)
+			}
+			return nil, false, usageErr("%s is a code of %s: say which with --service", kb.NormalizeCode(typed), strings.Join(ss, " and "))
+		}
+	}
+	return nil, false, usageErr("%q is not a %s code StreamDoctor knows%s (list them with 'streamdoctor codes --service %s')", typed, service, suggestion(k, service, typed), service)
+}
+
+// printCodeAnswer answers a code that is not the network's: its meaning
+// and the one step that helps, as text or JSON.
+func printCodeAnswer(ios *IO, c *kb.Code, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(ios.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(codeJSON{Schema: "streamdoctor.code/v1", Service: c.Service, Code: c.Code, Class: c.Class,
+			Title: c.Title, Meaning: c.Meaning, Step: c.Step, Where: c.Where, Source: c.Source})
+	}
+	fmt.Fprintf(ios.Out, "%s — %s\n\nNot your network: %s\n\nWhat helps: %s\n\nTo check the network anyway, run 'streamdoctor check' without --code.\n",
+		c.Code, c.Title, wrap(c.Meaning, 78, ""), wrap(c.Step, 78, ""))
+	return nil
+}
+
+// codeJSON is the answer to a code that needs no network check.
+type codeJSON struct {
+	Schema  string   `json:"schema"`
+	Service string   `json:"service"`
+	Code    string   `json:"code"`
+	Class   string   `json:"class"`
+	Title   string   `json:"title"`
+	Meaning string   `json:"meaning"`
+	Step    string   `json:"step"`
+	Where   []string `json:"where,omitempty"`
+	Source  string   `json:"source"`
 }
 
 func explainText(k *kb.KB, c *kb.Code) string {
 	b := &strings.Builder{}
-	fmt.Fprintf(b, "%s — %s (%s)\n\n%s\n", c.Code, c.Title, c.Service, wrap(c.Meaning, 78, ""))
+	svc := c.Service
+	if p, err := profile.Get(c.Service); err == nil {
+		svc = p.Title
+	}
+	fmt.Fprintf(b, "%s — %s (%s)\n\n%s\n", c.Code, c.Title, svc, wrap(c.Meaning, 78, ""))
+	if !c.Diagnosable() {
+		fmt.Fprintf(b, "\nNot your network: this is a %s matter.\nWhat helps: %s\n", classWords[c.Class], wrap(c.Step, 66, "            "))
+	}
 	if len(c.Causes) > 0 {
 		b.WriteString("\nUsual causes:\n")
 		for _, id := range c.Causes {
@@ -75,7 +153,17 @@ func explainText(k *kb.KB, c *kb.Code) string {
 			fmt.Fprintf(b, "  - %s\n", s)
 		}
 	}
-	fmt.Fprintf(b, "\nRun 'streamdoctor check --code %s' to find which of these applies to you.\n", c.Code)
+	if len(c.Where) > 0 {
+		fmt.Fprintf(b, "\nShown on: %s\n", strings.Join(c.Where, ", "))
+	}
+	fmt.Fprintf(b, "Source: %s\n", c.Source)
+	if c.Diagnosable() {
+		flag := ""
+		if c.Service != "netflix" {
+			flag = " --service " + c.Service
+		}
+		fmt.Fprintf(b, "\nRun 'streamdoctor check%s --code %s' to find which of these applies to you.\n", flag, c.Code)
+	}
 	return b.String()
 }
 
@@ -99,21 +187,60 @@ func wrap(s string, width int, indent string) string {
 }
 
 func newCodesCmd(ios *IO) *cobra.Command {
-	return &cobra.Command{
-		Use:   "codes",
-		Short: "List the error codes StreamDoctor knows",
-		Args:  cobra.NoArgs,
+	var service string
+	c := &cobra.Command{
+		Use:     "codes",
+		Short:   "List the error codes StreamDoctor knows, and whose problem each is",
+		Example: "  streamdoctor codes\n  streamdoctor codes --service primevideo",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			k, err := loadKB()
 			if err != nil {
 				return err
 			}
+			if service != "" {
+				p, err := profile.Get(service)
+				if err != nil {
+					return usageErr("%s", err)
+				}
+				service = p.Name
+			}
+			n := 0
 			for _, c := range k.CodeList() {
-				fmt.Fprintf(ios.Out, "%-18s %-8s %s\n", c.Code, c.Service, c.Title)
+				if service != "" && c.Service != service {
+					continue
+				}
+				code := c.Code
+				if c.Family != "" {
+					code += " …" // and its sub-codes
+				}
+				title := c.Title
+				if len(c.Aliases) > 0 {
+					also := c.Aliases
+					more := ""
+					if len(also) > 4 {
+						also, more = also[:4], fmt.Sprintf(" and %d more", len(c.Aliases)-4)
+					}
+					title += " (also " + strings.Join(also, ", ") + more + ")"
+				}
+				fmt.Fprintf(ios.Out, "%-26s %-10s %-9s %s\n", code, c.Service, c.Class, title)
+				n++
+			}
+			if n == 0 {
+				fmt.Fprintf(ios.Out, "No %s codes in the catalogue yet.\n", service)
 			}
 			return nil
 		},
 	}
+	c.Flags().StringVar(&service, "service", "", "only this service's codes ("+strings.Join(profile.Names(), ", ")+")")
+	return c
+}
+
+// classWords names a class in a sentence.
+var classWords = map[string]string{
+	kb.ClassNetwork: "network", kb.ClassBrowser: "browser", kb.ClassDevice: "device",
+	kb.ClassAccount: "account", kb.ClassPayment: "payment", kb.ClassService: "service-side",
+	kb.ClassPlayback: "playback (the player or its protection module)",
 }
 
 func newVersionCmd(ios *IO) *cobra.Command {
@@ -127,48 +254,14 @@ func newVersionCmd(ios *IO) *cobra.Command {
 	}
 }
 
-// suggestion names the known codes nearest to code.
-func suggestion(k *kb.KB, code string) string {
-	type cand struct {
-		code string
-		d    int
-	}
-	q := strings.ToUpper(strings.TrimSpace(code))
-	var cs []cand
-	for _, c := range k.CodeList() {
-		cs = append(cs, cand{c.Code, levenshtein(q, c.Code)})
-	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+// suggestion names a service's known codes nearest to what was typed.
+func suggestion(k *kb.KB, service, typed string) string {
 	var out []string
-	for _, c := range cs {
-		if len(out) == 3 || c.d > max(3, len(q)/2) {
-			break
-		}
-		out = append(out, c.code)
+	for _, c := range k.Nearest(service, typed, 3) {
+		out = append(out, c.Code)
 	}
 	if len(out) == 0 {
 		return ""
 	}
 	return "; did you mean " + strings.Join(out, " or ") + "?"
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur := make([]int, len(rb)+1)
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(rb)]
 }

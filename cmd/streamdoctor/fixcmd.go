@@ -168,9 +168,17 @@ func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.code != "" && k.Code(o.code) == nil {
-		return usageErr("unknown error code %q%s", o.code, suggestion(k, o.code))
+	choice, err := resolveCode(k, o.code, prof)
+	if err != nil {
+		return err
 	}
+	if choice.note != "" {
+		fmt.Fprintln(ios.ErrOut, choice.note)
+	}
+	if c := choice.code; c != nil && !c.Diagnosable() {
+		return printCodeAnswer(ios, c, false)
+	}
+	o.code = choice.key
 	dns, err := parseDNS(o.dns)
 	if err != nil {
 		return usageErr("%s", err)

@@ -76,12 +76,11 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"explain", "NSEZ-530"}, "did you mean NSEZ-503"},
 		{[]string{"explain"}, "explain takes one error code"},
 		{[]string{"check", "--bogus"}, "unknown flag: --bogus"},
-		{[]string{"check", "--service", "hulu"}, "unknown service \"hulu\" (known: netflix"},
+		{[]string{"check", "--service", "hulu"}, "unknown service \"hulu\" (known: disneyplus, max, netflix, primevideo, youtube"},
 		{[]string{"check", "--url", "ftp://example.com"}, "invalid URL"},
 		{[]string{"check", "--url", "not a url"}, "invalid URL"},
 		{[]string{"check", "--url", "https://localhost/"}, "not a public host name"},
 		{[]string{"check", "--service", "netflix", "--url", "https://example.com/"}, "either --service or --url"},
-		{[]string{"check", "--code", "NSEZ503"}, "did you mean NSEZ-503"},
 		{[]string{"check", "--timeout", "0s"}, "--timeout 0s is out of range"},
 		{[]string{"check", "--timeout", "soon"}, "invalid argument \"soon\""},
 		{[]string{"check", "--report", "out.pdf"}, "must end in .html or .md"},
@@ -93,11 +92,9 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"check", "--url", "https://" + strings.Repeat("a", 64) + ".example.com/"}, "1 to 63 characters"},
 		{[]string{"check", "--url", "https://" + strings.Repeat("abcdefgh.", 30) + "com/"}, "1 to 253 characters"},
 		{[]string{"check", "--url", "https://bob:pw@www.example.com/"}, "leave out the user name and password"},
-		{[]string{"check", "--url", "https://www.example.com/", "--code", "NSEZ-503"}, "code NSEZ-503 is netflix's"},
 		{[]string{"check", "--answer", "other_devices_work=yes", "--answer", "other_devices_work=no"}, "given twice with different answers"},
 		{[]string{"check", "--report", "/no/such/dir/x.html"}, "the folder " + filepath.FromSlash("/no/such/dir") + " does not exist"},
 		{[]string{"web", "--listen", "0.0.0.0:0", "--no-browser"}, "is not a loopback address"},
-		{[]string{"web", "--code", "NSEZ-530", "--no-browser"}, "did you mean NSEZ-503"},
 		{[]string{"check", "--outage-server", "ftp://outage.example.org"}, "is not an http(s) URL"},
 		{[]string{"check", "--outage-server", "https://me:secret@outage.example.org"}, "must not hold a user name or password"},
 		{[]string{"check", "--outage-server", "https://outage.example.org/?x=1"}, "without ?query"},
@@ -111,6 +108,10 @@ func TestBadInputExits2WithOneLine(t *testing.T) {
 		{[]string{"check", "extra"}, "check\" (it takes no arguments"},
 		{[]string{"frobnicate"}, "(commands: check, codes, explain,"},
 		{[]string{"explain", ""}, "give an error code"},
+		{[]string{"explain", "--service", "hulu", "83"}, "unknown service \"hulu\" (known: disneyplus, max, netflix, primevideo, youtube"},
+		{[]string{"codes", "--service", "hulu"}, "unknown service \"hulu\" (known: disneyplus"},
+		{[]string{"check", "--service", "hulu", "--code", "83"}, "unknown service \"hulu\" (known: disneyplus"},
+		{[]string{"explain", "ZZZZ-9"}, "is not a netflix code StreamDoctor knows"},
 		{[]string{"web", "--listen", "garbage", "--no-browser"}, "give host:port"},
 	}
 	for _, c := range cases {
@@ -568,5 +569,39 @@ func TestStateDirThatIsAFile(t *testing.T) {
 	r := cli(t, nil, "history")
 	if r.code != ExitFailed || !strings.Contains(r.errOut, "STREAMDOCTOR_STATE_DIR="+f+" is a file, not a folder") || strings.Count(r.errOut, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q", r.code, r.errOut)
+	}
+}
+
+// A code the catalogue lacks never blocks the viewer: the check runs
+// without it and says so in one line, with the nearest codes or the service
+// that has it.
+func TestUnknownCodeRunsPlainCheck(t *testing.T) {
+	w := world(t, "healthy.yaml")
+	r := cli(t, w.Env, "check", "--code", "NSEZ503")
+	if r.code != 0 || !strings.Contains(r.errOut, "NSEZ503 is not a Netflix code StreamDoctor knows (did you mean NSEZ-503") ||
+		!strings.Contains(r.errOut, "checking without it") || !strings.Contains(r.out, "No problem found") {
+		t.Errorf("exit %d, stderr %q, stdout %q", r.code, r.errOut, r.out)
+	}
+	r = cli(t, w.Env, "check", "--url", "https://www.example.com/", "--code", "NSEZ-503")
+	if !strings.Contains(r.errOut, "(--service netflix has one)") {
+		t.Errorf("a code of another service: stderr %q", r.errOut)
+	}
+}
+
+// A code that is not the network's is answered in one step, offline, with
+// no check (exit 0), as text and as JSON with its class.
+func TestNonNetworkCodeAnswersWithItsStep(t *testing.T) {
+	r := cli(t, nil, "check", "--code", "nsez-403")
+	if r.code != 0 || !strings.Contains(r.out, "Not your network:") || !strings.Contains(r.out, "What helps:") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)
+	}
+	r = cli(t, nil, "check", "--code", "NSEZ-403", "--json")
+	var got codeJSON
+	if err := json.Unmarshal([]byte(r.out), &got); err != nil || got.Class != "service" || got.Step == "" || got.Source == "" {
+		t.Fatalf("json %q: %v %+v", r.out, err, got)
+	}
+	r = cli(t, nil, "explain", "M7111-1331-9999")
+	if r.code != 0 || !strings.Contains(r.out, "one of the M7111-1331 codes") {
+		t.Errorf("a sub-code is answered by its family: exit %d %q %q", r.code, r.out, r.errOut)
 	}
 }

@@ -38,9 +38,14 @@ func newWebCmd(ios *IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if code, err = resolveCode(k, code, prof); err != nil {
+			choice, err := resolveCode(k, code, prof)
+			if err != nil {
 				return err
 			}
+			if choice.note != "" {
+				fmt.Fprintln(ios.ErrOut, choice.note)
+			}
+			code = choice.key
 			if _, _, err := net.SplitHostPort(listen); err != nil {
 				return usageErr("--listen %q: give host:port, e.g. 127.0.0.1:8080 (port 0 picks a free one)", listen)
 			}

@@ -67,15 +67,18 @@ const (
 	PHTTPSService = "https.service"
 	PHTTPSProxy   = "https.service.proxy"
 	PHTTPSControl = "https.control"
-	PPortal       = "http.portal"
-	PProxy        = "proxy"
-	PVPN          = "vpn"
-	PClock        = "clock"
-	PLatency      = "latency"
-	PJitter       = "jitter"
-	PLoss         = "loss"
-	PThroughput   = "throughput"
-	PLoadedRTT    = "throughput.loaded_latency"
+	// PHTTPSPeers opens the front door of every other built-in streaming
+	// service: "only this one fails" or "all of them fail".
+	PHTTPSPeers = "https.peers"
+	PPortal     = "http.portal"
+	PProxy      = "proxy"
+	PVPN        = "vpn"
+	PClock      = "clock"
+	PLatency    = "latency"
+	PJitter     = "jitter"
+	PLoss       = "loss"
+	PThroughput = "throughput"
+	PLoadedRTT  = "throughput.loaded_latency"
 	// PThroughputRef is the same quick sample from a neutral server (not
 	// the service's), so a slow path to the service tells from a slow line.
 	PThroughputRef = "throughput.reference"
@@ -203,6 +206,7 @@ var Probes = []Probe{
 	{PHTTPSService, LayerService, "%s's pages", true, []string{FHTTP503, FHTTP5xx, FHTTP4xx, FBlockProxy, FBlockFilter, FSlow, FUnknownCA, FCertTime, FHostname}},
 	{PHTTPSProxy, LayerService, "%s through the proxy", true, []string{FHTTP503, FHTTP5xx, FBlockProxy, FBlockFilter, FSlow, FProxyDenied, FProxyAuthRequired, FProxyUpstream}},
 	{PHTTPSControl, LayerInternet, "other websites", true, []string{FHTTP5xx, FUnknownCA, FCertTime, FHostname}},
+	{PHTTPSPeers, LayerInternet, "other streaming services", true, []string{FHTTP5xx, FBlockProxy, FBlockFilter, FUnknownCA, FCertTime, FHostname}},
 	{PPortal, LayerInternet, "the sign-in page check", true, []string{FPortal, FBlockFilter}},
 	{PClock, LayerInternet, "this computer's clock", false, []string{FClockSkew}},
 	{PLatency, LayerInternet, "round trips", true, []string{FHighLatency}},

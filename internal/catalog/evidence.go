@@ -28,8 +28,11 @@ const (
 	// the real sites answered at the trusted resolvers' addresses.
 	ETrustedPathOK = "trusted_path_ok"
 	// Internet.
-	EInternetDown    = "internet_down"
-	EControlsFail    = "controls_fail"
+	EInternetDown = "internet_down"
+	EControlsFail = "controls_fail"
+	// EPeersFail: every other streaming service's site fails too, while
+	// other websites work (unset when they do not: that is controls_fail).
+	EPeersFail       = "peers_fail"
 	EPortal          = "portal"
 	EProxySet        = "proxy_set"
 	EVPNOn           = "vpn_on"
@@ -86,7 +89,7 @@ var Derived = map[string][]string{
 	LayerLink:     {ELinkDown, ENoRoute, EOnWiFi, EWiFiGood, EWiFiFair, EWiFiWeak, EWiFiVeryWeak},
 	LayerRouter:   {EGatewayFail, ERouterSlow},
 	LayerDNS:      {EDNSSystemFail, EDNSUnreliable, EDNSBlockedName, EDNSRedirected, EDNSBogon, EDNSTrustedFail, ENXHijack, ETrustedPathOK},
-	LayerInternet: {EInternetDown, EControlsFail, EPortal, EProxySet, EVPNOn, EClockSkewed, EClockOffDays, ELatencyNormal, ELatencyHigh, ELatencyVeryHigh, EJitterLow, EJitterSome, EJitterHigh, ELossNone, ELossSome, ELossHeavy},
+	LayerInternet: {EInternetDown, EControlsFail, EPeersFail, EPortal, EProxySet, EVPNOn, EClockSkewed, EClockOffDays, ELatencyNormal, ELatencyHigh, ELatencyVeryHigh, EJitterLow, EJitterSome, EJitterHigh, ELossNone, ELossSome, ELossHeavy},
 	LayerSpeed:    {EThroughputOK, EThroughputBelowHD, EThroughputBelowSD, EVideoFail, EBufferbloat, EVideoPathSlow},
 	LayerService:  {EServiceTCPFail, EServiceRefused, EService5xx, EServiceBlockpage, EFilterBlockpage, EServiceSlow, EServiceAcceptSlow, EServiceExchangeFail, ETLSIntercepted, ETLSUntrusted, ETLSWrongName, ETLSTime, EProxyPathFail, EIPv6Fail},
 	LayerBrowser:  {EBrowserBlocked},

@@ -147,6 +147,13 @@ func internetRule(v view, ev symbols) {
 	// Control sites that failed for want of a name are charged to the
 	// resolver by the explanations (dns_system_fail explains controls_fail).
 	ev.set(catalog.EControlsFail, len(ctl) > 0, len(ctl) > 0 && count(ctl, problem) == len(ctl))
+	// The other streaming services: said only while other websites work,
+	// where it tells a block of streaming (a category filter, a lapsed
+	// Smart DNS that carried them all) from this one service failing; when
+	// every site fails, controls_fail already says it, and once is enough.
+	if peers := v.ran(catalog.PHTTPSPeers); len(peers) >= 2 && len(ctl) > 0 && count(ctl, problem) < len(ctl) {
+		ev[catalog.EPeersFail] = count(peers, problem) == len(peers)
+	}
 	// The uplink: the resolvers outside the home (reached by address) fail,
 	// no site was reached and no connection to the service opened. One
 	// broken uplink, one symptom: the local resolver's failures and the

@@ -139,10 +139,33 @@ type Step struct {
 
 // Code is one error code.
 type Code struct {
-	Code       string       `yaml:"code"`
-	Service    string       `yaml:"service"`
-	Title      string       `yaml:"title"`
-	Meaning    string       `yaml:"meaning"`
+	Code    string `yaml:"code"`
+	Service string `yaml:"service"`
+	Title   string `yaml:"title"`
+	Meaning string `yaml:"meaning"`
+	// Class says whose the problem is (Classes): a network or browser code
+	// is diagnosed with priors; any other class has one step that helps,
+	// and no blame on the network.
+	Class string `yaml:"class"`
+	// Where lists the devices the code is shown on (browser, tv, phone,
+	// console, computer).
+	Where []string `yaml:"where"`
+	// Family, when set, is a prefix whose sub-codes this entry answers for
+	// (M7111-1331 matches M7111-1331-4027).
+	Family string `yaml:"family"`
+	// Aliases are the same error under another platform's prefix
+	// (S7111-1331-5059 is Safari's M7111-1331-5059).
+	Aliases []string `yaml:"aliases"`
+	// Step is the one step that helps, for a class other than network and
+	// browser.
+	Step string `yaml:"step"`
+	// SeenIn says where the facts were read when that is not the source
+	// itself (a thread quoting the service's error screen or article).
+	SeenIn string `yaml:"seen_in"`
+	// Base names a code (of the same service, or "netflix:NSEZ-503")
+	// whose priors this one starts from; its own priors replace the base's for the causes they name, and
+	// the whole is scaled to add up to 1.
+	Base       string       `yaml:"base"`
 	Causes     []string     `yaml:"causes"` // the causes people are told about, most common first
 	Priors     map[string]P `yaml:"priors"`
 	Methods    []Method     `yaml:"methods"`
@@ -174,8 +197,158 @@ func (k *KB) Fix(id string) *Fix { return k.fixByID[id] }
 // Ev returns an evidence symbol by id.
 func (k *KB) Ev(id string) *Evidence { return k.evByID[id] }
 
-// Code returns an error code, matched without regard to case.
-func (k *KB) Code(code string) *Code { return k.codeByID[strings.ToUpper(strings.TrimSpace(code))] }
+// Classes of codes: whose problem it is.
+const (
+	ClassNetwork  = "network"
+	ClassBrowser  = "browser"
+	ClassDevice   = "device"
+	ClassAccount  = "account"
+	ClassPayment  = "payment"
+	ClassService  = "service"
+	ClassPlayback = "playback"
+)
+
+// Classes lists every class, network first.
+var Classes = []string{ClassNetwork, ClassBrowser, ClassDevice, ClassAccount, ClassPayment, ClassService, ClassPlayback}
+
+// Diagnosable reports whether the network check can find this code's
+// cause (a network or browser code); any other class is answered by its
+// one step.
+func (c *Code) Diagnosable() bool { return c.Class == ClassNetwork || c.Class == ClassBrowser }
+
+// Key is the code's id across services: the code itself for Netflix (the
+// codes people type most), "service:CODE" for the others, whose numeric
+// codes would collide ("83" is Disney+'s, and could be anyone's).
+func (c *Code) Key() string { return CodeKey(c.Service, c.Code) }
+
+// CodeKey is Code.Key for a service and a code.
+func CodeKey(service, code string) string {
+	code = NormalizeCode(code)
+	if service == "" || service == "netflix" {
+		return code
+	}
+	return service + ":" + code
+}
+
+// Code returns an error code by its key (Code.Key), matched without regard
+// to case; Lookup also matches what people type.
+func (k *KB) Code(key string) *Code {
+	key = strings.TrimSpace(key)
+	// "disneyplus:83"; a colon inside a code (MSL:5003) is the code's own.
+	if svc, code, ok := strings.Cut(key, ":"); ok && slices.Contains(k.Services(), strings.ToLower(svc)) {
+		return k.codeByID[CodeKey(strings.ToLower(svc), code)]
+	}
+	return k.codeByID[CodeKey("netflix", key)]
+}
+
+// NormalizeCode turns what a viewer types into the form codes are stored
+// in: capitals, "Error code: NW 2 5" -> "NW-2-5", "(5.8)" kept.
+func NormalizeCode(typed string) string {
+	s := strings.ToUpper(strings.TrimSpace(typed))
+	for _, pre := range []string{"NETFLIX ", "ERROR CODE:", "ERROR CODE", "ERROR:", "ERROR", "CODE:", "CODE"} {
+		if rest, ok := strings.CutPrefix(s, pre); ok {
+			s = strings.TrimSpace(rest)
+		}
+	}
+	s = strings.Trim(s, " .:#")
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '_' || r == '\t' }), "-")
+}
+
+// Lookup finds the code a viewer typed for a service ("" for Netflix):
+// exactly, else the family whose prefix it starts with (the longest), so
+// that every sub-code of M7111-1331 is answered. exact is false for a
+// family match.
+func (k *KB) Lookup(service, typed string) (c *Code, exact bool) {
+	if service == "" {
+		service = "netflix"
+	}
+	code := NormalizeCode(typed)
+	if code == "" {
+		return nil, false
+	}
+	if c := k.codeByID[CodeKey(service, code)]; c != nil {
+		return c, true
+	}
+	var best *Code
+	for i := range k.Codes {
+		f := strings.ToUpper(k.Codes[i].Family)
+		if k.Codes[i].Service != service || f == "" || !strings.HasPrefix(code, f) {
+			continue
+		}
+		// The prefix ends at a separator: M7111-1331 is not M7111-13310.
+		if rest := code[len(f):]; rest != "" && !strings.ContainsAny(rest[:1], "-.( ") {
+			continue
+		}
+		if best == nil || len(f) > len(best.Family) {
+			best = &k.Codes[i]
+		}
+	}
+	return best, false
+}
+
+// Services lists the services that have codes, sorted.
+func (k *KB) Services() []string {
+	seen := map[string]bool{}
+	for _, c := range k.Codes {
+		seen[c.Service] = true
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// Nearest lists up to n codes of a service nearest to what was typed (edit
+// distance, then shared prefix), for "did you mean".
+func (k *KB) Nearest(service, typed string, n int) []*Code {
+	if service == "" {
+		service = "netflix"
+	}
+	q := NormalizeCode(typed)
+	type cand struct {
+		c *Code
+		d int
+	}
+	var cs []cand
+	for _, c := range k.CodeList() {
+		if c.Service != service {
+			continue
+		}
+		d := Levenshtein(q, strings.ToUpper(c.Code))
+		if f := strings.ToUpper(c.Family); f != "" && strings.HasPrefix(f, q) {
+			d = min(d, len(f)-len(q))
+		}
+		cs = append(cs, cand{c, d})
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+	var out []*Code
+	for _, c := range cs {
+		if len(out) == n || c.d > max(3, len(q)/2) {
+			break
+		}
+		out = append(out, c.c)
+	}
+	return out
+}
+
+// Levenshtein is the edit distance between a and b, in runes.
+func Levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}
 
 // Priors returns the prior of every cause, for a code or (code "") a plain check.
 func (k *KB) Priors(code string) map[string]float64 {
@@ -192,13 +365,24 @@ func (k *KB) Priors(code string) map[string]float64 {
 	return out
 }
 
-// CodeList returns the codes sorted.
+// CodeList returns the codes sorted by service (Netflix first), then code.
 func (k *KB) CodeList() []*Code {
 	var out []*Code
 	for i := range k.Codes {
 		out = append(out, &k.Codes[i])
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	rank := func(s string) string {
+		if s == "netflix" {
+			return ""
+		}
+		return s
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if a, b := rank(out[i].Service), rank(out[j].Service); a != b {
+			return a < b
+		}
+		return out[i].Code < out[j].Code
+	})
 	return out
 }
 
@@ -478,38 +662,103 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 			return cd.ErrAt(fmt.Sprintf("presentation shares add up to %.3f, not 1", total), "causes", i, "presentations")
 		}
 	}
+	// Codes: each checked, then priors that start from a base filled in
+	// (a base may come later in the file).
 	for i := range k.Codes {
 		c := &k.Codes[i]
-		code := strings.ToUpper(c.Code)
+		if c.Service == "" {
+			c.Service = "netflix"
+		}
+		code := c.Key()
 		switch {
-		case code == "":
+		case strings.TrimSpace(c.Code) == "":
 			return kd.ErrAt("missing code", "codes", i)
 		case k.codeByID[code] != nil:
 			return kd.ErrAt(fmt.Sprintf("code %q defined twice", c.Code), "codes", i, "code")
 		case c.Title == "" || c.Meaning == "":
 			return kd.ErrAt("a code needs a title and a meaning", "codes", i)
+		case !slices.Contains(Classes, c.Class):
+			return kd.ErrAt(fmt.Sprintf("class %q is not one of %s", c.Class, strings.Join(Classes, ", ")), "codes", i, "class")
+		case strings.TrimSpace(c.Source) == "":
+			return kd.ErrAt("a code needs a source: where its facts come from", "codes", i, "source")
+		case !c.Diagnosable() && strings.TrimSpace(c.Step) == "":
+			return kd.ErrAt(fmt.Sprintf("a %s code needs the one step that helps (step)", c.Class), "codes", i, "step")
+		case !c.Diagnosable() && (len(c.Priors) > 0 || c.Base != ""):
+			return kd.ErrAt(fmt.Sprintf("a %s code is not diagnosed on the network: leave out priors and base", c.Class), "codes", i, "priors")
+		case c.Diagnosable() && len(c.Priors) == 0 && c.Base == "":
+			return kd.ErrAt(fmt.Sprintf("a %s code needs priors over causes (or a base and the priors that differ)", c.Class), "codes", i, "priors")
 		}
 		for j, id := range c.Causes {
 			if k.causeByID[id] == nil {
 				return kd.ErrAt(fmt.Sprintf("unknown cause id %q", id), "codes", i, "causes", j)
 			}
 		}
+		for _, id := range slices.Sorted(maps.Keys(c.Priors)) {
+			if k.causeByID[id] == nil {
+				return kd.ErrAt(fmt.Sprintf("unknown cause id %q", id), "codes", i, "priors", id)
+			}
+			if err := checkP(kd, c.Priors[id], "codes", i, "priors", id); err != nil {
+				return err
+			}
+		}
+		k.codeByID[code] = c
+		for j, a := range c.Aliases {
+			if k.codeByID[CodeKey(c.Service, a)] != nil {
+				return kd.ErrAt(fmt.Sprintf("code %q defined twice", a), "codes", i, "aliases", j)
+			}
+			k.codeByID[CodeKey(c.Service, a)] = c
+		}
+	}
+	// A base may have a base of its own: priors are filled in base first.
+	done := map[*Code]bool{}
+	var fill func(c *Code, i, depth int) error
+	fill = func(c *Code, i, depth int) error {
+		if done[c] || c.Base == "" {
+			return nil
+		}
+		// A base of another service is named with its own: netflix:NSEZ-503.
+		b := k.codeByID[CodeKey(c.Service, c.Base)]
+		if b == nil && strings.Contains(c.Base, ":") {
+			b = k.Code(c.Base)
+		}
+		switch {
+		case b == nil:
+			return kd.ErrAt(fmt.Sprintf("base %q is not a %s code", c.Base, c.Service), "codes", i, "base")
+		case depth > 8 || b == c:
+			return kd.ErrAt(fmt.Sprintf("base %q leads round in a circle", c.Base), "codes", i, "base")
+		case !b.Diagnosable():
+			return kd.ErrAt(fmt.Sprintf("base %q is a %s code, which has no priors", c.Base, b.Class), "codes", i, "base")
+		}
+		if err := fill(b, i, depth+1); err != nil {
+			return err
+		}
+		merged := map[string]P{}
+		maps.Copy(merged, b.Priors)
+		maps.Copy(merged, c.Priors)
+		sum := 0.0
+		for _, p := range merged {
+			sum += p.P
+		}
+		for id, p := range merged {
+			p.P /= sum
+			merged[id] = p
+		}
+		c.Priors = merged
+		done[c] = true
+		return nil
+	}
+	for i := range k.Codes {
+		c := &k.Codes[i]
+		if err := fill(c, i, 0); err != nil {
+			return err
+		}
+		for _, id := range CauseIDs {
+			if _, ok := c.Priors[id]; !ok && len(c.Priors) > 0 {
+				return kd.ErrAt(fmt.Sprintf("prior for cause %q is missing", id), "codes", i, "priors")
+			}
+		}
 		if len(c.Priors) > 0 {
-			for _, id := range slices.Sorted(maps.Keys(c.Priors)) {
-				if k.causeByID[id] == nil {
-					return kd.ErrAt(fmt.Sprintf("unknown cause id %q", id), "codes", i, "priors", id)
-				}
-				if err := checkP(kd, c.Priors[id], "codes", i, "priors", id); err != nil {
-					return err
-				}
-			}
-			for _, id := range CauseIDs {
-				if _, ok := c.Priors[id]; !ok {
-					return kd.ErrAt(fmt.Sprintf("prior for cause %q is missing", id), "codes", i, "priors")
-				}
-			}
-			k.codeByID[code] = c
-			if err := checkSum(kd, k.Priors(code), "codes", i, "priors"); err != nil {
+			if err := checkSum(kd, k.Priors(c.Key()), "codes", i, "priors"); err != nil {
 				return err
 			}
 		}
@@ -531,7 +780,6 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 				return kd.ErrAt(fmt.Sprintf("unknown fix id %q", s.Fix), "codes", i, "advanced", j, "fix")
 			}
 		}
-		k.codeByID[code] = c
 	}
 	return nil
 }

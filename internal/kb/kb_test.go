@@ -3,6 +3,8 @@ package kb
 import (
 	"errors"
 	"io/fs"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -169,5 +171,97 @@ func TestLoadRejectsBandsThatDoNotAddUp(t *testing.T) {
 	_, err := load(m)
 	if err == nil || !strings.Contains(err.Error(), `the bands of "loss" add up to 1.200 for cause "unstable_connection"`) || !strings.Contains(err.Error(), "evidence.yaml:") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// What a viewer types finds its code: any case, "Error code:" before it,
+// spaces for dashes, another platform's prefix (an alias), or a sub-code
+// of a family; numbers are per service.
+func TestLookupAsViewersTypeIt(t *testing.T) {
+	k, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		service, typed, want string
+		exact                bool
+	}{
+		{"", "nsez-503", "NSEZ-503", true},
+		{"netflix", "Error code: NW 2 5", "NW-2-5", true},
+		{"netflix", "S7111-1331-5059", "M7111-1331-5059", true},
+		{"netflix", "m7111-1331-4444", "M7111-1331", false},
+		{"netflix", "tvq-pb-101 (5.8)", "tvq-pb-101", false},
+		{"netflix", "TVQ-PB-101 (E104)", "tvq-pb-101 (E104)", true},
+		{"netflix", "msl:5003", "MSL:5003", true},
+		{"disneyplus", "83", "83", true},
+		{"primevideo", "7202", "1007", true},
+	}
+	for _, c := range cases {
+		got, exact := k.Lookup(c.service, c.typed)
+		if got == nil || got.Code != c.want || exact != c.exact {
+			t.Errorf("Lookup(%q, %q) = %v, %v; want %s, %v", c.service, c.typed, got, exact, c.want, c.exact)
+		}
+	}
+	if c, _ := k.Lookup("netflix", "M7111-13310"); c != nil {
+		t.Errorf("a prefix that does not end at a separator matched %s", c.Code)
+	}
+	if c, _ := k.Lookup("netflix", "83"); c != nil {
+		t.Errorf("Disney+'s 83 answered for Netflix: %s", c.Code)
+	}
+	if c := k.Code("disneyplus:83"); c == nil || c.Service != "disneyplus" {
+		t.Errorf("Code by key: %v", c)
+	}
+	near := k.Nearest("netflix", "NSEZ-530", 3)
+	if len(near) == 0 || near[0].Code != "NSEZ-503" {
+		t.Errorf("Nearest: %v", near)
+	}
+}
+
+// The catalogue: at least 40 Netflix codes, each with a source and a
+// class; a network or browser code has priors over every cause adding up
+// to 1 (its base's, changed where it says); any other code has its step.
+func TestCatalogue(t *testing.T) {
+	k, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range k.CodeList() {
+		if c.Service == "netflix" {
+			n++
+		}
+		if c.Source == "" || !slices.Contains(Classes, c.Class) {
+			t.Errorf("%s: source %q class %q", c.Key(), c.Source, c.Class)
+		}
+		if c.Diagnosable() {
+			sum := 0.0
+			for _, id := range CauseIDs {
+				sum += c.Priors[id].P
+			}
+			if len(c.Priors) != len(CauseIDs) || math.Abs(sum-1) > 0.011 {
+				t.Errorf("%s: %d priors adding to %.3f", c.Key(), len(c.Priors), sum)
+			}
+		} else if c.Step == "" {
+			t.Errorf("%s: no step", c.Key())
+		}
+	}
+	if n < 40 {
+		t.Errorf("%d Netflix codes, want at least 40", n)
+	}
+	// A base's priors carry over, scaled: NW-6-403 keeps NW-2-5's order
+	// for causes it does not name, and raises the ones it does.
+	a, b := k.Code("NW-6-403"), k.Code("NW-2-5")
+	if a.Priors["no_link"].P <= b.Priors["no_link"].P || a.Priors["dns_failure"].P >= b.Priors["dns_failure"].P {
+		t.Errorf("NW-6-403 no_link %.3f dns %.3f vs NW-2-5 %.3f %.3f", a.Priors["no_link"].P, a.Priors["dns_failure"].P, b.Priors["no_link"].P, b.Priors["dns_failure"].P)
+	}
+}
+
+// A base that leads round in a circle, or to a code without priors, is
+// refused with its line.
+func TestLoadRejectsBadBase(t *testing.T) {
+	m := files(t)
+	m[FileCodes] = strings.Replace(m[FileCodes], "    base: NW-2-5\n", "    base: NSEZ-403\n", 1)
+	if _, err := load(m); err == nil || !strings.Contains(err.Error(), "codes.yaml:") || !strings.Contains(err.Error(), "has no priors") {
+		t.Errorf("got %v", err)
 	}
 }

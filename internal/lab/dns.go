@@ -119,7 +119,9 @@ func (w *World) systemDNSHandler(rw dns.ResponseWriter, q *dns.Msg) {
 		if mode == "redirect_lapsed" {
 			relay = netip.MustParseAddr(addrLapsedRelay)
 		}
-		if w.isServiceName(name) || n.DNSNames[name] == mode {
+		// A Smart DNS subscription carries every streaming service it
+		// unblocks, not one: the other services' names go to the relay too.
+		if w.isServiceName(name) || n.DNSNames[name] == mode || (n.DNS == mode && w.peerNames[name]) {
 			w.answer(m, q, &relay)
 			break
 		}

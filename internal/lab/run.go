@@ -40,9 +40,11 @@ func Run(ctx context.Context, k *kb.KB, sc *Scenario, timeout time.Duration) (Re
 	defer w.Close()
 	// A code the knowledge base does not know is diagnosed as a plain check:
 	// DESIGN.md's format allows any code, and the measurements still decide.
-	code := sc.Code
-	if k.Code(code) == nil {
-		code = ""
+	// A code of another class than network or browser has no priors: the
+	// check runs as a plain one, as the CLI would if asked to check anyway.
+	code := ""
+	if c, _ := k.Lookup(w.Profile.Name, sc.Code); c != nil && c.Diagnosable() {
+		code = c.Key()
 	}
 	res, err := check.Run(ctx, k, w.Env(), check.Request{Profile: w.Profile, Code: code, Answers: w.Answers(), Timeout: timeout, Browser: w.Browser()})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/yamlx"
 )
 
@@ -166,7 +167,7 @@ func (s *Scenario) validate(d *yamlx.Doc) error {
 		path    []any
 	}
 	checks := []enumCheck{
-		{s.Service, []string{"", "netflix"}, []any{"service"}},
+		{s.Service, append([]string{""}, profile.Names()...), []any{"service"}},
 		{s.System.OS, []string{"", "linux", "windows", "macos"}, []any{"system", "os"}},
 		{s.System.Link, []string{"", "ethernet", "wifi", "none"}, []any{"system", "link"}},
 		{s.System.DHCP, []string{"", "ok", "failed"}, []any{"system", "dhcp"}},

@@ -67,13 +67,13 @@ func (w *World) webHandler(viaProxy bool) http.Handler {
 			// The service blocks the addresses it sees: the proxy's when a
 			// proxy carries the request, the VPN's or Smart DNS's otherwise.
 			if viaProxy || sc.System.Proxy == "none" {
-				io.WriteString(rw, BlockPage)
+				w.refuse(rw, host)
 				return
 			}
 		}
 		if viaProxy && w.smartDNS() {
 			// The service knows the Smart DNS relays' addresses.
-			io.WriteString(rw, BlockPage)
+			w.refuse(rw, host)
 			return
 		}
 		io.WriteString(rw, "<html><body>"+w.Profile.Title+"</body></html>")

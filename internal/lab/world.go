@@ -45,10 +45,31 @@ const (
 	proxyPort    = "3128"
 )
 
-// BlockPage is the text of the service's proxy block page in the lab.
+// BlockPage is the text of Netflix's proxy block page in the lab.
 const BlockPage = `<html><body><h1>Whoops, something went wrong...</h1>
 <p>You seem to be using an unblocker or proxy. Please turn off any of these services and try again.</p>
 <p>Error code: m7111-1331-5059</p></body></html>`
+
+// refuse answers as the service answers an address it refuses: Netflix's
+// page, another service's page built around the phrase it is known by, or
+// the status a service's host gives instead (Max's API: 403).
+func (w *World) refuse(rw http.ResponseWriter, host string) {
+	for _, b := range w.Profile.BlockAnswers {
+		if b.Host == host {
+			rw.WriteHeader(b.Status)
+			io.WriteString(rw, `{"errors":[{"code":"access.denied"}]}`)
+			return
+		}
+	}
+	switch {
+	case w.Profile.Name == "netflix":
+		io.WriteString(rw, BlockPage)
+	case len(w.Profile.BlockMarkers) > 0:
+		io.WriteString(rw, "<html><body><p>"+w.Profile.Title+": "+w.Profile.BlockMarkers[0]+"</p></body></html>")
+	default:
+		io.WriteString(rw, "<html><body>"+w.Profile.Title+"</body></html>")
+	}
+}
 
 // World is one running scenario.
 type World struct {
@@ -59,18 +80,20 @@ type World struct {
 	public, intercept, portal *ca
 	zone4, zone6              map[string]netip.Addr
 	serviceIPs, controlIPs    map[netip.Addr]bool
-	routes                    []netmap.Rule // explicit routes to the servers, in the order added
-	special                   map[string]string
-	viaProxy                  string // the web server as the proxy's upstream reaches it
-	toxi                      *toxiproxy.ApiServer
-	closers                   []func()
-	facts                     sysinfo.Facts
-	net                       netmap.World
-	speed                     http.Handler
-	host                      string // where the servers listen
-	proxies                   map[string]*toxiproxy.Proxy
-	coinMu                    sync.Mutex
-	coin                      uint64
+	// peerNames are the other streaming services' front doors.
+	peerNames map[string]bool
+	routes    []netmap.Rule // explicit routes to the servers, in the order added
+	special   map[string]string
+	viaProxy  string // the web server as the proxy's upstream reaches it
+	toxi      *toxiproxy.ApiServer
+	closers   []func()
+	facts     sysinfo.Facts
+	net       netmap.World
+	speed     http.Handler
+	host      string // where the servers listen
+	proxies   map[string]*toxiproxy.Proxy
+	coinMu    sync.Mutex
+	coin      uint64
 }
 
 // Start builds and starts the world of a scenario on loopback. Close it when done.
@@ -85,7 +108,7 @@ func StartOn(sc *Scenario, host string) (w *World, err error) {
 	}
 	w = &World{Scenario: sc, Profile: prof, special: map[string]string{},
 		zone4: map[string]netip.Addr{}, zone6: map[string]netip.Addr{},
-		serviceIPs: map[netip.Addr]bool{}, controlIPs: map[netip.Addr]bool{},
+		serviceIPs: map[netip.Addr]bool{}, controlIPs: map[netip.Addr]bool{}, peerNames: map[string]bool{},
 		toxi:  toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop()),
 		speed: speed.Handler(), host: host, proxies: map[string]*toxiproxy.Proxy{}}
 	defer func() {
@@ -181,6 +204,15 @@ func (w *World) buildZone() {
 		v6 := netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", 0x100+i))
 		w.zone4[h], w.zone6[h] = v4, v6
 		w.controlIPs[v4], w.controlIPs[v6] = true, true
+	}
+	// The other streaming services' front doors: sites on the internet
+	// like the controls, reached through the same resolver and line (a
+	// Smart DNS carries them with the service, see systemDNSHandler).
+	for i, p := range profile.Peers(w.Profile.Name) {
+		h := p.Hosts[0].Name
+		w.zone4[h] = netip.AddrFrom4([4]byte{198, 51, 100, byte(130 + i)})
+		w.zone6[h] = netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", 0x130+i))
+		w.peerNames[h] = true
 	}
 	w.zone4[profile.HostOf(w.Profile.PortalURL)] = netip.AddrFrom4([4]byte{198, 51, 100, 200})
 	// fast.com, its API and one Open Connect appliance for the speed test.

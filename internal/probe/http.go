@@ -127,13 +127,34 @@ func ClassifyPage(status int, body []byte, markers []string) string {
 	return ""
 }
 
+// blockAnswer: the status is the service's refusal from this host.
+func blockAnswer(p profile.Profile, resp *http.Response) bool {
+	if resp.Request == nil || resp.Request.URL == nil {
+		return false
+	}
+	for _, b := range p.BlockAnswers {
+		if strings.EqualFold(resp.Request.URL.Hostname(), b.Host) && resp.StatusCode == b.Status {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *state) judgeHTTP(o *Observation, resp *http.Response, body []byte, ttfb time.Duration) {
+	judgeHTTP(s.prof, o, resp, body, ttfb)
+}
+
+// judgeHTTP judges an answer of one of prof's hosts.
+func judgeHTTP(prof profile.Profile, o *Observation, resp *http.Response, body []byte, ttfb time.Duration) {
 	o.Value = ms(ttfb)
 	o.Detail = fmt.Sprintf("HTTP %d in %.0f ms", resp.StatusCode, o.Value)
 	switch {
-	case ClassifyPage(resp.StatusCode, body, s.prof.BlockMarkers) != "":
-		o.Status, o.Failure = Problem, ClassifyPage(resp.StatusCode, body, s.prof.BlockMarkers)
+	case ClassifyPage(resp.StatusCode, body, prof.BlockMarkers) != "":
+		o.Status, o.Failure = Problem, ClassifyPage(resp.StatusCode, body, prof.BlockMarkers)
 		o.Detail += ": a block page"
+	case blockAnswer(prof, resp):
+		o.Status, o.Failure = Problem, catalog.FBlockProxy
+		o.Detail += ": the service's refusal of this address"
 	case resp.StatusCode == http.StatusServiceUnavailable:
 		o.Status, o.Failure = Problem, catalog.FHTTP503
 	case resp.StatusCode >= 500:
@@ -232,6 +253,30 @@ func probeControls(ctx context.Context, s *state) []Observation {
 		if resp.StatusCode >= 500 {
 			o.Status, o.Failure = Problem, catalog.FHTTP5xx
 		}
+		return o
+	})
+}
+
+// probePeers opens the front door of every other built-in streaming
+// service, judged as its own service would judge it (its refusal markers).
+func probePeers(ctx context.Context, s *state) []Observation {
+	cl := s.probeClient(true, false)
+	defer cl.CloseIdleConnections()
+	return parallel(ctx, profile.Peers(s.prof.Name), func(p profile.Profile) Observation {
+		h := p.Hosts[0]
+		o := Observation{Probe: catalog.PHTTPSPeers, Target: h.URL()}
+		resp, body, ttfb, err := fetch(ctx, cl, h.URL())
+		if err != nil {
+			o.Status, o.Failure, o.Value = Problem, Classify(err), ms(ttfb)
+			o.Detail = p.Title + ": " + err.Error()
+			return o
+		}
+		judgeHTTP(p, &o, resp, body, ttfb)
+		if o.Failure == catalog.FSlow {
+			// A slow page still opened: the service is reachable.
+			o.Status, o.Failure = OK, ""
+		}
+		o.Detail = p.Title + ": " + o.Detail
 		return o
 	})
 }

@@ -110,6 +110,7 @@ func probes() []probeDef {
 		{catalog.PHTTPSService, httpT, probeHTTPSService},
 		{catalog.PHTTPSProxy, httpT, probeHTTPSProxy},
 		{catalog.PHTTPSControl, httpT, probeControls},
+		{catalog.PHTTPSPeers, httpT, probePeers},
 		{catalog.PPortal, httpT, probePortal},
 		{catalog.PClock, httpT, probeClock},
 		{catalog.PLatency, func(t Timeouts) time.Duration { return t.Latency }, probeLatency},

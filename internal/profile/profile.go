@@ -5,12 +5,17 @@
 package profile
 
 import (
+	_ "embed"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/streamdoctor/streamdoctor/internal/yamlx"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -72,6 +77,10 @@ type Profile struct {
 	SDMbps, HDMbps, UHDMbps float64
 	// BlockMarkers are phrases of the service's own "proxy or unblocker" page.
 	BlockMarkers []string `json:"block_markers"`
+	// BlockAnswers are statuses that are the service's refusal.
+	BlockAnswers []BlockAnswer `json:"block_answers,omitempty"`
+	// VideoDomains are the content networks the video comes from.
+	VideoDomains []string `json:"video_domains,omitempty"`
 	// VideoDomain is the domain of the service's video servers (empty: not
 	// known); the web page times the one the speed sample used from inside
 	// the browser.
@@ -86,61 +95,177 @@ var (
 	defaultPortal   = "http://connectivitycheck.gstatic.com/generate_204"
 )
 
-// Netflix is the built-in profile. The web player needs:
-//   - www.netflix.com: the web app, sign-in, the API calls that list titles
-//     and the MSL licence exchange that every playback starts with; NSEZ-503
-//     is shown when these calls fail.
-//   - assets.nflxext.com: the player's scripts and style sheets; without them
-//     the page loads but playback never starts.
-//   - help.netflix.com: the help centre, where Netflix publishes whether it is
-//     down; a useful second Netflix-run host for telling a site-wide outage
-//     from one broken front end.
-//
-// Video itself comes from Open Connect appliances whose names are handed out
-// per session, so they are measured by the speed test, not probed here.
-// Thresholds are Netflix's own: 3 Mbps SD, 5 Mbps HD, 15 Mbps 4K.
-func Netflix() Profile {
-	return Profile{
-		Name:  "netflix",
-		Title: "Netflix",
-		Hosts: []Host{
-			{Name: "www.netflix.com", Path: "/", Why: "web app, sign-in, title lists and the licence exchange"},
-			{Name: "assets.nflxext.com", Path: "/", Why: "the player's scripts and style sheets"},
-			{Name: "help.netflix.com", Path: "/", Why: "help centre and outage notices; a second Netflix-run front end"},
-		},
-		CookieDomains: []string{"netflix.com"},
-		Controls:      defaultControls,
-		PortalURL:     defaultPortal,
-		SDMbps:        3, HDMbps: 5, UHDMbps: 15,
-		VideoDomain: "nflxvideo.net", // Open Connect appliances: *.oca.nflxvideo.net
-		BlockMarkers: []string{
-			"unblocker or proxy",
-			"m7111-1331-5059",
-			"f7111-5059",
-			"m7111-5059",
-		},
-	}
+// BlockAnswer is an answer that is itself the service's refusal: this
+// status from this host (Max's API answers 403 to addresses it bans).
+type BlockAnswer struct {
+	Host   string `json:"host"`
+	Status int    `json:"status"`
 }
 
-var builtin = map[string]func() Profile{"netflix": Netflix}
+// Netflix is the built-in profile of Netflix (services.yaml).
+func Netflix() Profile {
+	p, err := Get("netflix")
+	if err != nil {
+		panic(err) // services.yaml is embedded and checked by the tests
+	}
+	return p
+}
+
+//go:embed services.yaml
+var servicesSrc []byte
+
+type serviceFile struct {
+	Version  int `yaml:"version"`
+	Services []struct {
+		ID    string `yaml:"id"`
+		Title string `yaml:"title"`
+		Hosts []struct {
+			Name   string `yaml:"name"`
+			Path   string `yaml:"path"`
+			Why    string `yaml:"why"`
+			Source string `yaml:"source"`
+		} `yaml:"hosts"`
+		VideoDomains []struct {
+			Domain string `yaml:"domain"`
+			Why    string `yaml:"why"`
+			Source string `yaml:"source"`
+		} `yaml:"video_domains"`
+		CookieDomains []struct {
+			Domain string `yaml:"domain"`
+			Source string `yaml:"source"`
+		} `yaml:"cookie_domains"`
+		BlockMarkers []struct {
+			Marker string `yaml:"marker"`
+			Source string `yaml:"source"`
+		} `yaml:"block_markers"`
+		BlockAnswers []struct {
+			Host   string `yaml:"host"`
+			Status int    `yaml:"status"`
+			Source string `yaml:"source"`
+		} `yaml:"block_answers"`
+		Mbps struct {
+			SD, HD, UHD float64
+			Source      string `yaml:"source"`
+		} `yaml:"mbps"`
+	} `yaml:"services"`
+}
+
+var (
+	loadOnce sync.Once
+	builtin  map[string]Profile
+	order    []string
+	loadErr  error
+)
+
+// parseServices reads services.yaml: every fact with its source, every
+// host a valid name.
+func parseServices(src []byte) (map[string]Profile, []string, error) {
+	var f serviceFile
+	d, err := yamlx.Decode("services.yaml", src, &f)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.Version != 1 {
+		return nil, nil, d.ErrAt(fmt.Sprintf("version must be 1, got %d", f.Version), "version")
+	}
+	out := map[string]Profile{}
+	var ids []string
+	for i, sv := range f.Services {
+		switch {
+		case sv.ID == "" || sv.ID != strings.ToLower(sv.ID):
+			return nil, nil, d.ErrAt("a service needs a lower-case id", "services", i, "id")
+		case out[sv.ID].Name != "":
+			return nil, nil, d.ErrAt(fmt.Sprintf("service %q defined twice", sv.ID), "services", i, "id")
+		case sv.Title == "" || len(sv.Hosts) == 0 || len(sv.CookieDomains) == 0:
+			return nil, nil, d.ErrAt("a service needs a title, hosts and cookie domains", "services", i)
+		case sv.Mbps.SD <= 0 || sv.Mbps.HD < sv.Mbps.SD || sv.Mbps.UHD < sv.Mbps.HD || sv.Mbps.Source == "":
+			return nil, nil, d.ErrAt("mbps needs sd <= hd <= uhd, above 0, and a source", "services", i, "mbps")
+		}
+		p := Profile{Name: sv.ID, Title: sv.Title, Controls: defaultControls, PortalURL: defaultPortal,
+			SDMbps: sv.Mbps.SD, HDMbps: sv.Mbps.HD, UHDMbps: sv.Mbps.UHD}
+		for j, h := range sv.Hosts {
+			if err := ValidHost(h.Name); err != nil || h.Source == "" || h.Why == "" || !strings.HasPrefix(h.Path, "/") {
+				return nil, nil, d.ErrAt("a host needs a valid name, a path from /, why and a source", "services", i, "hosts", j)
+			}
+			p.Hosts = append(p.Hosts, Host{Name: h.Name, Path: h.Path, Why: h.Why})
+		}
+		for j, v := range sv.VideoDomains {
+			if ValidHost(v.Domain) != nil || v.Source == "" {
+				return nil, nil, d.ErrAt("a video domain needs a valid name and a source", "services", i, "video_domains", j)
+			}
+			p.VideoDomains = append(p.VideoDomains, v.Domain)
+		}
+		if len(p.VideoDomains) > 0 {
+			p.VideoDomain = p.VideoDomains[0]
+		}
+		for j, c := range sv.CookieDomains {
+			if ValidHost(c.Domain) != nil || c.Source == "" {
+				return nil, nil, d.ErrAt("a cookie domain needs a valid name and a source", "services", i, "cookie_domains", j)
+			}
+			p.CookieDomains = append(p.CookieDomains, c.Domain)
+		}
+		for j, m := range sv.BlockMarkers {
+			if len(strings.TrimSpace(m.Marker)) < 6 || m.Source == "" {
+				return nil, nil, d.ErrAt("a block marker needs a phrase of 6 characters or more (shorter ones match ordinary pages) and a source", "services", i, "block_markers", j)
+			}
+			p.BlockMarkers = append(p.BlockMarkers, strings.ToLower(m.Marker))
+		}
+		for j, b := range sv.BlockAnswers {
+			if ValidHost(b.Host) != nil || b.Status < 400 || b.Status > 599 || b.Source == "" {
+				return nil, nil, d.ErrAt("a block answer needs a host, a 4xx or 5xx status and a source", "services", i, "block_answers", j)
+			}
+			p.BlockAnswers = append(p.BlockAnswers, BlockAnswer{Host: b.Host, Status: b.Status})
+		}
+		out[sv.ID] = p
+		ids = append(ids, sv.ID)
+	}
+	return out, ids, nil
+}
+
+func load() {
+	builtin, order, loadErr = parseServices(servicesSrc)
+}
+
+// Peers lists the built-in services other than name, in the file's order.
+func Peers(name string) []Profile {
+	loadOnce.Do(load)
+	var out []Profile
+	for _, id := range order {
+		if id != name {
+			out = append(out, clone(builtin[id]))
+		}
+	}
+	return out
+}
+
+// clone copies a profile's slices, so no caller changes the built-in one.
+func clone(p Profile) Profile {
+	p.Hosts = slices.Clone(p.Hosts)
+	p.CookieDomains = slices.Clone(p.CookieDomains)
+	p.Controls = slices.Clone(p.Controls)
+	p.BlockMarkers = slices.Clone(p.BlockMarkers)
+	p.BlockAnswers = slices.Clone(p.BlockAnswers)
+	p.VideoDomains = slices.Clone(p.VideoDomains)
+	return p
+}
 
 // Names lists the built-in services.
 func Names() []string {
-	var out []string
-	for k := range builtin {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	loadOnce.Do(load)
+	return slices.Sorted(maps.Keys(builtin))
 }
 
 // Get returns a built-in profile by name.
 func Get(name string) (Profile, error) {
-	f, ok := builtin[strings.ToLower(strings.TrimSpace(name))]
+	loadOnce.Do(load)
+	if loadErr != nil {
+		return Profile{}, loadErr
+	}
+	p, ok := builtin[strings.ToLower(strings.TrimSpace(name))]
 	if !ok {
 		return Profile{}, fmt.Errorf("unknown service %q (known: %s; or use --url URL for any site)", name, strings.Join(Names(), ", "))
 	}
-	return f(), nil
+	return clone(p), nil
 }
 
 // FromURL builds a generic profile for any site, keeping the scheme and

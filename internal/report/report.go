@@ -77,8 +77,11 @@ type Report struct {
 	Question *Question `json:"question,omitempty"`
 	Layers   []Layer   `json:"layers"`
 	CodeInfo string    `json:"code_title,omitempty"`
-	Because  []string  `json:"because,omitempty"`
-	Speed    *Speed    `json:"speed,omitempty"`
+	// CodeClass says whose problem the code is (network, browser, device,
+	// account, payment, service, playback).
+	CodeClass string   `json:"code_class,omitempty"`
+	Because   []string `json:"because,omitempty"`
+	Speed     *Speed   `json:"speed,omitempty"`
 
 	title string // the service's display name, from its profile
 }
@@ -123,7 +126,8 @@ func Build(k *kb.KB, in Input) *Report {
 	}
 	in.Observations = r.Observations
 	if c := k.Code(in.Code); c != nil {
-		r.CodeInfo = c.Title
+		// The code as its service shows it; the service is beside it.
+		r.Code, r.CodeInfo, r.CodeClass = c.Code, c.Title, c.Class
 	}
 	d := in.Diagnosis
 	dist := engine.Dist{}
