@@ -90,7 +90,9 @@ func browseWith(t *testing.T, scenario string, width int, setup func(*Config, *l
 	}))
 	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
+	// Headless chromium keeps windows at least 500 px wide: a phone's
+	// width is emulated, as its developer tools do.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), 1000), chromedp.Navigate(link)); err != nil {
 		t.Fatal(err)
 	}
 	return ctx, link, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), requests...) }
@@ -442,4 +444,45 @@ func TestBrowserWholeFixByKeyboard(t *testing.T) {
 		}
 	}
 	axeCheck(t, ctx, axe, "after Undo")
+}
+
+// "Which service? Which error?", by keyboard only: a code that is not the
+// network's is answered by its meaning and one step, with the check
+// offered, not forced; another service's code runs its check.
+func TestBrowserServiceAndCode(t *testing.T) {
+	ctx, _, _ := browse(t, "healthy.yaml", 1280)
+	axe := axeSource(t)
+	waitVerdict(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Focus("#code"), chromedp.KeyEvent("nsez-403"), chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible("#meaning-step")); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := chromedp.Run(ctx, chromedp.Text("#meaning"))
+	head, _ := chromedp.Run(ctx, chromedp.Text("#headline"))
+	if !strings.Contains(text, "Not your network") || !strings.Contains(text, "What helps") || head != "Not a network problem" {
+		t.Errorf("meaning %q, headline %q", text, head)
+	}
+	if hidden, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("verdict").hidden`)); !hidden {
+		t.Error("a verdict is still shown under a code that is not the network's")
+	}
+	axeCheck(t, ctx, axe, "a service-side code")
+	screenshot(t, ctx, "web-code-not-network")
+	// The check stays one key away.
+	if err := chromedp.Do(ctx, chromedp.Focus("#check-anyway"), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitVerdict(t, ctx)
+	// Another service, chosen by typing its name on the list, and its code.
+	if err := chromedp.Do(ctx, chromedp.Focus("#service"), chromedp.KeyEvent("Disney"),
+		chromedp.Focus("#code"), chromedp.KeyEvent("\b\b\b\b\b\b\b\b83"), chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible("#meaning"), chromedp.WaitVisible("#verdict")); err != nil {
+		t.Fatal(err)
+	}
+	text, _ = chromedp.Run(ctx, chromedp.Text("#meaning"))
+	rows, _ := chromedp.Run(ctx, chromedp.Text("#layers"))
+	opts, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#code-list option").length`))
+	if !strings.Contains(text, "83") || !strings.Contains(rows, "Disney+") || opts < 5 {
+		t.Errorf("Disney+ 83: meaning %q, rows %q, %d suggestions", text, rows, opts)
+	}
+	axeCheck(t, ctx, axe, "another service's code")
 }

@@ -116,6 +116,10 @@ type run struct {
 	wake    chan struct{}
 	answers evidence.Answers
 	rep     *report.Report
+	// prof and code are what this check is for (the page may ask for
+	// another service or code than the launch's).
+	prof profile.Profile
+	code string
 
 	// The browser's own requests (catalog.PBrowser): the URLs the page was
 	// asked to time, and its results as they arrive.
@@ -130,11 +134,18 @@ type run struct {
 // the service's video servers; nothing else can be requested from it.
 func (s *Server) connectSrc() string {
 	src := []string{"'self'"}
-	for _, h := range s.cfg.Profile.Hosts {
-		src = append(src, h.Origin())
-	}
-	if d := s.cfg.Profile.VideoDomain; d != "" {
-		src = append(src, "https://*."+d)
+	seen := map[string]bool{}
+	for _, p := range s.services() {
+		for _, h := range p.Hosts {
+			if !seen[h.Origin()] {
+				seen[h.Origin()] = true
+				src = append(src, h.Origin())
+			}
+		}
+		if d := p.VideoDomain; d != "" && !seen[d] {
+			seen[d] = true
+			src = append(src, "https://*."+d)
+		}
 	}
 	return strings.Join(src, " ")
 }
@@ -274,6 +285,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.index)
 	mux.Handle("GET /assets/", http.FileServerFS(assets))
 	mux.HandleFunc("POST /api/check", s.startCheck)
+	mux.HandleFunc("GET /api/codes", s.codes)
 	mux.HandleFunc("GET /api/events", s.events)
 	mux.HandleFunc("POST /api/heartbeat", func(w http.ResponseWriter, r *http.Request) { s.seen(); w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /api/report", s.reportFile)
@@ -338,9 +350,92 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
+// services are what the page offers under "Which service?": the one it
+// was opened for first, then the other built-in ones.
+func (s *Server) services() []profile.Profile {
+	return append([]profile.Profile{s.cfg.Profile}, profile.Peers(s.cfg.Profile.Name)...)
+}
+
+// service finds one of services by id ("" is the launch's).
+func (s *Server) service(id string) (profile.Profile, bool) {
+	if id == "" {
+		return s.cfg.Profile, true
+	}
+	for _, p := range s.services() {
+		if p.Name == id {
+			return p, true
+		}
+	}
+	return profile.Profile{}, false
+}
+
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = page.Execute(w, map[string]string{"Service": s.cfg.Profile.Title, "Code": s.cfg.Code})
+	shown := ""
+	if c := s.cfg.KB.Code(s.cfg.Code); c != nil {
+		shown = c.Code
+	}
+	type option struct{ ID, Title string }
+	var opts []option
+	for _, p := range s.services() {
+		opts = append(opts, option{p.Name, p.Title})
+	}
+	_ = page.Execute(w, map[string]any{"Service": s.cfg.Profile.Title, "ServiceID": s.cfg.Profile.Name, "Code": shown, "Services": opts})
+}
+
+// codeView is one code as the page shows it.
+type codeView struct {
+	Code    string `json:"code"`
+	Title   string `json:"title"`
+	Meaning string `json:"meaning,omitempty"`
+	Class   string `json:"class"`
+	Step    string `json:"step,omitempty"`
+	// Network: the check can find its cause; otherwise the step is the
+	// answer and the check is only offered.
+	Network bool   `json:"network"`
+	Note    string `json:"note,omitempty"`
+}
+
+// codes answers the page's "Which error?": the service's codes for the
+// suggestions (no code given), or what one typed code means.
+func (s *Server) codes(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.service(r.URL.Query().Get("service"))
+	if !ok {
+		http.Error(w, "unknown service", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	typed := r.URL.Query().Get("code")
+	if typed == "" {
+		list := []codeView{}
+		for _, c := range s.cfg.KB.CodeList() {
+			if c.Service == p.Name {
+				list = append(list, codeView{Code: c.Code, Title: c.Title, Class: c.Class, Network: c.Diagnosable()})
+			}
+		}
+		_ = json.NewEncoder(w).Encode(list)
+		return
+	}
+	if len(typed) > 64 {
+		http.Error(w, "an error code has at most 64 characters", http.StatusBadRequest)
+		return
+	}
+	c, exact := s.cfg.KB.Lookup(p.Name, typed)
+	if c == nil {
+		v := map[string]any{"found": false, "note": "This code is not in StreamDoctor's list yet; the check runs without it."}
+		var near []string
+		for _, n := range s.cfg.KB.Nearest(p.Name, typed, 3) {
+			near = append(near, n.Code)
+		}
+		v["nearest"] = near
+		_ = json.NewEncoder(w).Encode(v)
+		return
+	}
+	v := codeView{Code: c.Code, Title: c.Title, Meaning: c.Meaning, Class: c.Class, Step: c.Step, Network: c.Diagnosable()}
+	if !exact && c.Family != "" {
+		v.Note = kb.NormalizeCode(typed) + " belongs to the " + c.Family + " codes."
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"found": true, "code": v})
 }
 
 // startCheck runs a check (with the answers given so far) and returns its
@@ -348,12 +443,31 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Answers map[string]string `json:"answers"`
+		Service string            `json:"service"`
+		Code    string            `json:"code"`
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-		http.Error(w, "the request is not {\"answers\": {question: yes|no}}", http.StatusBadRequest)
+		http.Error(w, "the request is not {\"answers\": {question: yes|no}, \"service\": id, \"code\": code}", http.StatusBadRequest)
 		return
+	}
+	prof, ok := s.service(body.Service)
+	if !ok {
+		http.Error(w, "unknown service", http.StatusBadRequest)
+		return
+	}
+	// The launch's code for the launch's service; a typed one replaces it.
+	// A code not in the catalogue (or of another class) is checked without.
+	code := ""
+	if body.Service == "" || body.Service == s.cfg.Profile.Name {
+		code = s.cfg.Code
+	}
+	if body.Code != "" {
+		code = ""
+		if c, _ := s.cfg.KB.Lookup(prof.Name, body.Code); c != nil && c.Diagnosable() && len(body.Code) <= 64 {
+			code = c.Key()
+		}
 	}
 	ans := evidence.Answers{}
 	for q, a := range body.Answers {
@@ -374,9 +488,9 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 		tooMany(w, "checks are already running; wait for one to finish")
 		return
 	}
-	urls := probe.BrowserURLs(s.cfg.Profile)
+	urls := probe.BrowserURLs(prof)
 	id, rn := s.newRun(urls)
-	rn.answers = ans
+	rn.answers, rn.prof, rn.code = ans, prof, code
 	go func() {
 		defer func() { s.mu.Lock(); s.checks--; s.mu.Unlock() }()
 		s.runCheck(rn)
@@ -490,7 +604,7 @@ func (s *Server) runCheck(rn *run) {
 	var seen []probe.Observation
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout+5*time.Second)
 	defer cancel()
-	res, err := check.Run(ctx, s.cfg.KB, s.cfg.Env(), check.Request{Profile: s.cfg.Profile, Code: s.cfg.Code, Answers: rn.answers, Timeout: s.cfg.Timeout,
+	res, err := check.Run(ctx, s.cfg.KB, s.cfg.Env(), check.Request{Profile: rn.prof, Code: rn.code, Answers: rn.answers, Timeout: s.cfg.Timeout,
 		Browser: func(ctx context.Context, probed []probe.Observation) []probe.Observation {
 			b := rn.browser(ctx, probed)
 			rn.send("layers", layers(append(append([]probe.Observation(nil), probed...), b...)))
@@ -499,7 +613,7 @@ func (s *Server) runCheck(rn *run) {
 		OnResult: func(obs []probe.Observation) {
 			for _, o := range obs {
 				if o.Probe == catalog.PThroughput && o.Status != probe.NotRun {
-					if u := rn.askVideo(s.cfg.Profile, o.Target); u != "" {
+					if u := rn.askVideo(rn.prof, o.Target); u != "" {
 						rn.send("browser", map[string]string{"url": u})
 					}
 				}

@@ -511,3 +511,53 @@ func TestStreamsAndChecksAreCapped(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// "Which error?": the service's codes as suggestions, one typed code's
+// meaning (a family's sub-code, a code we lack with the nearest), and a
+// bad service or an overlong code refused.
+func TestCodesForThePage(t *testing.T) {
+	_, link, _, _ := start(t, "healthy.yaml", 0)
+	u, _ := url.Parse(link)
+	base := "http://" + u.Host
+	c := opened(t, link)
+	get := func(q string, v any) int {
+		t.Helper()
+		resp, err := c.Get(base + "/api/codes?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if v != nil && resp.StatusCode == 200 {
+			if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode
+	}
+	var list []codeView
+	if get("service=disneyplus", &list); len(list) < 5 || list[0].Code == "" {
+		t.Errorf("Disney+ suggestions: %+v", list)
+	}
+	var one struct {
+		Found   bool     `json:"found"`
+		Code    codeView `json:"code"`
+		Nearest []string `json:"nearest"`
+	}
+	if get("service=netflix&code=m7111-1331-4444", &one); !one.Found || one.Code.Code != "M7111-1331" || one.Code.Note == "" || one.Code.Network {
+		t.Errorf("a sub-code: %+v", one)
+	}
+	one = struct {
+		Found   bool     `json:"found"`
+		Code    codeView `json:"code"`
+		Nearest []string `json:"nearest"`
+	}{}
+	if get("code=NSEZ-530", &one); one.Found || len(one.Nearest) == 0 || one.Nearest[0] != "NSEZ-503" {
+		t.Errorf("a code we lack: %+v", one)
+	}
+	if st := get("service=hulu", nil); st != 400 {
+		t.Errorf("an unknown service: HTTP %d", st)
+	}
+	if st := get("code="+strings.Repeat("A", 65), nil); st != 400 {
+		t.Errorf("an overlong code: HTTP %d", st)
+	}
+}

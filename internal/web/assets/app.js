@@ -7,6 +7,8 @@
   const words = {ok: "ok", problem: "problem", not_run: "not checked", waiting: "checking…"};
   const layerNames = ["Link", "Router", "DNS", "Internet", "Service", "Browser", "Computer", "Speed"];
   const plain = {Link: "Connection", Router: "Router", DNS: "Name lookup", Internet: "Internet", Service: document.title.replace(/^StreamDoctor — why | does not play$/g, ""), Browser: "Your browser", Computer: "This computer", Speed: "Speed", Others: "Other viewers"};
+  // What the check is for: the service and the code chosen on the page.
+  const want = {service: "", code: ""};
   let lastLayers = [];
 
   function sureWords(p) {
@@ -109,7 +111,7 @@
   async function runCheck() {
     $("headline").textContent = "Checking…";
     showLayers([]);
-    const res = await fetch("/api/check", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({answers})});
+    const res = await fetch("/api/check", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({answers, service: want.service, code: want.code})});
     if (!res.ok) { $("progress").textContent = "The check could not start: " + (await res.text()); return; }
     const {id, browser, browser_timeout_ms: limit} = await res.json();
     (browser || []).forEach((u) => timeInBrowser(id, u, limit));
@@ -122,6 +124,78 @@
     es.addEventListener("end", () => es.close());
     // Refused (too many StreamDoctor tabs follow checks at once): say so.
     es.addEventListener("error", () => { if (es.readyState === EventSource.CLOSED) $("progress").textContent = "StreamDoctor is open in too many tabs to follow this check. Close the others and reload this one."; });
+  }
+
+  // "Which error?": the service's codes as suggestions while typing.
+  async function fillCodes(service) {
+    const list = $("code-list");
+    list.textContent = "";
+    try {
+      const res = await fetch("/api/codes?service=" + encodeURIComponent(service));
+      if (!res.ok) return;
+      (await res.json()).forEach((c) => {
+        const o = document.createElement("option");
+        o.value = c.code;
+        o.label = c.title;
+        list.append(o);
+      });
+    } catch (_) { /* suggestions are a help, not a need */ }
+  }
+
+  // The code's meaning comes first. A code that is not the network's ends
+  // in its one step; the check is offered, not forced. It returns whether
+  // the check should run now.
+  async function explainCode(service, code) {
+    $("meaning").hidden = true;
+    if (!code) return true;
+    let v = null;
+    try {
+      const res = await fetch("/api/codes?service=" + encodeURIComponent(service) + "&code=" + encodeURIComponent(code));
+      if (res.ok) v = await res.json();
+    } catch (_) { return true; }
+    if (!v) return true;
+    $("meaning-step").hidden = true;
+    $("meaning-anyway").hidden = true;
+    if (!v.found) {
+      $("meaning-title").textContent = code + ": not in our list yet";
+      $("meaning-text").textContent = "We check your connection without it." + (v.nearest && v.nearest.length ? " Did you mean " + v.nearest.join(", ") + "?" : "");
+      $("meaning").hidden = false;
+      return true;
+    }
+    const c = v.code;
+    $("meaning-title").textContent = c.code + ": " + c.title;
+    $("meaning-text").textContent = (c.network ? "" : "Not your network: ") + c.meaning + (c.note ? " " + c.note : "");
+    $("meaning").hidden = false;
+    if (c.network) return true;
+    $("meaning-step-text").textContent = c.step;
+    $("meaning-step").hidden = false;
+    $("meaning-anyway").hidden = false;
+    return false;
+  }
+
+  function chosen() {
+    want.service = $("service").value;
+    want.code = $("code").value.trim();
+    plain.Service = $("service").selectedOptions[0] ? $("service").selectedOptions[0].textContent : plain.Service;
+  }
+
+  function hideResult() {
+    ["verdict", "question", "plan", "guide", "save"].forEach((id) => { $(id).hidden = true; });
+  }
+
+  async function checkChosen(force) {
+    chosen();
+    Object.keys(answers).forEach((k) => { delete answers[k]; }); // a new question, new answers
+    hideResult();
+    const run = await explainCode(want.service, want.code);
+    if (run || force) {
+      runCheck();
+    } else {
+      $("headline").textContent = "Not a network problem";
+      $("progress").textContent = "";
+      $("layers").textContent = "";
+      $("meaning-title").focus();
+    }
   }
 
   function answer(v) {
@@ -265,6 +339,10 @@
     const beat = () => fetch("/api/heartbeat", {method: "POST"}).catch(() => {});
     beat();
     setInterval(beat, 20000);
-    runCheck();
+    $("which").addEventListener("submit", (e) => { e.preventDefault(); checkChosen(false); });
+    $("service").addEventListener("change", () => fillCodes($("service").value));
+    $("check-anyway").addEventListener("click", () => { $("meaning-anyway").hidden = true; runCheck(); });
+    fillCodes($("service").value);
+    checkChosen(false);
   });
 })();
