@@ -99,6 +99,16 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 		})
 	}
 	res, notes, err := speed.Run(ctx, backends, o)
+	if err == nil && !s.speed.Deep && res.Busy() && res.DownMbps < s.prof.HDMbps {
+		// Too little, measured while this process mostly waited for the
+		// CPU: measured once more if the budget allows (the figure says
+		// more about the machine than the line), else not counted below.
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > 2*time.Second {
+			if again, n2, err2 := speed.Run(ctx, backends, o); err2 == nil {
+				res, notes = again, n2
+			}
+		}
+	}
 	if s.speed.OnResult != nil {
 		s.speed.OnResult(res, notes)
 	}
