@@ -170,6 +170,10 @@ const (
 var networkErrors = []string{FTimeout, FRefused, FReset, FNetUnreachable, FHostUnreachable, FEOF, FTLSFailed, FUnknown,
 	FDNSTimeout, FNoResolver, FDNSUnreachable, FNXDomain, FServFail, FDNSRefused, FNoAnswer}
 
+// NameLookupFailures are the failures of looking a name up: a probe that
+// fails with one of them never reached what it tests.
+var NameLookupFailures = []string{FDNSTimeout, FNoResolver, FDNSUnreachable, FNXDomain, FServFail, FDNSRefused, FNoAnswer}
+
 // Probe is one probe's declaration.
 type Probe struct {
 	Name  string

@@ -152,7 +152,10 @@ type diagnoser struct {
 
 func (d diagnoser) Diagnose(ctx context.Context, tried []string) (session.Outlook, error) {
 	req := d.base
-	req.Failed, req.Persisting = tried, true
+	// Persisting only once a step was tried and the person said it still
+	// fails: the first step's chance is the one the check's plan shows
+	// (one figure per step, on the page and in the guided fix).
+	req.Failed, req.Persisting = tried, len(tried) > 0
 	res, err := Run(ctx, d.k, d.env(), req)
 	if err != nil {
 		return session.Outlook{}, err

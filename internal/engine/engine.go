@@ -95,6 +95,16 @@ func logLikelihood(k *kb.KB, cause string, ids []string, ev Evidence) float64 {
 	return mx + math.Log(s)
 }
 
+// Predicts is P(symptom present | cause), over the cause's presentations:
+// how much the cause expects the symptom.
+func Predicts(k *kb.KB, symptom, cause string) float64 {
+	e := k.Ev(symptom)
+	if e == nil || k.Cause(cause) == nil {
+		return 0
+	}
+	return marginal(k, e, cause)
+}
+
 // marginal is P(e = present | cause) over the cause's presentations.
 func marginal(k *kb.KB, e *kb.Evidence, cause string) float64 {
 	pres := k.Cause(cause).Presentations

@@ -119,6 +119,15 @@ func probes() []probeDef {
 	}
 }
 
+// Planned lists the probes Run starts, by name: what a checklist waits for.
+func Planned() []string {
+	var out []string
+	for _, d := range probes() {
+		out = append(out, d.name)
+	}
+	return out
+}
+
 // Run reads the machine's facts, then runs every probe concurrently. It
 // returns when all probes are done or the deadline has passed, whichever is
 // first; a probe still running then is reported as not run.

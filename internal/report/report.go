@@ -6,6 +6,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -60,6 +61,9 @@ type Layer struct {
 	Summary string       `json:"summary"` // for help desks: probe ids and details
 	// Plain says the same in a viewer's words.
 	Plain string `json:"plain"`
+	// WorthKnowing marks a problem line that is not what the verdict is
+	// about: none of its symptoms speaks for the verdict's cause.
+	WorthKnowing bool `json:"worth_knowing,omitempty"`
 }
 
 // Report is the streamdoctor.report/v1 document.
@@ -167,6 +171,7 @@ func Build(k *kb.KB, in Input) *Report {
 	top := k.Cause(d.Top)
 	r.Verdict = Verdict{TopCause: d.Top, Confidence: round(d.P, 4)}
 	r.Layers = LayersFor(in.Observations, in.ServiceTitle)
+	markWorthKnowing(k, r.Layers, in.Observations, dist, in.Evidence, d.Top)
 	switch red := redLayers(r.Layers); {
 	case d.Top != "none":
 		r.Verdict.Summary = fmt.Sprintf("Most likely: %s (%s).", top.Title, Pct(d.P))
@@ -186,6 +191,67 @@ func Build(k *kb.KB, in Input) *Report {
 		r.Speed = &sp
 	}
 	return r
+}
+
+// markWorthKnowing flags the problem lines none of whose symptoms is a
+// reason for the verdict or something its cause expects (a failed name
+// lookup expects the sites to fail too): on screen they are "worth
+// knowing", not the verdict's subject (a healthy verdict has no subject).
+func markWorthKnowing(k *kb.KB, ls []Layer, obs []probe.Observation, dist engine.Dist, ev engine.Evidence, top string) {
+	reasons := map[string]bool{}
+	if top != "none" {
+		for _, rs := range engine.Reasons(k, dist, ev, top) {
+			reasons[rs.Evidence] = true
+		}
+	}
+	for i := range ls {
+		if ls[i].Status != probe.Problem {
+			continue
+		}
+		subject := false
+		for _, l := range catalog.Layers {
+			if l.Title != ls[i].Name {
+				continue
+			}
+			for _, e := range catalog.Derived[l.ID] {
+				subject = subject || reasons[e] || (top != "none" && ev[e] && engine.Predicts(k, e, top) >= 0.5)
+			}
+		}
+		ls[i].WorthKnowing = !subject
+	}
+	// A line whose every failure is a name that could not be looked up
+	// fails because of the name lookup: when that is the verdict's
+	// subject, so is the line.
+	dnsSubject := false
+	for _, l := range ls {
+		dnsSubject = dnsSubject || (l.Name == "DNS" && l.Status == probe.Problem && !l.WorthKnowing)
+	}
+	if !dnsSubject {
+		return
+	}
+	for i := range ls {
+		if !ls[i].WorthKnowing {
+			continue
+		}
+		all, seen := true, false
+		for _, o := range obs {
+			if sp, ok := catalog.Spec(o.Probe); ok && o.Status == probe.Problem && layerTitle(sp.Layer) == ls[i].Name {
+				seen = true
+				all = all && slices.Contains(catalog.NameLookupFailures, o.Failure)
+			}
+		}
+		ls[i].WorthKnowing = !(seen && all)
+	}
+}
+
+// layerTitle is a layer's checklist title.
+func layerTitle(id string) string {
+	for _, l := range catalog.Layers {
+		if l.ID == id {
+			return l.Title
+		}
+	}
+	return ""
 }
 
 // redLayers says each problem row in the viewer's words.

@@ -160,8 +160,11 @@ func onlyLoopback(t *testing.T, link string, reqs []string) int {
 func TestBrowserHealthy(t *testing.T) {
 	ctx, link, reqs := browse(t, "healthy.yaml", 1280)
 	axe := axeSource(t)
-	if s := waitVerdict(t, ctx); !strings.HasPrefix(s, "No problem found") {
-		t.Errorf("verdict %q", s)
+	s := waitVerdict(t, ctx)
+	head, _ := chromedp.Run(ctx, chromedp.Text("#headline"))
+	next, _ := chromedp.Run(ctx, chromedp.Text("#healthy-next"))
+	if head != "No problem found" || !strings.Contains(s, "reachable") || !strings.Contains(next, "Reload") {
+		t.Errorf("headline %q, verdict %q, next %q", head, s, next)
 	}
 	axeCheck(t, ctx, axe, "healthy, 1280 px")
 	screenshot(t, ctx, "web-healthy")
@@ -205,6 +208,10 @@ func TestBrowserVPNAtPhoneWidth(t *testing.T) {
 	}
 	if wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
 		t.Error("the page scrolls sideways at 360 px")
+	}
+	// The first step is on the first screen of a phone (740 px tall).
+	if bottom, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector("#steps li strong").getBoundingClientRect().bottom + window.scrollY`)); bottom <= 0 || bottom > 740 {
+		t.Errorf("the first step ends %.0f px down the page at 360 px, want within the first 740", bottom)
 	}
 	axeCheck(t, ctx, axe, "vpn, 360 px")
 	screenshot(t, ctx, "web-vpn-phone")
@@ -485,4 +492,44 @@ func TestBrowserServiceAndCode(t *testing.T) {
 		t.Errorf("Disney+ 83: meaning %q, rows %q, %d suggestions", text, rows, opts)
 	}
 	axeCheck(t, ctx, axe, "another service's code")
+}
+
+// A 3 Mbps line checked with no code: the page names the speed, and its
+// row says why in plain words.
+func TestBrowserSlowLineNoCode(t *testing.T) {
+	ctx, _, _ := browseWith(t, "low-bandwidth-plain.yaml", 1280, func(c *Config, _ *lab.World) { c.Code = "" })
+	axe := axeSource(t)
+	s := waitVerdict(t, ctx)
+	row, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#layers li")].find(li => li.textContent.startsWith("Speed")).textContent`))
+	if strings.Contains(s, "No problem") || !strings.Contains(strings.ToLower(s), "slow") || !strings.Contains(row, "problem") {
+		t.Errorf("verdict %q, speed row %q", s, row)
+	}
+	axeCheck(t, ctx, axe, "slow line, no code")
+}
+
+// Rows say "checking…" until every probe under them has finished, then
+// their one-line summary; none says ok early.
+func TestBrowserRowsCheckingThenExplained(t *testing.T) {
+	ctx, _, _ := browse(t, "dns-timeout.yaml", 1280)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible("#layers li.waiting")); err != nil {
+		t.Fatal(err)
+	}
+	early, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#layers li")].find(li => li.textContent.startsWith("Name lookup")).className`))
+	waitVerdict(t, ctx)
+	type row struct {
+		Name, Class, Plain string
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]row](`[...document.querySelectorAll("#layers li")].map(li => ({Name: li.querySelector("b").textContent, Class: li.className, Plain: (li.querySelector(".plain") || {}).textContent || ""}))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if early == "ok" {
+		t.Error("the name lookup row said ok while its lookups were still timing out")
+	}
+	for _, r := range rows {
+		if r.Class == "waiting" || ((r.Class == "ok" || r.Class == "problem" || r.Class == "note") && r.Plain == "") {
+			t.Errorf("row %+v at the end", r)
+		}
+	}
+	t.Logf("name lookup early: %q; rows at the end: %+v", early, rows)
 }

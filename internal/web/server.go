@@ -586,15 +586,33 @@ func (rn *run) send(name string, v any) {
 	rn.mu.Unlock()
 }
 
-// layerView is one checklist line: the page shows its status only.
+// layerView is one checklist line: its status and its line in plain
+// words; "waiting" while a probe under it still runs.
 type layerView struct {
-	Name, Status string
+	Name, Status, Plain string
 }
 
-func layers(obs []probe.Observation) []layerView {
+// layers are the checklist lines of what finished; a line with a probe
+// still running (pending, by name) stays "waiting", so no line says ok
+// before everything under it is known.
+func layers(obs []probe.Observation, pending map[string]bool, service string) []layerView {
+	waiting := map[string]bool{}
+	for name := range pending {
+		if p, ok := catalog.Spec(name); ok {
+			for _, l := range catalog.Layers {
+				if l.ID == p.Layer {
+					waiting[l.Title] = true
+				}
+			}
+		}
+	}
 	var out []layerView
-	for _, l := range report.Layers(obs) {
-		out = append(out, layerView{Name: l.Name, Status: string(l.Status)})
+	for _, l := range report.LayersFor(obs, service) {
+		v := layerView{Name: l.Name, Status: string(l.Status), Plain: l.Plain}
+		if waiting[l.Name] {
+			v.Status, v.Plain = "waiting", ""
+		}
+		out = append(out, v)
 	}
 	return out
 }
@@ -602,13 +620,24 @@ func layers(obs []probe.Observation) []layerView {
 func (s *Server) runCheck(rn *run) {
 	var mu sync.Mutex
 	var seen []probe.Observation
+	pending := map[string]bool{}
+	for _, n := range probe.Planned() {
+		pending[n] = true
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout+5*time.Second)
 	defer cancel()
 	res, err := check.Run(ctx, s.cfg.KB, s.cfg.Env(), check.Request{Profile: rn.prof, Code: rn.code, Answers: rn.answers, Timeout: s.cfg.Timeout,
 		Browser: func(ctx context.Context, probed []probe.Observation) []probe.Observation {
 			b := rn.browser(ctx, probed)
-			rn.send("layers", layers(append(append([]probe.Observation(nil), probed...), b...)))
+			rn.send("layers", layers(append(append([]probe.Observation(nil), probed...), b...), nil, rn.prof.Title))
 			return b
+		},
+		Progress: func(_, _ int, name string) {
+			mu.Lock()
+			delete(pending, name)
+			view := layers(seen, pending, rn.prof.Title)
+			mu.Unlock()
+			rn.send("layers", view)
 		},
 		OnResult: func(obs []probe.Observation) {
 			for _, o := range obs {
@@ -620,9 +649,7 @@ func (s *Server) runCheck(rn *run) {
 			}
 			mu.Lock()
 			seen = append(seen, obs...)
-			view := layers(seen)
 			mu.Unlock()
-			rn.send("layers", view)
 		}})
 	if err != nil {
 		rn.send("failed", map[string]string{"error": "the check could not run: " + err.Error()})

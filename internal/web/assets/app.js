@@ -4,7 +4,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const answers = {};
-  const words = {ok: "ok", problem: "problem", not_run: "not checked", waiting: "checking…"};
+  const words = {ok: "ok", problem: "problem", note: "worth knowing", not_run: "not checked", waiting: "checking…"};
   const layerNames = ["Link", "Router", "DNS", "Internet", "Service", "Browser", "Computer", "Speed"];
   const plain = {Link: "Connection", Router: "Router", DNS: "Name lookup", Internet: "Internet", Service: document.title.replace(/^StreamDoctor — why | does not play$/g, ""), Browser: "Your browser", Computer: "This computer", Speed: "Speed", Others: "Other viewers"};
   // What the check is for: the service and the code chosen on the page.
@@ -23,6 +23,9 @@
     const ul = $("layers");
     ul.textContent = "";
     const byName = {};
+    // Lines come from the check's events (Name, Status, Plain) or, at the
+    // end, from the report (name, status, plain, worth_knowing).
+    list = list.map((l) => ({Name: l.Name || l.name, Status: l.worth_knowing ? "note" : (l.Status || l.status), Plain: l.Plain || l.plain || ""}));
     list.forEach((l) => { byName[l.Name] = l; });
     layerNames.concat(list.map((l) => l.Name).filter((n) => !layerNames.includes(n))).forEach((n) => {
       const l = byName[n] || {Name: n, Status: final ? "not_run" : "waiting"};
@@ -34,20 +37,76 @@
       st.className = "state";
       st.textContent = words[l.Status] || l.Status;
       li.append(b, st);
+      if (l.Plain && l.Status !== "waiting") {
+        const p = document.createElement("span");
+        p.className = "plain";
+        p.textContent = l.Plain;
+        li.append(p);
+      }
       ul.append(li);
     });
   }
 
+  // A step's lines for a viewer: a line that names a terminal command
+  // keeps its words before the command ("Disconnect in your VPN app"), and
+  // the command itself goes under "For help desks".
+  function viewerLines(lines) {
+    const plainLines = [], cmds = [];
+    (lines || []).forEach((t) => {
+      if (!t.includes("`")) { plainLines.push(t); return; }
+      cmds.push(t.replace(/`/g, ""));
+      const before = t.split(/,? (?:or )?(?:run|type|open a terminal[^`]*)\s*`|`/i)[0].replace(/[,;:\s]+(or|and)?\s*$/i, "").trim();
+      if (before.length >= 12 && !/terminal/i.test(before)) plainLines.push(before.replace(/[.]?$/, "."));
+    });
+    return {plainLines, cmds};
+  }
+
+  function stepItem(s, first) {
+    const li = document.createElement("li");
+    const h = document.createElement("strong");
+    h.textContent = s.title;
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = "About " + Math.round(s.minutes) + " min · " + Math.round(s.p_success * 100) + " % likely to fix it";
+    const ul = document.createElement("ul");
+    const {plainLines, cmds} = viewerLines(s.steps);
+    plainLines.forEach((t) => { const x = document.createElement("li"); x.textContent = t; ul.append(x); });
+    if (!plainLines.length) {
+      const x = document.createElement("li");
+      x.textContent = s.automated ? "StreamDoctor can do this for you: use “Fix it, one step at a time” below." : "Ask someone who looks after this computer, and show them the details below.";
+      ul.append(x);
+    }
+    li.append(h, meta, ul);
+    if (cmds.length) {
+      const d = document.createElement("details");
+      d.className = "cmds";
+      const sm = document.createElement("summary");
+      sm.textContent = "For help desks: the commands";
+      const pre = document.createElement("pre");
+      pre.textContent = cmds.join("\n");
+      d.append(sm, pre);
+      li.append(d);
+    }
+    return li;
+  }
+
   function showResult(r) {
-    showLayers(lastLayers, true);
-    $("headline").textContent = r.verdict.top_cause === "none" ? "No problem found" : "Found it";
+    showLayers(r.layers || lastLayers, true);
+    $("layers-title").hidden = false;
+    const healthy = r.verdict.top_cause === "none";
+    $("headline").textContent = healthy ? "No problem found" : "Found it";
     $("progress").textContent = "Checked in " + (r.duration_ms / 1000).toFixed(1) + " s.";
-    $("summary").textContent = r.verdict.summary;
+    // The confidence is said once, in words and number, on its own line.
+    $("summary").textContent = r.verdict.summary.replace(/ \((?:[<>]?\d+ %)(?: sure)?\)/, "").replace(/^No problem found: /, "");
+    // The code's meaning was read while checking; now its title is enough.
+    $("meaning-text").hidden = true;
     $("sure").textContent = sureWords(r.verdict.confidence) + " (" + Math.round(r.verdict.confidence * 100) + " %).";
+    $("healthy-next").hidden = !healthy;
+    if (healthy) $("healthy-next").textContent = "Reload the page or app where the error appeared: errors like this often pass by themselves. If it comes back, check again while it is showing.";
     const because = $("because");
     because.textContent = "";
     (r.because || []).forEach((b) => { const li = document.createElement("li"); li.textContent = b; because.append(li); });
-    $("because-title").hidden = !(r.because || []).length; // nothing to say under it on a healthy line
+    $("because-box").hidden = !(r.because || []).length; // nothing to say under it on a healthy line
     $("verdict").hidden = false;
     if (r.question) {
       $("ask").textContent = r.question.ask;
@@ -56,22 +115,20 @@
     } else {
       $("question").hidden = true;
     }
-    const steps = $("steps");
-    steps.textContent = "";
-    (r.plan || []).forEach((s) => {
-      const li = document.createElement("li");
-      const h = document.createElement("strong");
-      h.textContent = s.title;
-      const meta = document.createElement("div");
-      meta.className = "meta";
-      meta.textContent = "About " + Math.round(s.minutes) + " min · " + Math.round(s.p_success * 100) + " % likely to fix it";
-      const ul = document.createElement("ul");
-      (s.steps || []).forEach((t) => { const x = document.createElement("li"); x.textContent = t; ul.append(x); });
-      li.append(h, meta, ul);
-      steps.append(li);
+    // The first step, "Fix it" right under it, the next two, the rest
+    // behind "More steps".
+    const plan = r.plan || [];
+    $("steps").textContent = "";
+    $("next-steps").textContent = "";
+    $("more-steps").textContent = "";
+    plan.forEach((s, i) => {
+      const into = i === 0 ? $("steps") : (i < 3 ? $("next-steps") : $("more-steps"));
+      into.append(stepItem(s, i === 0));
     });
-    $("plan").hidden = !(r.plan && r.plan.length);
-    $("guide").hidden = !(r.plan && r.plan.length);
+    $("plan").hidden = !plan.length;
+    $("guide").hidden = !plan.length;
+    $("next").hidden = plan.length < 2;
+    $("more").hidden = plan.length < 4;
     const tb = $("details").querySelector("tbody");
     tb.textContent = "";
     r.observations.forEach((o) => {
@@ -147,6 +204,7 @@
   // the check should run now.
   async function explainCode(service, code) {
     $("meaning").hidden = true;
+    $("meaning-text").hidden = false;
     if (!code) return true;
     let v = null;
     try {
@@ -180,7 +238,7 @@
   }
 
   function hideResult() {
-    ["verdict", "question", "plan", "guide", "save"].forEach((id) => { $(id).hidden = true; });
+    ["verdict", "question", "plan", "guide", "next", "save", "layers-title"].forEach((id) => { $(id).hidden = true; });
   }
 
   async function checkChosen(force) {
