@@ -24,12 +24,18 @@ type dialogue struct {
 	WaitFor, Tick time.Duration
 	// TTY rewrites the countdown in place; otherwise it prints a line every 30 s.
 	TTY bool
+	// inputEnded: an answer was asked for and the input had ended.
+	inputEnded bool
 }
 
 func (s *dialogue) ask(q string) string {
 	fmt.Fprint(s.Out, q)
 	line, err := s.In.ReadString('\n')
 	if err != nil && line == "" {
+		// The input ended (a pipe, /dev/null): no one can answer, so the
+		// session stops, on a line of its own.
+		fmt.Fprintln(s.Out)
+		s.inputEnded = true
 		return "q"
 	}
 	return strings.ToLower(strings.TrimSpace(line))

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"context"
 	"os"
 	"path/filepath"
@@ -142,5 +143,15 @@ func TestDryRunAndBadState(t *testing.T) {
 	os.WriteFile(s.statePath, []byte(`{"schema": "streamdoctor.sess`), 0o600)
 	if _, err := session.Load(s.statePath); err == nil || !strings.Contains(err.Error(), "unreadable") {
 		t.Errorf("half-written state: %v", err)
+	}
+}
+
+// Input that ends before a step is answered (a pipe, /dev/null) stops the
+// session on a line of its own, marked so that fix exits 1 and says why.
+func TestInputEndedStops(t *testing.T) {
+	s, st, out := labSession(t, "vpn-blocked.yaml", "")
+	err := s.Run(context.Background(), st)
+	if !errors.Is(err, session.ErrStopped) || !s.inputEnded || !strings.HasSuffix(out.String(), "q = stop] \n") {
+		t.Errorf("err %v, input ended %v, output ends %q", err, s.inputEnded, out.String()[max(0, out.Len()-40):])
 	}
 }

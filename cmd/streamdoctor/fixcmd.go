@@ -223,6 +223,11 @@ func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
 		err = session.ErrStopped // Ctrl-C: the state is already saved
 	}
 	if errors.Is(err, session.ErrStopped) {
+		if s.inputEnded {
+			// Nobody answered: the problem is still there (exit 1), and the
+			// step waits, saved.
+			return &exitError{code: ExitProblem, msg: "no answer: the input ended before the step was done; run 'streamdoctor fix --resume' in a terminal to continue (or --yes to accept every step)"}
+		}
 		fmt.Fprintln(ios.Out, err.Error())
 		return nil
 	}

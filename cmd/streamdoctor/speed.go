@@ -21,6 +21,7 @@ type speedOptions struct {
 	json     bool
 	max      time.Duration
 	noUpload bool
+	verbose  bool
 }
 
 // speedDoc is the streamdoctor.speed/v1 document.
@@ -45,6 +46,7 @@ func newSpeedCmd(ios *IO) *cobra.Command {
 	f.BoolVar(&o.json, "json", false, "print the streamdoctor.speed/v1 JSON document")
 	f.DurationVar(&o.max, "max", 10*time.Second, "longest the test may take (2s to 30s)")
 	f.BoolVar(&o.noUpload, "no-upload", false, "measure download only")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "also print the server, responsiveness (RPM), jitter and loss")
 	c.AddCommand(newSpeedServeCmd(ios))
 	return c
 }
@@ -96,7 +98,8 @@ func runSpeed(cmd *cobra.Command, ios *IO, o *speedOptions) error {
 			return err
 		}
 	} else {
-		report.SpeedTable(ios.Out, sp, ios.OutTTY)
+		// Plain words by default; the figures help desks read with -v.
+		report.SpeedTable(ios.Out, sp, ios.OutTTY, !o.verbose)
 	}
 	if sp.Verdicts[1].Verdict == speed.NotEnough {
 		return &exitError{code: ExitProblem}

@@ -205,8 +205,9 @@ func (sp *Speed) Plain() string {
 	return fmt.Sprintf("%s; a delay of %.0f ms, %.0f ms while the line is busy", down, sp.IdleRTTms, sp.LoadedRTTms)
 }
 
-// SpeedTable writes the measurement and the verdict per quality.
-func SpeedTable(w io.Writer, sp *Speed, tty bool) { speedTable(w, sp, tty, false) }
+// SpeedTable writes the measurement and the verdict per quality; plain
+// says it in a viewer's words (no server, RPM, jitter or loss).
+func SpeedTable(w io.Writer, sp *Speed, tty, plain bool) { speedTable(w, sp, tty, plain) }
 
 // speedTable is SpeedTable; plain (a check's text for the viewer) leaves
 // the server, RPM, jitter and loss to the details, and says a quick
