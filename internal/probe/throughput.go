@@ -53,9 +53,11 @@ func (s *state) speedBackends(c *http.Client) []speed.Backend {
 	if s.prof.Name == "netflix" {
 		out = append(out, speed.Fast{Client: c})
 	}
-	// The full test falls back to M-Lab's ndt7 (any service); the quick
-	// sample does not, as finding an M-Lab server would not fit its budget.
-	if s.speed.Deep {
+	// The full test falls back to M-Lab's ndt7 (any service). So does the
+	// quick sample of a built-in service whose own video servers cannot be
+	// asked for (only Netflix hands its out, through fast.com): the line's
+	// speed from a neutral server is what it can know.
+	if s.speed.Deep || (s.prof.Name != "netflix" && len(s.prof.VideoDomains) > 0) {
 		out = append(out, speed.NDT7{Client: c})
 	}
 	return out
@@ -91,7 +93,7 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 	}
 	// A neutral server is found meanwhile, for the reference sample.
 	var ref chan []speed.NDT7Target
-	if !s.speed.Deep && s.speed.Server == "" {
+	if !s.speed.Deep && s.speed.Server == "" && s.prof.Name == "netflix" {
 		ref = make(chan []speed.NDT7Target, 1)
 		goSafe(ctx, func() {
 			ts, _ := speed.NDT7{Client: c}.Targets(ctx)

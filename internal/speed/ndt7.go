@@ -110,17 +110,18 @@ func (n NDT7) MeasureTarget(ctx context.Context, t NDT7Target, o Options) (Resul
 	if o.Upload && t.Upload != "" {
 		budget = budget * 6 / 10
 	}
-	down, err := ndt7Transfer(ctx, c, t.Download, false, budget, o.Progress)
+	down, err := ndt7Transfer(ctx, c, t.Download, false, budget, o.Progress, o)
 	if err != nil {
 		return res, err
 	}
 	res.DownMbps, res.Stable, res.IdleRTTms, res.LoadedRTTms, res.JitterMs = down.mbps, down.stable, down.idle, down.loaded, down.jitter
 	res.StalledSeconds, res.MeasuredSeconds = roundCs(down.stalled.Seconds()), roundCs(down.seconds)
+	res.Decided = down.decided
 	if res.LoadedRTTms > 0 {
 		res.RPM = math.Round(60000 / res.LoadedRTTms)
 	}
 	if o.Upload && t.Upload != "" && ctx.Err() == nil {
-		up, err := ndt7Transfer(ctx, c, t.Upload, true, time.Until(deadline(ctx)), o.Progress)
+		up, err := ndt7Transfer(ctx, c, t.Upload, true, time.Until(deadline(ctx)), o.Progress, Options{})
 		if err != nil {
 			return res, err
 		}
@@ -135,12 +136,16 @@ type ndt7Result struct {
 	stable                     bool
 	stalled                    time.Duration
 	seconds                    float64
+	decided                    bool
 }
 
 // ndt7Transfer runs one subtest. Round trips are WebSocket pings: three
 // before the transfer (idle), then one every 250 ms during it (loaded, as
 // they queue behind the data).
-func ndt7Transfer(parent context.Context, c *http.Client, u string, upload bool, budget time.Duration, progress func(string, float64)) (ndt7Result, error) {
+// ndt7Transfer measures one direction; a download stops early once the
+// rate is clearly above o.StopAbove or below o.StopBelow (after
+// o.DecisionFloor), as a quick sample does.
+func ndt7Transfer(parent context.Context, c *http.Client, u string, upload bool, budget time.Duration, progress func(string, float64), o Options) (ndt7Result, error) {
 	var r ndt7Result
 	ctx, cancel := context.WithTimeout(parent, budget)
 	defer cancel()
@@ -255,6 +260,9 @@ func ndt7Transfer(parent context.Context, c *http.Client, u string, upload bool,
 		dir = "upload"
 	}
 	sm := newSampler(&moved, progress, dir)
+	if !upload {
+		sm.above, sm.below, sm.floor = o.StopAbove, o.StopBelow, o.DecisionFloor
+	}
 	r.mbps, r.stable = sm.run(ctx, func(time.Time, float64, float64) bool {
 		select {
 		case err := <-readErr:
@@ -264,7 +272,7 @@ func ndt7Transfer(parent context.Context, c *http.Client, u string, upload bool,
 			return writeErr.Load() == nil
 		}
 	})
-	r.stalled, r.seconds = sm.stalled, time.Since(sm.start).Seconds()
+	r.stalled, r.seconds, r.decided = sm.stalled, time.Since(sm.start).Seconds(), sm.decided
 	// Not a closing handshake: its answer waits behind whatever the server
 	// still sends, seconds on a slow line, past the caller's deadline.
 	_ = conn.CloseNow()
