@@ -162,7 +162,7 @@ type BucketCount struct {
 func (s *Store) ImportCounts(ctx context.Context, counts []BucketCount) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	defer tx.Rollback()
 	for chunk := range slices.Chunk(counts, 100000) {
@@ -174,11 +174,11 @@ func (s *Store) ImportCounts(ctx context.Context, counts []BucketCount) error {
 			a.add(c.Service, c.Region, c.Bucket, c.N)
 		}
 		if err := s.apply(ctx, tx, a); err != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return unavailable(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	return nil
 }
@@ -248,7 +248,6 @@ func (s *Store) load(ctx context.Context, service, region string, now time.Time,
 		}
 		return rows.Err()
 	}
-	unavailable := func(err error) error { return fmt.Errorf("%w: %v", ErrUnavailable, err) }
 	firsts := map[string]int64{}
 	if err := scan(`SELECT region, first, 0 FROM series_first WHERE service = ?`+one, append([]any{service}, oneArgs...),
 		func(r string, f int64, _ int) { firsts[r] = f }); err != nil {

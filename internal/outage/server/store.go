@@ -204,13 +204,13 @@ const schemaVersion = 2
 func (s *Store) setup(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	defer tx.Rollback()
 	if s.postgres {
 		// Instances starting together must not race on CREATE TABLE.
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7135503)`); err != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return unavailable(err)
 		}
 	}
 	for _, q := range schema {
@@ -221,14 +221,14 @@ func (s *Store) setup(ctx context.Context) error {
 			q = strings.Replace(q, "/*, n*/", ", n", 1)
 		}
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return unavailable(err)
 		}
 	}
 	if err := s.migrate(ctx, tx); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	return nil
 }
@@ -283,7 +283,7 @@ func (s *Store) migrate(ctx context.Context, tx *sql.Tx) error {
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	return nil
 }
@@ -303,11 +303,11 @@ func (s *Store) DayKey(ctx context.Context, day int64) ([]byte, error) {
 		return nil, err
 	}
 	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO hash_key (day, k) VALUES (?, ?) ON CONFLICT (day) DO NOTHING`), day, hex.EncodeToString(fresh)); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	var k string
 	if err := s.db.QueryRowContext(ctx, s.q(`SELECT k FROM hash_key WHERE day = ?`), day).Scan(&k); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	key, err := hex.DecodeString(k)
 	if err != nil {
@@ -354,7 +354,7 @@ func (s *Store) Add(ctx context.Context, entries []Entry) ([]bool, error) {
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	defer tx.Rollback()
 	key := func(e Entry) string { return e.Service + "\x00" + e.reporter() }
@@ -372,13 +372,13 @@ func (s *Store) Add(ctx context.Context, entries []Entry) ([]bool, error) {
 	} else {
 		stmt, err := tx.PrepareContext(ctx, `SELECT MAX(bucket) FROM report WHERE service = ? AND net_hash = ? AND bucket > ?`)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return nil, unavailable(err)
 		}
 		defer stmt.Close()
 		for _, e := range entries {
 			var b sql.NullInt64
 			if err := stmt.QueryRowContext(ctx, e.Service, e.reporter(), minBucket-DedupBuckets).Scan(&b); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+				return nil, unavailable(err)
 			}
 			if b.Valid {
 				last[key(e)] = b.Int64
@@ -416,10 +416,10 @@ func (s *Store) Add(ctx context.Context, entries []Entry) ([]bool, error) {
 		err = s.apply(ctx, tx, agg)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	s.knowFirsts(agg)
 	return ok, nil
@@ -441,13 +441,13 @@ func (s *Store) recentPG(ctx context.Context, tx *sql.Tx, entries []Entry, since
 	slices.Sort(locks)
 	locks = slices.Compact(locks)
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t(k) ORDER BY k`, locks); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT r.service, r.net_hash, MAX(r.bucket) FROM report r
 		JOIN unnest($1::text[], $2::text[]) AS b(service, net_hash) ON r.service = b.service AND r.net_hash = b.net_hash
 		WHERE r.bucket > $3 GROUP BY r.service, r.net_hash`, services, hashes, since)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	defer rows.Close()
 	out := map[string]int64{}
@@ -455,12 +455,12 @@ func (s *Store) recentPG(ctx context.Context, tx *sql.Tx, entries []Entry, since
 		var svc, h string
 		var b int64
 		if err := rows.Scan(&svc, &h, &b); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return nil, unavailable(err)
 		}
 		out[svc+"\x00"+h] = b
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	return out, nil
 }
@@ -498,13 +498,13 @@ func (s *Store) Prune(ctx context.Context, now time.Time) error {
 	var series []seriesKey
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT service, region FROM series_first WHERE first < ?`), cut)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	for rows.Next() {
 		var k seriesKey
 		if err := rows.Scan(&k.service, &k.region); err != nil {
 			rows.Close()
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return unavailable(err)
 		}
 		series = append(series, k)
 	}
@@ -519,7 +519,7 @@ func (s *Store) Prune(ctx context.Context, now time.Time) error {
 				v = cut / perHour
 			}
 			if _, err := s.db.ExecContext(ctx, s.q(q), k.service, k.region, v); err != nil {
-				return fmt.Errorf("%w: %v", ErrUnavailable, err)
+				return unavailable(err)
 			}
 		}
 	}
@@ -547,7 +547,7 @@ func (s *Store) Prune(ctx context.Context, now time.Time) error {
 		}
 		res, err := s.db.ExecContext(ctx, s.q(st.q), args...)
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return unavailable(err)
 		}
 		if n, _ := res.RowsAffected(); isKey && n > 0 && !s.postgres {
 			s.keyMu.Lock()
@@ -561,7 +561,7 @@ func (s *Store) Prune(ctx context.Context, now time.Time) error {
 	if wipe {
 		var busy, logFrames, done int
 		if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+			return unavailable(err)
 		}
 		if busy == 0 {
 			s.keyMu.Lock()
@@ -570,4 +570,30 @@ func (s *Store) Prune(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// unavailable wraps a database failure, said once.
+func unavailable(err error) error {
+	return fmt.Errorf("%w: %s", ErrUnavailable, oncePerAttempt(err.Error()))
+}
+
+// oncePerAttempt says a connection error once: the PostgreSQL driver
+// tries again without TLS and lists both attempts, word for word alike
+// when the server is simply not there.
+func oncePerAttempt(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ") // attempts may be on lines of their own
+	head, rest := "", msg
+	if i := strings.LastIndex(msg, "`: "); i >= 0 {
+		head, rest = msg[:i+3], msg[i+3:]
+	}
+	for n := 2; n <= 4; n++ {
+		if (len(rest)+1)%n != 0 {
+			continue
+		}
+		part := rest[:(len(rest)+1)/n-1]
+		if strings.TrimSuffix(strings.Repeat(part+" ", n), " ") == rest {
+			return head + part
+		}
+	}
+	return msg
 }
