@@ -374,7 +374,7 @@ func resolveCode(k *kb.KB, typed string, prof profile.Profile) (codeChoice, erro
 		if c, exact := k.Lookup(svc, typed); c != nil {
 			ch := codeChoice{key: c.Key(), code: c}
 			if !exact {
-				ch.note = fmt.Sprintf("%s is one of the %s codes (%s): answered as %s.", kb.NormalizeCode(typed), c.Family, c.Title, c.Code)
+				ch.note = fmt.Sprintf("%s is one of the %s codes (%s): answered as %s.", strings.TrimSpace(typed), c.Family, c.Title, c.Code)
 			}
 			return ch, nil
 		}
@@ -383,7 +383,7 @@ func resolveCode(k *kb.KB, typed string, prof profile.Profile) (codeChoice, erro
 	if title == "" {
 		title = prof.Name
 	}
-	note := fmt.Sprintf("%s is not a %s code StreamDoctor knows", kb.NormalizeCode(typed), title)
+	note := fmt.Sprintf("%s is not a %s code StreamDoctor knows", strings.TrimSpace(typed), title)
 	var others []string
 	for _, s := range k.Services() {
 		if s == svc {

@@ -33,10 +33,10 @@ func newExplainCmd(ios *IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			switch typed := kb.NormalizeCode(args[0]); {
+			switch typed := strings.TrimSpace(args[0]); {
 			case !exact:
 				fmt.Fprintf(ios.Out, "%s is one of the %s codes; they share this answer.\n\n", typed, c.Family)
-			case typed != kb.NormalizeCode(c.Code):
+			case kb.NormalizeCode(typed) != kb.NormalizeCode(c.Code):
 				fmt.Fprintf(ios.Out, "%s is the same error as %s, under another number.\n\n", typed, c.Code)
 			}
 			fmt.Fprint(ios.Out, explainText(k, c))
@@ -74,7 +74,7 @@ func lookupAnyService(k *kb.KB, service, typed string, given bool) (*kb.Code, bo
 			for _, c := range found {
 				ss = append(ss, c.Service)
 			}
-			return nil, false, usageErr("%s is a code of %s: say which with --service", kb.NormalizeCode(typed), strings.Join(ss, " and "))
+			return nil, false, usageErr("%s is a code of %s: say which with --service", strings.TrimSpace(typed), strings.Join(ss, " and "))
 		}
 	}
 	return nil, false, usageErr("%q is not a %s code StreamDoctor knows%s (list them with 'streamdoctor codes --service %s')", typed, service, suggestion(k, service, typed), service)

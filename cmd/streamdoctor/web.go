@@ -91,6 +91,10 @@ func newWebCmd(ios *IO) *cobra.Command {
 			if err := srv.Serve(cmd.Context(), l); err != nil {
 				return &exitError{code: ExitFailed, msg: oneLineErr(err)}
 			}
+			if cmd.Context().Err() == nil {
+				// It stopped on its own: say so, once.
+				fmt.Fprintln(ios.ErrOut, "StreamDoctor stopped: no page was open any more. Run it again to check again.")
+			}
 			return nil
 		},
 	}

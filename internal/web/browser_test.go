@@ -533,3 +533,36 @@ func TestBrowserRowsCheckingThenExplained(t *testing.T) {
 	}
 	t.Logf("name lookup early: %q; rows at the end: %+v", early, rows)
 }
+
+// Every step can wait ("I can't do this now"): it is saved, and
+// "Continue" brings back the same step; by keyboard only.
+func TestBrowserStepCanWait(t *testing.T) {
+	dir := t.TempDir()
+	ctx, _, _ := browseWith(t, "stale-browser-data.yaml", 1280, func(c *Config, w *lab.World) {
+		c.FixEnv = &fix.Env{OS: "linux", Home: w.Home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")}, Domains: w.Profile.CookieDomains}
+		c.Guide = testGuide(w, c.Code, c.FixEnv, filepath.Join(dir, "session.json"))
+	})
+	axe := axeSource(t)
+	waitVerdict(t, ctx)
+	tabTo(t, ctx, "guide-start")
+	press(t, ctx, "\r")
+	waitFor(t, ctx, "a step", `!document.getElementById("guide-step").hidden`)
+	was, _ := chromedp.Run(ctx, chromedp.Text("#guide-what"))
+	later := "later-byhand"
+	if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("guide-consent").hidden`)); ok {
+		later = "later-consent"
+	}
+	tabTo(t, ctx, later)
+	press(t, ctx, "\r")
+	waitFor(t, ctx, "the step put away", `document.getElementById("guide-step").hidden && !document.getElementById("guide-start").hidden`)
+	note, _ := chromedp.Run(ctx, chromedp.Text("#guide-note"))
+	if !strings.Contains(note, "Saved for later") {
+		t.Errorf("note %q", note)
+	}
+	axeCheck(t, ctx, axe, "a step put off")
+	press(t, ctx, "\r") // the focus is on Continue
+	waitFor(t, ctx, "the step again", `!document.getElementById("guide-step").hidden`)
+	if now, _ := chromedp.Run(ctx, chromedp.Text("#guide-what")); now != was {
+		t.Errorf("continued at %q, put off %q", now, was)
+	}
+}

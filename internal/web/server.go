@@ -433,7 +433,7 @@ func (s *Server) codes(w http.ResponseWriter, r *http.Request) {
 	}
 	v := codeView{Code: c.Code, Title: c.Title, Meaning: c.Meaning, Class: c.Class, Step: c.Step, Network: c.Diagnosable()}
 	if !exact && c.Family != "" {
-		v.Note = kb.NormalizeCode(typed) + " belongs to the " + c.Family + " codes."
+		v.Note = strings.TrimSpace(typed) + " belongs to the " + c.Family + " codes."
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"found": true, "code": v})
 }

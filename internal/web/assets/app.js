@@ -100,7 +100,7 @@
     $("summary").textContent = r.verdict.summary.replace(/ \((?:[<>]?\d+ %)(?: sure)?\)/, "").replace(/^No problem found: /, "");
     // The code's meaning was read while checking; now its title is enough.
     $("meaning-text").hidden = true;
-    $("sure").textContent = sureWords(r.verdict.confidence) + " (" + Math.round(r.verdict.confidence * 100) + " %).";
+    $("sure").textContent = sureWords(r.verdict.confidence) + " (" + Math.round(r.verdict.confidence * 100) + "\u00a0%).";
     $("healthy-next").hidden = !healthy;
     if (healthy) $("healthy-next").textContent = "Reload the page or app where the error appeared: errors like this often pass by themselves. If it comes back, check again while it is showing.";
     const because = $("because");
@@ -330,6 +330,16 @@
     try { v = await post("/api/fix/answer", {answer: a, turn: turn}); }
     catch (e) { $("guide-note").textContent = e.message; }
     buttons.forEach((b) => { b.disabled = false; }); // before showStep moves the focus
+    if (v && a === "stop") {
+      // Not now: the step is saved; the button picks it up again.
+      $("guide-step").hidden = true;
+      $("guide-note").textContent = "Saved for later. When you can, choose “Continue” and this step will be waiting.";
+      $("guide-start").textContent = "Continue";
+      $("guide-start").dataset.resume = "1";
+      $("guide-start").hidden = false;
+      $("guide-start").focus();
+      return;
+    }
     if (v) showStep(v);
   }
 
@@ -375,7 +385,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
-    $("guide-start").addEventListener("click", () => startGuide(false));
+    $("guide-start").addEventListener("click", () => startGuide($("guide-start").dataset.resume === "1"));
+    document.querySelectorAll("#guide-step .later").forEach((b) => b.addEventListener("click", () => answerStep("stop")));
     $("resume-yes").addEventListener("click", () => startGuide(true));
     $("resume-no").addEventListener("click", () => { $("resume").hidden = true; });
     offerSaved();
