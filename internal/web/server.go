@@ -444,7 +444,8 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Answers map[string]string `json:"answers"`
 		Service string            `json:"service"`
-		Code    string            `json:"code"`
+		// Code: absent keeps the launch's; "" is "no code".
+		Code *string `json:"code"`
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
@@ -463,9 +464,9 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 	if body.Service == "" || body.Service == s.cfg.Profile.Name {
 		code = s.cfg.Code
 	}
-	if body.Code != "" {
+	if body.Code != nil {
 		code = ""
-		if c, _ := s.cfg.KB.Lookup(prof.Name, body.Code); c != nil && c.Diagnosable() && len(body.Code) <= 64 {
+		if c, _ := s.cfg.KB.Lookup(prof.Name, *body.Code); c != nil && c.Diagnosable() && len(*body.Code) <= 64 {
 			code = c.Key()
 		}
 	}

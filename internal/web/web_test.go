@@ -161,7 +161,13 @@ func TestSecurity(t *testing.T) {
 // follow runs a check through the API and returns its events and result.
 func follow(t *testing.T, c *http.Client, base string, answers map[string]string) (int, map[string]any) {
 	t.Helper()
-	b, _ := json.Marshal(map[string]any{"answers": answers})
+	return followBody(t, c, base, map[string]any{"answers": answers})
+}
+
+// followBody is follow with the whole request body.
+func followBody(t *testing.T, c *http.Client, base string, body map[string]any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
 	resp, err := c.Post(base+"/api/check", "application/json", strings.NewReader(string(b)))
 	if err != nil {
 		t.Fatal(err)
@@ -559,5 +565,28 @@ func TestCodesForThePage(t *testing.T) {
 	}
 	if st := get("code="+strings.Repeat("A", 65), nil); st != 400 {
 		t.Errorf("an overlong code: HTTP %d", st)
+	}
+}
+
+// The page's check keeps the launch's code unless the page names another;
+// an emptied field is "no code", and a service's own code is its own.
+func TestCheckTakesThePagesCode(t *testing.T) {
+	_, link, _, _ := start(t, "vpn-blocked.yaml", 0)
+	u, _ := url.Parse(link)
+	base := "http://" + u.Host
+	c := opened(t, link)
+	for _, tc := range []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{}, "NSEZ-503"},
+		{map[string]any{"code": ""}, ""},
+		{map[string]any{"code": "nw-2-5", "service": "netflix"}, "NW-2-5"},
+		{map[string]any{"code": "NSEZ-403"}, ""}, // not the network's: checked without it
+	} {
+		_, r := followBody(t, c, base, tc.body)
+		if r == nil || r["code"] != tc.want {
+			t.Errorf("%v: report code %v, want %q", tc.body, r["code"], tc.want)
+		}
 	}
 }
