@@ -105,9 +105,15 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 		// Too little, measured while this process mostly waited for the
 		// CPU: measured once more if the budget allows (the figure says
 		// more about the machine than the line), else not counted below.
-		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > 2*time.Second {
-			if again, n2, err2 := speed.Run(ctx, backends, o); err2 == nil {
-				res, notes = again, n2
+		// The second sample ends in time for the neutral one and for this
+		// probe to answer before its deadline.
+		if dl, ok := ctx.Deadline(); ok {
+			if left := time.Until(dl) - 1300*time.Millisecond; left >= time.Second {
+				rctx, cancel := context.WithTimeout(ctx, left)
+				if again, n2, err2 := speed.Run(rctx, backends, o); err2 == nil && again.StalledSeconds < res.StalledSeconds {
+					res, notes = again, n2
+				}
+				cancel()
 			}
 		}
 	}
