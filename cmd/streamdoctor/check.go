@@ -385,12 +385,9 @@ func resolveCode(k *kb.KB, typed string, prof profile.Profile) (codeChoice, erro
 	}
 	note := fmt.Sprintf("%s is not a %s code StreamDoctor knows", strings.TrimSpace(typed), title)
 	var others []string
-	for _, s := range k.Services() {
-		if s == svc {
-			continue
-		}
-		if c, exact := k.Lookup(s, typed); c != nil && exact {
-			others = append(others, "--service "+s)
+	for _, c := range k.Owners(typed) {
+		if c.Service != svc {
+			others = append(others, "--service "+c.Service)
 		}
 	}
 	switch {

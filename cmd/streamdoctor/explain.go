@@ -59,13 +59,7 @@ func lookupAnyService(k *kb.KB, service, typed string, given bool) (*kb.Code, bo
 		return c, exact, nil
 	}
 	if !given {
-		var found []*kb.Code
-		for _, s := range k.Services() {
-			if c, exact := k.Lookup(s, typed); c != nil && exact {
-				found = append(found, c)
-			}
-		}
-		switch len(found) {
+		switch found := k.Owners(typed); len(found) {
 		case 1:
 			return found[0], true, nil
 		case 0:

@@ -186,6 +186,7 @@ type KB struct {
 	fixByID   map[string]*Fix
 	evByID    map[string]*Evidence
 	codeByID  map[string]*Code
+	services  []string // the services that have codes, sorted
 }
 
 // Cause returns a cause by id.
@@ -287,12 +288,28 @@ func (k *KB) Lookup(service, typed string) (c *Code, exact bool) {
 }
 
 // Services lists the services that have codes, sorted.
-func (k *KB) Services() []string {
-	seen := map[string]bool{}
-	for _, c := range k.Codes {
-		seen[c.Service] = true
+func (k *KB) Services() []string { return k.services }
+
+// Owners lists the codes, one per service, that are exactly what was
+// typed: the services a code could belong to.
+func (k *KB) Owners(typed string) []*Code {
+	var out []*Code
+	for _, s := range k.services {
+		if c, exact := k.Lookup(s, typed); c != nil && exact {
+			out = append(out, c)
+		}
 	}
-	return slices.Sorted(maps.Keys(seen))
+	return out
+}
+
+// CheckKey is the key a check diagnoses with for a typed code of a
+// service: a network or browser code's Key, or "" (a code not in the
+// catalogue, or one whose answer is its step, is checked without).
+func (k *KB) CheckKey(service, typed string) string {
+	if c, _ := k.Lookup(service, typed); c != nil && c.Diagnosable() {
+		return c.Key()
+	}
+	return ""
 }
 
 // Nearest lists up to n codes of a service nearest to what was typed (edit
@@ -709,6 +726,11 @@ func (k *KB) index(cd, fd, ed, kd *doc) error {
 			k.codeByID[CodeKey(c.Service, a)] = c
 		}
 	}
+	seen := map[string]bool{}
+	for _, c := range k.Codes {
+		seen[c.Service] = true
+	}
+	k.services = slices.Sorted(maps.Keys(seen))
 	// A base may have a base of its own: priors are filled in base first.
 	done := map[*Code]bool{}
 	var fill func(c *Code, i, depth int) error

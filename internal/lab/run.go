@@ -42,10 +42,7 @@ func Run(ctx context.Context, k *kb.KB, sc *Scenario, timeout time.Duration) (Re
 	// DESIGN.md's format allows any code, and the measurements still decide.
 	// A code of another class than network or browser has no priors: the
 	// check runs as a plain one, as the CLI would if asked to check anyway.
-	code := ""
-	if c, _ := k.Lookup(w.Profile.Name, sc.Code); c != nil && c.Diagnosable() {
-		code = c.Key()
-	}
+	code := k.CheckKey(w.Profile.Name, sc.Code)
 	res, err := check.Run(ctx, k, w.Env(), check.Request{Profile: w.Profile, Code: code, Answers: w.Answers(), Timeout: timeout, Browser: w.Browser()})
 	if err != nil {
 		return Result{}, err

@@ -235,7 +235,7 @@ func markWorthKnowing(k *kb.KB, ls []Layer, obs []probe.Observation, dist engine
 		}
 		all, seen := true, false
 		for _, o := range obs {
-			if sp, ok := catalog.Spec(o.Probe); ok && o.Status == probe.Problem && layerTitle(sp.Layer) == ls[i].Name {
+			if sp, ok := catalog.Spec(o.Probe); ok && o.Status == probe.Problem && LayerTitle(sp.Layer) == ls[i].Name {
 				seen = true
 				all = all && slices.Contains(catalog.NameLookupFailures, o.Failure)
 			}
@@ -244,8 +244,8 @@ func markWorthKnowing(k *kb.KB, ls []Layer, obs []probe.Observation, dist engine
 	}
 }
 
-// layerTitle is a layer's checklist title.
-func layerTitle(id string) string {
+// LayerTitle is a layer's checklist title (Layer.Name).
+func LayerTitle(id string) string {
 	for _, l := range catalog.Layers {
 		if l.ID == id {
 			return l.Title

@@ -466,8 +466,8 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	if body.Code != nil {
 		code = ""
-		if c, _ := s.cfg.KB.Lookup(prof.Name, *body.Code); c != nil && c.Diagnosable() && len(*body.Code) <= 64 {
-			code = c.Key()
+		if len(*body.Code) <= 64 {
+			code = s.cfg.KB.CheckKey(prof.Name, *body.Code)
 		}
 	}
 	ans := evidence.Answers{}
@@ -600,11 +600,7 @@ func layers(obs []probe.Observation, pending map[string]bool, service string) []
 	waiting := map[string]bool{}
 	for name := range pending {
 		if p, ok := catalog.Spec(name); ok {
-			for _, l := range catalog.Layers {
-				if l.ID == p.Layer {
-					waiting[l.Title] = true
-				}
-			}
+			waiting[report.LayerTitle(p.Layer)] = true
 		}
 	}
 	var out []layerView
