@@ -15,6 +15,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/check"
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
@@ -40,6 +41,8 @@ type checkOptions struct {
 	outageURL    *url.URL // outageServer, checked
 	tellOutage   bool
 	region       string
+	lang         string
+	viewer       *lang.L // the language of the text output: --lang, else the locale
 }
 
 func newCheckCmd(ios *IO) *cobra.Command {
@@ -68,6 +71,7 @@ func newCheckCmd(ios *IO) *cobra.Command {
 	f.StringVar(&o.outageServer, "outage-server", "", "ask this crowd outage service whether the service is down for everyone (default $"+outage.EnvServer+")")
 	f.BoolVar(&o.tellOutage, "tell-outage-server", false, "if you still cannot watch, send the outage server one anonymous report (service, code, country)")
 	f.StringVar(&o.region, "region", "", "your country for --tell-outage-server, two letters (default: from your locale)")
+	f.StringVar(&o.lang, "lang", "", "language of the text output ("+strings.Join(lang.Tags(), ", ")+"; default: from LC_ALL / LANG); JSON is always English")
 	return c
 }
 
@@ -119,6 +123,13 @@ func (o *checkOptions) validate(cmd *cobra.Command, k *kb.KB) (profile.Profile, 
 			return prof, nil, usageErr("%s", err)
 		}
 	}
+	if o.lang != "" {
+		l, err := lang.Parse(o.lang)
+		if err != nil {
+			return prof, nil, usageErr("--lang: %s", err)
+		}
+		o.viewer = l
+	}
 	if o.region != "" {
 		given := o.region
 		o.region = strings.ToUpper(o.region)
@@ -147,6 +158,7 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	if err != nil {
 		return err
 	}
+	o.viewer = ios.Lang
 	prof, ans, err := o.validate(cmd, k)
 	if err != nil {
 		return err
@@ -158,10 +170,10 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 		// Not the network's problem: the answer is the code's one step.
 		return printCodeAnswer(ios, c, o.json)
 	}
-	req := check.Request{Profile: prof, Code: o.code, Answers: ans, Timeout: o.timeout, Deep: o.deep, SpeedServer: o.speedTo}
+	req := check.Request{Profile: prof, Code: o.code, Answers: ans, Timeout: o.timeout, Deep: o.deep, SpeedServer: o.speedTo, Lang: o.viewer}
 	stopProgress := func() {}
 	if ios.ErrTTY {
-		req.Progress, stopProgress = progress(ios, o.timeout)
+		req.Progress, stopProgress = progress(ios, o.viewer, o.timeout)
 	}
 	if err := checkEnviron(); err != nil {
 		return err
@@ -184,14 +196,14 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	}
 	var reportErr error
 	if o.report != "" {
-		reportErr = writeReport(o.report, k, res.Report)
+		reportErr = writeReport(o.report, k, res.View)
 	}
 	if o.json {
 		err = report.JSON(ios.Out, res.Report)
 	} else {
-		err = report.Text(ios.Out, k, res.Report, report.TextOptions{TTY: ios.OutTTY, Color: ios.OutTTY && !ios.NoColor, Verbose: o.verbose})
+		err = report.Text(ios.Out, k, res.View, report.TextOptions{TTY: ios.OutTTY, Color: ios.OutTTY && !ios.NoColor, Verbose: o.verbose})
 		if o.report != "" && err == nil && reportErr == nil {
-			fmt.Fprintf(ios.Out, "\nReport written to %s\n", o.report)
+			fmt.Fprintf(ios.Out, "\n%s\n", o.viewer.T("text.report_written", "Path", o.report))
 		}
 	}
 	if err != nil {
@@ -270,7 +282,7 @@ func writeReport(path string, k *kb.KB, r *report.Report) error {
 }
 
 // progress shows a one-line status on stderr while the probes run.
-func progress(ios *IO, timeout time.Duration) (func(done, total int, name string), func()) {
+func progress(ios *IO, l *lang.L, timeout time.Duration) (func(done, total int, name string), func()) {
 	var mu sync.Mutex
 	done, total := 0, 0
 	start := time.Now()
@@ -288,7 +300,7 @@ func progress(ios *IO, timeout time.Duration) (func(done, total int, name string
 				return
 			case <-t.C:
 				mu.Lock()
-				fmt.Fprintf(ios.ErrOut, "\r\x1b[K%s Checking… %d/%d probes done, %.1f s (at most %s)", frames[i%len(frames)], done, total, time.Since(start).Seconds(), timeout)
+				fmt.Fprintf(ios.ErrOut, "\r\x1b[K%s %s", frames[i%len(frames)], l.T("text.progress", "Done", done, "Total", total, "Seconds", l.Num(time.Since(start).Seconds(), 1), "Limit", timeout))
 				mu.Unlock()
 			}
 		}

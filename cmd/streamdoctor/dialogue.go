@@ -61,6 +61,8 @@ func (s *dialogue) Run(ctx context.Context, st *session.State) error {
 			out.Changed.Write(s.Out)
 		case out.Err != nil:
 			fmt.Fprintf(s.Out, "Could not apply it: %v\n", out.Err)
+		case a == session.Skip && err == nil:
+			fmt.Fprintln(s.Out, "Put off; it comes back if nothing else helps. The next step:")
 		}
 		return err
 	}
@@ -94,9 +96,11 @@ func (s *dialogue) Run(ctx context.Context, st *session.State) error {
 			}
 			a := session.Yes
 			if !s.Yes {
-				switch s.ask("Do it? [y/N/q] ") {
+				switch s.ask("Do it? [y/N, s = not now, q = stop] ") {
 				case "q":
 					a = session.Stop
+				case "s":
+					a = session.Skip
 				case "y", "yes":
 				default:
 					a = session.No
@@ -128,12 +132,17 @@ func (s *dialogue) Run(ctx context.Context, st *session.State) error {
 					return nil
 				}
 			}
-			q, a := "Done? [Enter = done, q = stop] ", session.Done
+			q, a := "Done? [Enter = done, s = not now, q = stop] ", session.Done
 			if st.Await == session.AwaitPlugged {
 				q, a = "Press Enter once the router is plugged back in (q to stop) ", session.Plugged
 			}
-			if s.ask(q) == "q" {
+			switch s.ask(q) {
+			case "q":
 				a = session.Stop
+			case "s":
+				if st.Await == session.AwaitDone {
+					a = session.Skip
+				}
 			}
 			if err := answer(a); err != nil {
 				return err

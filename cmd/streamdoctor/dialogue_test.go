@@ -61,13 +61,13 @@ type freshWorld struct {
 	sc *lab.Scenario
 }
 
-func (f freshWorld) Diagnose(ctx context.Context, tried []string) (session.Outlook, error) {
+func (f freshWorld) Diagnose(ctx context.Context, tried, skipped []string) (session.Outlook, error) {
 	w, err := lab.Start(f.sc)
 	if err != nil {
 		return session.Outlook{}, err
 	}
 	defer w.Close()
-	return check.Diagnoser(f.k, func() *probe.Env { return w.Env() }, check.Request{Profile: w.Profile, Code: "NSEZ-503", Timeout: 5 * time.Second}).Diagnose(ctx, tried)
+	return check.Diagnoser(f.k, func() *probe.Env { return w.Env() }, check.Request{Profile: w.Profile, Code: "NSEZ-503", Timeout: 5 * time.Second}).Diagnose(ctx, tried, skipped)
 }
 
 func TestManualStepThenFixed(t *testing.T) {

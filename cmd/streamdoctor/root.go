@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"io"
 	"os"
 	"strings"
@@ -47,6 +48,9 @@ type IO struct {
 	// double-click in Windows Explorer gives it; the window closes when the
 	// process ends, so what it says must be plain and must not vanish.
 	OwnWindow bool
+	// Lang is the language of what a viewer reads in the terminal (from
+	// the locale; nil is English). JSON stays English.
+	Lang *lang.L
 }
 
 // SystemIO is the process's own streams.
@@ -57,6 +61,7 @@ func SystemIO() *IO {
 		ErrTTY:  term.IsTerminal(int(os.Stderr.Fd())),
 		NoColor: os.Getenv("NO_COLOR") != "",
 		Env:     systemEnv,
+		Lang:    systemLang(),
 	}
 }
 

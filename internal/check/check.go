@@ -11,6 +11,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/engine"
 	"github.com/streamdoctor/streamdoctor/internal/evidence"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/report"
@@ -34,12 +35,17 @@ type Request struct {
 	// Failed are fixes already tried without success; the plan skips them
 	// and the diagnosis is conditioned on their failure.
 	Failed []string
+	// Skipped are fixes the person could not do now: left out of the plan,
+	// with nothing learnt from them.
+	Skipped []string
 	// Persisting: the person says the problem is still there (fix sessions).
 	Persisting bool
 	// Browser, when set, returns the observations of the viewer's own
 	// browser (the web page's requests), given what the probes saw; it is
 	// called once the probes are done and must honour ctx.
 	Browser func(ctx context.Context, seen []probe.Observation) []probe.Observation
+	// Lang is the viewer's language: Result.View says the report in it.
+	Lang *lang.L
 }
 
 // BrowserGrace is how long after the probes the browser's results are
@@ -49,7 +55,11 @@ const BrowserGrace = 1500 * time.Millisecond
 
 // Result is a check's outcome.
 type Result struct {
+	// Report is the report in English: the JSON document and help desks
+	// read it. View is the same report with what a viewer reads in the
+	// request's language (Report itself when that is English).
 	Report    *report.Report
+	View      *report.Report
 	Diagnosis engine.Diagnosis
 	Evidence  engine.Evidence
 	Facts     *sysinfo.Facts
@@ -95,7 +105,11 @@ func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, e
 	for _, f := range req.Failed {
 		failed[f] = true
 	}
-	diag, err := engine.Diagnose(k, engine.Input{Code: req.Code, Evidence: ev, Failed: failed, Persisting: req.Persisting})
+	skipped := map[string]bool{}
+	for _, f := range req.Skipped {
+		skipped[f] = true
+	}
+	diag, err := engine.Diagnose(k, engine.Input{Code: req.Code, Evidence: ev, Failed: failed, Skipped: skipped, Persisting: req.Persisting})
 	if err != nil {
 		return nil, err
 	}
@@ -103,12 +117,18 @@ func Run(ctx context.Context, k *kb.KB, env *probe.Env, req Request) (*Result, e
 	if facts != nil && facts.OS != "" {
 		goos = facts.OS
 	}
-	rep := report.Build(k, report.Input{
+	in := report.Input{
 		Service: req.Profile.Name, ServiceTitle: req.Profile.Title, Code: req.Code, OS: OSName(goos),
 		StartedAt: start, Duration: time.Since(start), Observations: obs, Diagnosis: diag, Evidence: ev, Speed: sp,
 		Home: home(facts),
-	})
-	return &Result{Report: rep, Diagnosis: diag, Evidence: ev, Facts: facts}, nil
+	}
+	rep := report.Build(k, in)
+	view := rep
+	if !req.Lang.IsSource() {
+		in.Lang = req.Lang
+		view = report.Build(k, in)
+	}
+	return &Result{Report: rep, View: view, Diagnosis: diag, Evidence: ev, Facts: facts}, nil
 }
 
 // Speed runs the full speed test (the given server, else fast.com
@@ -150,8 +170,9 @@ type diagnoser struct {
 	base Request
 }
 
-func (d diagnoser) Diagnose(ctx context.Context, tried []string) (session.Outlook, error) {
+func (d diagnoser) Diagnose(ctx context.Context, tried, skipped []string) (session.Outlook, error) {
 	req := d.base
+	req.Skipped = skipped
 	// Persisting only once a step was tried and the person said it still
 	// fails: the first step's chance is the one the check's plan shows
 	// (one figure per step, on the page and in the guided fix).

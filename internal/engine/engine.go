@@ -363,6 +363,9 @@ type Input struct {
 	Evidence Evidence
 	// Failed are fixes already tried without success.
 	Failed map[string]bool
+	// Skipped are fixes the person cannot do now: left out of the plan,
+	// and (not having been tried) they say nothing about the causes.
+	Skipped map[string]bool
 	// Persisting: the person reports the problem is still there (they are
 	// fixing it). That rules out "none": P(still failing | nothing wrong) = 0.
 	Persisting bool
@@ -400,6 +403,9 @@ func Diagnose(k *kb.KB, in Input) (Diagnosis, error) {
 	// out of the plan (a wired computer is not told to use a cable).
 	skip := map[string]bool{}
 	for f := range in.Failed {
+		skip[f] = true
+	}
+	for f := range in.Skipped {
 		skip[f] = true
 	}
 	for _, id := range kb.FixIDs {

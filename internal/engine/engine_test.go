@@ -290,3 +290,30 @@ func TestHeavyLossAloneIsTheLine(t *testing.T) {
 		t.Errorf("top %s at %.0f %%, want unstable_connection above 50 %%: %+v", d.Top, 100*d.P, d.Causes[:3])
 	}
 }
+
+// A skipped fix leaves the plan but teaches nothing: the causes and the
+// other steps' chances are those of the plan without it, unlike a fix
+// that failed.
+func TestSkippedIsNotFailed(t *testing.T) {
+	k := kb.MustDefault()
+	ev := Evidence{"vpn_on": true, "service_blockpage": true}
+	base, err := Diagnose(k, Input{Code: "NSEZ-503", Evidence: ev})
+	if err != nil || len(base.Plan) < 2 {
+		t.Fatalf("%v %+v", err, base.Plan)
+	}
+	first := base.Plan[0].Fix
+	skipped, _ := Diagnose(k, Input{Code: "NSEZ-503", Evidence: ev, Skipped: map[string]bool{first: true}})
+	failed, _ := Diagnose(k, Input{Code: "NSEZ-503", Evidence: ev, Failed: map[string]bool{first: true}})
+	for _, s := range skipped.Plan {
+		if s.Fix == first {
+			t.Fatalf("the skipped %s is still planned", first)
+		}
+	}
+	if skipped.Top != base.Top || math.Abs(skipped.P-base.P) > 1e-12 {
+		t.Errorf("skipping moved the verdict: %s %.3f -> %s %.3f", base.Top, base.P, skipped.Top, skipped.P)
+	}
+	if failed.Top == base.Top && math.Abs(failed.P-base.P) < 1e-6 {
+		t.Errorf("a failed %s should move the verdict (%s %.3f)", first, failed.Top, failed.P)
+	}
+	t.Logf("first %s; skipped: %s %.3f, %d steps left; failed: %s %.3f", first, skipped.Top, skipped.P, len(skipped.Plan), failed.Top, failed.P)
+}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -263,5 +265,21 @@ func TestLoadRejectsBadBase(t *testing.T) {
 	m[FileCodes] = strings.Replace(m[FileCodes], "    base: NW-2-5\n", "    base: NSEZ-403\n", 1)
 	if _, err := load(m); err == nil || !strings.Contains(err.Error(), "codes.yaml:") || !strings.Contains(err.Error(), "has no priors") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// The English translator's file is what the knowledge base says now: a
+// changed text is seen by translators (go generate ./internal/kb).
+func TestTextsFileUpToDate(t *testing.T) {
+	want, err := SourceFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join("..", "lang", "locales", "kb.en.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Error("internal/lang/locales/kb.en.yaml is out of date: run go generate ./internal/kb")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	texttemplate "text/template"
 
 	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
@@ -44,23 +45,36 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 	if o.TTY {
 		mark = map[probe.Status]string{probe.OK: c(ansiGreen, "✓"), probe.Problem: c(ansiRed, "✗"), probe.NotRun: c(ansiDim, "–")}
 	}
+	l := r.lang
+	k = k.In(l)
 	b := &strings.Builder{}
-	title := "StreamDoctor check: " + r.serviceTitle()
+	title := l.T("text.title", "Service", r.serviceTitle())
 	if r.Code != "" {
-		title += ", error " + r.Code
+		title += l.T("text.title_code", "Code", r.Code)
 		if r.CodeInfo != "" {
 			title += " (" + r.CodeInfo + ")"
 		}
 	}
 	fmt.Fprintf(b, "%s\n", c(ansiBold, title))
-	fmt.Fprintf(b, "%d checks in %s\n\n", len(r.Observations), seconds(r.DurationMS))
-	for _, l := range r.Layers {
-		// Plain words for the viewer; the ids and details with -v.
-		line := l.Plain
-		if o.Verbose || line == "" {
-			line = l.Summary
+	fmt.Fprintf(b, "%s\n\n", l.N("text.checks_in", len(r.Observations), "Time", secondsIn(l, r.DurationMS)))
+	// English names the lines as help desks know them (DNS); another
+	// language in the viewer's words, as the page does.
+	names, width := map[string]string{}, 9
+	for _, ly := range r.Layers {
+		names[ly.Name] = ly.Name
+		if !l.IsSource() {
+			names[ly.Name] = l.T("layer." + ly.Name)
 		}
-		fmt.Fprintf(b, "  %s %-9s %s\n", mark[l.Status], l.Name, line)
+		width = max(width, len([]rune(names[ly.Name])))
+	}
+	for _, ly := range r.Layers {
+		// Plain words for the viewer; the ids and details with -v.
+		line := ly.Plain
+		if o.Verbose || line == "" {
+			line = ly.Summary
+		}
+		name := names[ly.Name]
+		fmt.Fprintf(b, "  %s %s%s %s\n", mark[ly.Status], name, strings.Repeat(" ", width-len([]rune(name))), line)
 	}
 	b.WriteString("\n")
 	if r.Problem() {
@@ -69,7 +83,7 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 		fmt.Fprintf(b, "%s\n", c(ansiBold+ansiGreen, r.Verdict.Summary))
 	}
 	if len(r.Because) > 0 {
-		fmt.Fprintf(b, "  because %s.\n", strings.Join(r.Because, "; "))
+		fmt.Fprintf(b, "  %s\n", l.T("text.because", "Reasons", strings.Join(r.Because, "; ")))
 	}
 	if cs := k.Cause(r.Verdict.TopCause); cs != nil {
 		fmt.Fprintf(b, "  %s\n", cs.Explain)
@@ -79,23 +93,27 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 		if cs.Probability < 0.05 || len(also) == 3 {
 			break
 		}
-		also = append(also, fmt.Sprintf("%s (%s)", cs.Title, Pct(cs.Probability)))
+		title := cs.Title
+		if c := k.Cause(cs.ID); c != nil {
+			title = c.Title
+		}
+		also = append(also, fmt.Sprintf("%s (%s)", title, Pct(cs.Probability)))
 	}
 	if len(also) > 0 {
-		fmt.Fprintf(b, "  Also possible: %s.\n", strings.Join(also, ", "))
+		fmt.Fprintf(b, "  %s\n", l.T("text.also", "Causes", strings.Join(also, ", ")))
 	}
 	if sp := r.Speed; sp != nil && sp.DownMbps > 0 {
 		b.WriteString("\n")
-		speedTable(b, sp, o.TTY, !o.Verbose)
+		speedTable(l, b, sp, o.TTY, !o.Verbose)
 	}
 	if q := r.Question; q != nil {
-		fmt.Fprintf(b, "\nWorth answering first (saves about %.0f min on average): %s\n", q.SavesMinutes, q.Ask)
-		fmt.Fprintf(b, "  Tell StreamDoctor: --answer %s=yes (or =no)\n", q.ID)
+		fmt.Fprintf(b, "\n%s\n", l.T("text.question", "Minutes", fmt.Sprintf("%.0f", q.SavesMinutes), "Ask", q.Ask))
+		fmt.Fprintf(b, "  %s\n", l.T("text.question_how", "ID", q.ID))
 	}
 	if len(r.Plan) > 0 {
-		b.WriteString("\nWhat to do, in this order:\n")
+		fmt.Fprintf(b, "\n%s\n", l.T("text.plan"))
 		for i, s := range r.Plan {
-			fmt.Fprintf(b, "  %d. %s — %s, about %s min, %s likely to fix it\n", i+1, c(ansiBold, s.Title), s.Difficulty, trimFloat(s.Minutes), Pct(s.PSuccess))
+			fmt.Fprintf(b, "  %d. %s\n", i+1, l.T("text.step", "Title", c(ansiBold, s.Title), "Difficulty", l.T("difficulty."+s.Difficulty), "Minutes", trimFloatIn(l, s.Minutes), "Pct", Pct(s.PSuccess)))
 			for _, st := range s.Steps {
 				fmt.Fprintf(b, "       - %s\n", st)
 			}
@@ -118,6 +136,14 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 func trimFloat(v float64) string {
 	s := fmt.Sprintf("%.1f", v)
 	return strings.TrimSuffix(s, ".0")
+}
+
+// trimFloatIn is trimFloat the language's way.
+func trimFloatIn(l *lang.L, v float64) string {
+	if v == float64(int64(v)) {
+		return l.Num(v, 0)
+	}
+	return l.Num(v, 1)
 }
 
 func (r *Report) serviceTitle() string {
@@ -145,9 +171,6 @@ var funcs = map[string]any{
 		return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ").Replace(s)
 	},
 	"plus1": func(i int) int { return i + 1 },
-	"verdict": func(v string) string {
-		return map[string]string{speed.Enough: "enough", speed.Marginal: "marginal", speed.NotEnough: "not enough"}[v]
-	},
 	"icon": func(s probe.Status) string {
 		return map[probe.Status]string{probe.OK: "✓", probe.Problem: "✗", probe.NotRun: "–"}[s]
 	},
@@ -164,14 +187,36 @@ type fileData struct {
 	*Report
 	Title   string
 	Explain string
+	Lang    string
 }
 
 func (r *Report) fileData(k *kb.KB) fileData {
-	d := fileData{Report: r, Title: r.serviceTitle()}
-	if c := k.Cause(r.Verdict.TopCause); c != nil {
+	d := fileData{Report: r, Title: r.serviceTitle(), Lang: r.lang.Tag()}
+	if c := k.In(r.lang).Cause(r.Verdict.TopCause); c != nil {
 		d.Explain = c.Explain
 	}
 	return d
+}
+
+// T, N, LayerName, VerdictWord, SpeedPlain and BecauseLine say the file's
+// words in the report's language.
+func (d fileData) T(id string, kv ...any) string        { return d.lang.T(id, kv...) }
+func (d fileData) N(id string, n int, kv ...any) string { return d.lang.N(id, n, kv...) }
+func (d fileData) BecauseLine() string                  { return strings.Join(d.Because, "; ") }
+func (d fileData) SpeedPlain() string                   { return d.Speed.PlainIn(d.lang) }
+
+// LayerName is a checklist line's name: as help desks know it in English
+// (DNS), in the viewer's words in another language.
+func (d fileData) LayerName(name string) string {
+	if d.lang.IsSource() {
+		return name
+	}
+	return d.lang.T("layer."+name, "Service", d.Title)
+}
+
+// VerdictWord is a quality's verdict in words.
+func (d fileData) VerdictWord(v string) string {
+	return d.lang.T("speed." + map[string]string{speed.Enough: "enough", speed.Marginal: "marginal", speed.NotEnough: "not_enough"}[v])
 }
 
 // HTML writes a self-contained HTML page (inline style, no external files).
@@ -184,37 +229,40 @@ func Markdown(w io.Writer, k *kb.KB, r *Report) error {
 	return mdTmpl.ExecuteTemplate(w, "report.md", r.fileData(k))
 }
 
-func seconds(ms int64) string {
+func secondsIn(l *lang.L, ms int64) string {
 	if ms < 1000 {
 		return fmt.Sprintf("%d ms", ms)
 	}
-	return fmt.Sprintf("%.1f s", float64(ms)/1000)
+	return l.Num(float64(ms)/1000, 1) + " s"
 }
 
 // Plain is the measurement in the viewer's words: the rates (a quick
 // sample's as the bound it is) and the delay, idle and busy; the server,
 // RPM, jitter and loss are for help desks.
-func (sp *Speed) Plain() string {
-	down := mbps(sp.DownMbps) + " Mbps down"
+func (sp *Speed) Plain() string { return sp.PlainIn(nil) }
+
+// PlainIn is Plain in l's language.
+func (sp *Speed) PlainIn(l *lang.L) string {
+	down := l.T("speed.down", "Mbps", mbpsIn(l, sp.DownMbps))
 	if sp.Decided && len(sp.Verdicts) > 0 && sp.Verdicts[0].Verdict == speed.Enough {
-		down = "at least " + down // stopped once clearly enough
+		down = l.T("speed.at_least", "Rate", down) // stopped once clearly enough
 	}
 	if sp.UpMbps > 0 {
-		down += ", " + mbps(sp.UpMbps) + " Mbps up"
+		down += ", " + l.T("speed.up", "Mbps", mbpsIn(l, sp.UpMbps))
 	}
-	return fmt.Sprintf("%s; a delay of %.0f ms, %.0f ms while the line is busy", down, sp.IdleRTTms, sp.LoadedRTTms)
+	return l.T("speed.plain", "Rates", down, "Idle", l.Num(sp.IdleRTTms, 0), "Busy", l.Num(sp.LoadedRTTms, 0))
 }
 
 // SpeedTable writes the measurement and the verdict per quality; plain
 // says it in a viewer's words (no server, RPM, jitter or loss).
-func SpeedTable(w io.Writer, sp *Speed, tty, plain bool) { speedTable(w, sp, tty, plain) }
+func SpeedTable(w io.Writer, sp *Speed, tty, plain bool) { speedTable(nil, w, sp, tty, plain) }
 
 // speedTable is SpeedTable; plain (a check's text for the viewer) leaves
 // the server, RPM, jitter and loss to the details, and says a quick
 // sample's figure as the bound it is.
-func speedTable(w io.Writer, sp *Speed, tty, plain bool) {
+func speedTable(l *lang.L, w io.Writer, sp *Speed, tty, plain bool) {
 	if plain {
-		fmt.Fprintf(w, "Speed: %s\n", sp.Plain())
+		fmt.Fprintf(w, "%s\n", l.T("speed.line", "Plain", sp.PlainIn(l)))
 	} else {
 		fmt.Fprintf(w, "Speed (%s, %s): %.1f Mbps down", sp.Backend, sp.Server, sp.DownMbps)
 		if sp.UpMbps > 0 {
@@ -226,12 +274,12 @@ func speedTable(w io.Writer, sp *Speed, tty, plain bool) {
 		}
 		fmt.Fprintln(w)
 	}
-	words := map[string]string{speed.Enough: "enough", speed.Marginal: "marginal", speed.NotEnough: "not enough"}
+	words := map[string]string{speed.Enough: l.T("speed.enough"), speed.Marginal: l.T("speed.marginal"), speed.NotEnough: l.T("speed.not_enough")}
 	for _, q := range sp.Verdicts {
 		mark := map[string]string{speed.Enough: "[ok]", speed.Marginal: "[~~]", speed.NotEnough: "[!!]"}[q.Verdict]
 		if tty {
 			mark = map[string]string{speed.Enough: "✓", speed.Marginal: "~", speed.NotEnough: "✗"}[q.Verdict]
 		}
-		fmt.Fprintf(w, "  %s %-3s needs %2.0f Mbps: %s\n", mark, q.Name, q.NeedMbps, words[q.Verdict])
+		fmt.Fprintf(w, "  %s %-3s %s\n", mark, q.Name, l.T("speed.needs", "Mbps", fmt.Sprintf("%2.0f", q.NeedMbps), "Verdict", words[q.Verdict]))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/engine"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
@@ -42,7 +43,10 @@ type PlanStep struct {
 
 // Verdict is the one-line answer.
 type Verdict struct {
-	Summary    string  `json:"summary"`
+	Summary string `json:"summary"`
+	// Short is the summary without its confidence, for a page that says
+	// the confidence on its own line (an addition to v1).
+	Short      string  `json:"short,omitempty"`
 	TopCause   string  `json:"top_cause"`
 	Confidence float64 `json:"confidence"`
 }
@@ -87,8 +91,12 @@ type Report struct {
 	Because   []string `json:"because,omitempty"`
 	Speed     *Speed   `json:"speed,omitempty"`
 
-	title string // the service's display name, from its profile
+	title string  // the service's display name, from its profile
+	lang  *lang.L // the viewer's language (nil: English)
 }
+
+// Lang is the language the report's viewer texts are in.
+func (r *Report) Lang() *lang.L { return r.lang }
 
 // Speed is the throughput measurement with its verdict per quality
 // (an addition to report/v1).
@@ -113,14 +121,19 @@ type Input struct {
 	Speed        *Speed
 	// Home is the user's home folder, shown as ~ in the report.
 	Home string
+	// Lang is the language of what a viewer reads (nil: English); ids,
+	// observations and help-desk summaries stay English.
+	Lang *lang.L
 }
 
 // Build assembles the Report.
 func Build(k *kb.KB, in Input) *Report {
+	l := in.Lang
+	k = k.In(l)
 	r := &Report{
 		Schema: Schema, Service: in.Service, Code: in.Code,
 		StartedAt: in.StartedAt.UTC(), DurationMS: in.Duration.Milliseconds(),
-		Observations: make([]probe.Observation, 0, len(in.Observations)), title: in.ServiceTitle,
+		Observations: make([]probe.Observation, 0, len(in.Observations)), title: in.ServiceTitle, lang: l,
 	}
 	// What was measured came from outside: made fit to print and private
 	// once, here, for every rendering.
@@ -154,33 +167,43 @@ func Build(k *kb.KB, in Input) *Report {
 		if i == 3 {
 			break
 		}
-		r.Because = append(r.Because, rs.Text)
+		r.Because = append(r.Because, ServiceIn(rs.Text, in.ServiceTitle))
 	}
 	r.Plan = []PlanStep{}
 	for _, s := range d.Plan {
 		f := k.Fix(s.Fix)
+		var steps []string
+		for _, st := range f.StepsFor(in.OS) {
+			steps = append(steps, ServiceIn(st, in.ServiceTitle))
+		}
 		r.Plan = append(r.Plan, PlanStep{
-			Fix: s.Fix, Title: f.Title, Difficulty: f.Difficulty, Minutes: f.Minutes,
-			PSuccess: round(s.PSuccess, 3), Automated: f.Automated[in.OS], Steps: f.StepsFor(in.OS),
+			Fix: s.Fix, Title: ServiceIn(f.Title, in.ServiceTitle), Difficulty: f.Difficulty, Minutes: f.Minutes,
+			PSuccess: round(s.PSuccess, 3), Automated: f.Automated[in.OS], Steps: steps,
 		})
 	}
 	if q := d.Question; q != nil {
-		ask := strings.ReplaceAll(q.Ask, "the service", in.ServiceTitle)
+		if e := k.Ev(q.Evidence); e != nil && e.Question != "" {
+			q.Ask = e.Question // in the viewer's language
+		}
+		ask := ServiceIn(q.Ask, in.ServiceTitle)
 		r.Question = &Question{ID: q.Evidence, Ask: ask, SavesMinutes: round(q.Saves, 1)}
 	}
 	top := k.Cause(d.Top)
 	r.Verdict = Verdict{TopCause: d.Top, Confidence: round(d.P, 4)}
-	r.Layers = LayersFor(in.Observations, in.ServiceTitle)
+	r.Layers = LayersIn(l, in.Observations, in.ServiceTitle)
 	markWorthKnowing(k, r.Layers, in.Observations, dist, in.Evidence, d.Top)
 	switch red := redLayers(r.Layers); {
 	case d.Top != "none":
-		r.Verdict.Summary = fmt.Sprintf("Most likely: %s (%s).", top.Title, Pct(d.P))
+		r.Verdict.Summary = l.T("report.summary.likely", "Cause", top.Title, "Pct", Pct(d.P))
+		r.Verdict.Short = l.T("report.short.likely", "Cause", top.Title)
 	case len(red) > 0:
 		// A problem row is never followed by "No problem found": it is
 		// named, as worth knowing.
-		r.Verdict.Summary = fmt.Sprintf("Nothing found that stops %s from playing now (%s sure); worth knowing: %s.", in.ServiceTitle, Pct(d.P), strings.Join(red, "; "))
+		r.Verdict.Summary = l.T("report.summary.worth_knowing", "Service", in.ServiceTitle, "Pct", Pct(d.P), "Rows", strings.Join(red, "; "))
+		r.Verdict.Short = l.T("report.short.worth_knowing", "Service", in.ServiceTitle, "Rows", strings.Join(red, "; "))
 	default:
-		r.Verdict.Summary = fmt.Sprintf("No problem found: %s looks reachable from here (%s sure).", in.ServiceTitle, Pct(d.P))
+		r.Verdict.Summary = l.T("report.summary.none", "Service", in.ServiceTitle, "Pct", Pct(d.P))
+		r.Verdict.Short = l.T("report.short.none", "Service", in.ServiceTitle)
 	}
 	if in.Speed != nil {
 		sp := *in.Speed
@@ -288,11 +311,23 @@ func Pct(p float64) string {
 	return fmt.Sprintf("%.0f %%", v)
 }
 
+// ServiceIn puts the service's name in a text that says "the service"
+// (English) or {service} (a translation).
+func ServiceIn(s, service string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "the service", service), "{service}", service)
+}
+
 // Layers summarises the observations as one checklist line per layer.
 func Layers(obs []probe.Observation) []Layer { return LayersFor(obs, "the service") }
 
 // LayersFor is Layers naming the service in the plain lines.
-func LayersFor(obs []probe.Observation, service string) []Layer {
+func LayersFor(obs []probe.Observation, service string) []Layer { return LayersIn(nil, obs, service) }
+
+// LayersIn is LayersFor with the plain lines in l's language (the help-desk
+// summaries stay English). Probes' own details are English, so a
+// translated line says what failed and how from the catalogue's words.
+func LayersIn(lg *lang.L, obs []probe.Observation, service string) []Layer {
+	english := lg.IsSource()
 	var out []Layer
 	for _, l := range catalog.Layers {
 		in := map[string]bool{}
@@ -320,32 +355,40 @@ func LayersFor(obs []probe.Observation, service string) []Layer {
 		}
 		ly := Layer{Name: l.Title}
 		switch {
-		case len(bad) > 0 && len(in) == 1 && len(bad) == 1:
+		case len(bad) > 0 && len(in) == 1 && len(bad) == 1 && english:
 			// A line of one measurement says what it measured.
 			ly.Status, ly.Summary, ly.Plain = probe.Problem, bad[0].Detail, bad[0].Detail
 		case len(bad) > 0:
 			ly.Status = probe.Problem
 			ly.Summary = problemSummary(bad)
-			ly.Plain = plainSummary(bad, service)
+			if len(in) == 1 && len(bad) == 1 {
+				ly.Summary = bad[0].Detail
+			}
+			ly.Plain = plainSummary(lg, bad, service)
 		case len(ok) > 0:
 			ly.Status = probe.OK
 			ly.Summary = fmt.Sprintf("%d checks passed", len(ok))
-			ly.Plain = ly.Summary
+			ly.Plain = lg.N("report.checks_passed", len(ok))
 			if len(ok) <= 2 {
 				var ds, ps []string
 				for _, o := range ok {
 					if o.Detail != "" {
 						ds = append(ds, o.Detail)
-						ps = append(ps, plainOK(o))
+						if p := plainOK(lg, o); p != "" {
+							ps = append(ps, p)
+						}
 					}
 				}
 				if len(ds) > 0 {
-					ly.Summary, ly.Plain = strings.Join(ds, "; "), strings.Join(ps, "; ")
+					ly.Summary = strings.Join(ds, "; ")
+				}
+				if len(ps) > 0 {
+					ly.Plain = strings.Join(ps, "; ")
 				}
 			}
 		default:
 			ly.Status = probe.NotRun
-			ly.Summary, ly.Plain = "not checked", "not checked"
+			ly.Summary, ly.Plain = "not checked", lg.T("report.not_checked")
 			if len(skipped) > 0 && skipped[0].Detail != "" {
 				ly.Summary = "not checked: " + skipped[0].Detail
 			}
@@ -358,7 +401,7 @@ func LayersFor(obs []probe.Observation, service string) []Layer {
 // problemSummary describes the problems of a layer in one line for help
 // desks: the failures grouped by probe and code, with one example detail.
 func problemSummary(bad []probe.Observation) string {
-	return summarise(bad, 2, func(o probe.Observation) string { return o.Probe + ": " + o.Failure },
+	return summarise(nil, bad, 2, func(o probe.Observation) string { return o.Probe + ": " + o.Failure },
 		func(key string, n int, first probe.Observation) string {
 			switch {
 			case n > 1:
@@ -372,7 +415,7 @@ func problemSummary(bad []probe.Observation) string {
 
 // summarise groups observations by key (most frequent first) and joins the
 // first limit groups as line says them.
-func summarise(obs []probe.Observation, limit int, key func(probe.Observation) string, line func(key string, n int, first probe.Observation) string) string {
+func summarise(l *lang.L, obs []probe.Observation, limit int, key func(probe.Observation) string, line func(key string, n int, first probe.Observation) string) string {
 	type grp struct {
 		key   string
 		n     int
@@ -394,7 +437,7 @@ func summarise(obs []probe.Observation, limit int, key func(probe.Observation) s
 	var parts []string
 	for i, g := range groups {
 		if i == limit {
-			parts = append(parts, fmt.Sprintf("and %d more", len(groups)-limit))
+			parts = append(parts, l.N("report.and_more", len(groups)-limit))
 			break
 		}
 		parts = append(parts, line(g.key, g.n, g.first))

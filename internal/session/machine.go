@@ -33,6 +33,10 @@ const (
 	Plugged = "plugged"
 	Back    = "back"
 	GaveUp  = "gave_up"
+	// Skip: the person cannot do the step now; the next one is planned
+	// without it (and without counting it as tried), and it comes back
+	// once nothing else is left.
+	Skip = "skip"
 )
 
 // Step is the step shown, as saved: everything a face needs to show it.
@@ -68,9 +72,10 @@ type Machine struct {
 }
 
 // Diagnoser checks again, given the fixes already tried, with the person
-// saying the problem is still there.
+// saying the problem is still there; skipped fixes are left out of the
+// plan, not counted as failed.
 type Diagnoser interface {
-	Diagnose(ctx context.Context, tried []string) (Outlook, error)
+	Diagnose(ctx context.Context, tried, skipped []string) (Outlook, error)
 }
 
 // Outlook is what the next step is planned from: the verdict in a sentence
@@ -97,9 +102,16 @@ func (m *Machine) Next(ctx context.Context, st *State, number int) error {
 	if st.Await != AwaitPlan {
 		return nil
 	}
-	d, err := m.Diagnoser.Diagnose(ctx, st.Tried)
+	d, err := m.Diagnoser.Diagnose(ctx, st.Tried, st.Skipped)
 	if err != nil {
 		return err
+	}
+	if len(d.Plan) == 0 && len(st.Skipped) > 0 {
+		// Nothing left but the steps put off: they come back.
+		st.Skipped = nil
+		if d, err = m.Diagnoser.Diagnose(ctx, st.Tried, nil); err != nil {
+			return err
+		}
 	}
 	if len(d.Plan) == 0 {
 		st.Await, st.Step = AwaitStuck, nil
@@ -168,6 +180,15 @@ func (m *Machine) answer(ctx context.Context, st *State, a string) (Outcome, err
 			st.Await, st.Waiting = AwaitPlan, ""
 		}
 		return out, ErrStopped
+	}
+	if a == Skip {
+		switch st.Await {
+		case AwaitConsent, AwaitDone, AwaitPlugged, AwaitRestart:
+			st.Skipped = appendOnce(st.Skipped, st.Step.Fix)
+			st.Await, st.Step, st.Waiting = AwaitPlan, nil, ""
+			return out, nil
+		}
+		return out, ErrNotAwaited
 	}
 	switch st.Await {
 	case AwaitConsent:

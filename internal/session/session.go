@@ -28,6 +28,9 @@ type State struct {
 	StartedAt time.Time `json:"started_at"`
 	// Tried are fixes done without the service working yet.
 	Tried []string `json:"tried"`
+	// Skipped are steps the person could not do when offered: planned
+	// around, not counted as tried.
+	Skipped []string `json:"skipped,omitempty"`
 	// Waiting is the restart the session asked for (restart_router,
 	// restart_device), if any.
 	Waiting  string   `json:"waiting,omitempty"`

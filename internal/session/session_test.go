@@ -91,3 +91,58 @@ func TestOldStateMigrates(t *testing.T) {
 		}
 	}
 }
+
+// A step put off ("I can't do this now") is planned around, not counted
+// as tried: the next step is another one, the plan's chances are not
+// conditioned on it having failed, and it comes back once nothing else is
+// left.
+func TestSkippedStepComesBackLast(t *testing.T) {
+	k := kb.MustDefault()
+	w := labtest.World(t, "stale-browser-data.yaml")
+	dir := t.TempDir()
+	m := &session.Machine{KB: k, OS: "linux",
+		FixEnv:    &fix.Env{OS: "linux", Home: w.Home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")}, Domains: []string{"netflix.com"}},
+		Diagnoser: check.Diagnoser(k, func() *probe.Env { return w.Env() }, check.Request{Profile: w.Profile, Code: "NSEZ-503", Timeout: 5 * time.Second}),
+		Save:      func(st *session.State) error { return st.Save(filepath.Join(dir, "session.json")) },
+	}
+	st := &session.State{Schema: session.Schema, Service: "netflix", Code: "NSEZ-503", StartedAt: time.Now()}
+	ctx := context.Background()
+	if err := m.Next(ctx, st, 1); err != nil {
+		t.Fatal(err)
+	}
+	first := st.Step.Fix
+	if _, err := m.Answer(ctx, st, session.Skip); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Tried) != 0 || len(st.Skipped) != 1 || st.Await != session.AwaitPlan {
+		t.Fatalf("after skipping: tried %v skipped %v await %q", st.Tried, st.Skipped, st.Await)
+	}
+	if err := m.Next(ctx, st, 1); err != nil {
+		t.Fatal(err)
+	}
+	if st.Step == nil || st.Step.Fix == first {
+		t.Fatalf("after putting off %s the next step is %+v", first, st.Step)
+	}
+	// Every other step skipped too: the first comes back.
+	seen := map[string]bool{first: true}
+	for range 20 {
+		if st.Step == nil || (seen[st.Step.Fix] && len(st.Skipped) == 0) {
+			break
+		}
+		seen[st.Step.Fix] = true
+		if _, err := m.Answer(ctx, st, session.Skip); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Next(ctx, st, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.Step == nil || !seen[st.Step.Fix] || len(st.Tried) != 0 {
+		t.Errorf("once everything was put off: step %+v, tried %v", st.Step, st.Tried)
+	}
+	// A verdict cannot be skipped: the step was done.
+	st.Await = session.AwaitVerdict
+	if _, err := m.Answer(ctx, st, session.Skip); !errors.Is(err, session.ErrNotAwaited) {
+		t.Errorf("skip at the verdict: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,10 +16,13 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	cdpkb "github.com/chromedp/chromedp/kb"
 
 	"github.com/streamdoctor/streamdoctor/internal/browsers"
 	"github.com/streamdoctor/streamdoctor/internal/fix"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 )
@@ -534,8 +538,9 @@ func TestBrowserRowsCheckingThenExplained(t *testing.T) {
 	t.Logf("name lookup early: %q; rows at the end: %+v", early, rows)
 }
 
-// Every step can wait ("I can't do this now"): it is saved, and
-// "Continue" brings back the same step; by keyboard only.
+// Every step can be put off ("I can't do this now"): the next step comes
+// at once, with the focus on it, and nothing is counted as tried; by
+// keyboard only.
 func TestBrowserStepCanWait(t *testing.T) {
 	dir := t.TempDir()
 	ctx, _, _ := browseWith(t, "stale-browser-data.yaml", 1280, func(c *Config, w *lab.World) {
@@ -554,15 +559,93 @@ func TestBrowserStepCanWait(t *testing.T) {
 	}
 	tabTo(t, ctx, later)
 	press(t, ctx, "\r")
-	waitFor(t, ctx, "the step put away", `document.getElementById("guide-step").hidden && !document.getElementById("guide-start").hidden`)
+	waitFor(t, ctx, "the next step", `!document.getElementById("guide-step").hidden && document.getElementById("guide-what").textContent !== `+strconv.Quote(was))
+	now, _ := chromedp.Run(ctx, chromedp.Text("#guide-what"))
 	note, _ := chromedp.Run(ctx, chromedp.Text("#guide-note"))
-	if !strings.Contains(note, "Saved for later") {
-		t.Errorf("note %q", note)
+	focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`))
+	title := strings.SplitN(was, ": ", 2)[1]
+	if !strings.Contains(note, "Put off") || !strings.Contains(note, title) || !strings.HasPrefix(now, "Step 1: ") {
+		t.Errorf("after putting off %q: %q, note %q", was, now, note)
+	}
+	if focused != "guide-what" && focused != "guide-yes" {
+		t.Errorf("the focus is on %q, not the next step", focused)
 	}
 	axeCheck(t, ctx, axe, "a step put off")
-	press(t, ctx, "\r") // the focus is on Continue
-	waitFor(t, ctx, "the step again", `!document.getElementById("guide-step").hidden`)
-	if now, _ := chromedp.Run(ctx, chromedp.Text("#guide-what")); now != was {
-		t.Errorf("continued at %q, put off %q", now, was)
+	t.Logf("put off %q; next %q; note %q", was, now, note)
+}
+
+// A browser that asks for another language gets the page, the verdict,
+// the steps and the rows in it; the menu switches language by keyboard.
+func browseIn(t *testing.T, scenario string, width int, accept string) (context.Context, string, func() []string) {
+	t.Helper()
+	return browse(t, scenario, width, chromedp.Flag("accept-lang", accept), chromedp.Flag("lang", strings.Split(accept, ",")[0]))
+}
+
+// inLanguage checks a finished VPN verdict is said in tag's words: the
+// page's own, the knowledge base's, and no English.
+func inLanguage(t *testing.T, ctx context.Context, tag string) {
+	t.Helper()
+	l, err := lang.Parse(tag)
+	if err != nil {
+		t.Fatal(err)
 	}
+	k := kb.MustDefault().In(l)
+	type page struct {
+		Lang, Headline, Summary, Plan, Step, Rows, Text string
+	}
+	p, err := chromedp.Run(ctx, chromedp.Evaluate[page](`({Lang: document.documentElement.lang, Headline: document.getElementById("headline").textContent,
+		Summary: document.getElementById("summary").textContent, Plan: document.getElementById("plan-title").textContent,
+		Step: document.querySelector("#steps li strong").textContent,
+		Rows: [...document.querySelectorAll("#layers li b")].map(b => b.textContent).join("|"), Text: document.body.innerText})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := page{Lang: tag, Headline: l.T("page.result.found"), Plan: l.T("page.plan.title"), Step: k.Fix("disable_vpn").Title}
+	if p.Lang != want.Lang || p.Headline != want.Headline || p.Plan != want.Plan || p.Step != want.Step {
+		t.Errorf("%s page: lang %q headline %q plan %q first step %q; want %q %q %q %q", tag, p.Lang, p.Headline, p.Plan, p.Step, want.Lang, want.Headline, want.Plan, want.Step)
+	}
+	if !strings.Contains(p.Summary, k.Cause("vpn").Title) {
+		t.Errorf("%s verdict %q does not name %q", tag, p.Summary, k.Cause("vpn").Title)
+	}
+	if !strings.Contains(p.Rows, l.T("layer.DNS")) || strings.Contains(p.Rows, "Name lookup") {
+		t.Errorf("%s rows %q", tag, p.Rows)
+	}
+	for _, english := range []string{"What to do first", "What was checked", "Most likely", "Why we think so", "Fix it, one step at a time", "likely to fix it", "Keep or share this"} {
+		if strings.Contains(p.Text, english) {
+			t.Errorf("%s page still says %q", tag, english)
+		}
+	}
+}
+
+func TestBrowserSpanish(t *testing.T) {
+	ctx, link, reqs := browseIn(t, "vpn-blocked.yaml", 1280, "es-ES,es")
+	axe := axeSource(t)
+	waitVerdict(t, ctx)
+	inLanguage(t, ctx, "es")
+	axeCheck(t, ctx, axe, "Spanish, 1280 px")
+	screenshot(t, ctx, "web-es-vpn")
+	onlyLoopback(t, link, reqs())
+	// The menu, by keyboard: the language list, Down to the next language
+	// (Português), then its button.
+	tabTo(t, ctx, "lang")
+	press(t, ctx, cdpkb.ArrowDown)
+	tabTo(t, ctx, "lang-go")
+	press(t, ctx, "\r")
+	waitFor(t, ctx, "the page in Portuguese", `document.documentElement.lang === "pt-BR" && !document.getElementById("verdict").hidden`)
+	inLanguage(t, ctx, "pt-BR")
+}
+
+func TestBrowserPortugueseAtPhoneWidth(t *testing.T) {
+	ctx, _, _ := browseIn(t, "vpn-blocked.yaml", 360, "pt-BR,pt")
+	axe := axeSource(t)
+	waitVerdict(t, ctx)
+	inLanguage(t, ctx, "pt-BR")
+	if wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
+		t.Error("the Portuguese page scrolls sideways at 360 px")
+	}
+	if bottom, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector("#steps li strong").getBoundingClientRect().bottom + window.scrollY`)); bottom <= 0 || bottom > 740 {
+		t.Errorf("the first step ends %.0f px down the Portuguese page at 360 px, want within the first 740", bottom)
+	}
+	axeCheck(t, ctx, axe, "Portuguese, 360 px")
+	screenshot(t, ctx, "web-pt-BR-vpn-phone")
 }

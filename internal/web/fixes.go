@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/streamdoctor/streamdoctor/internal/fix"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
+	"github.com/streamdoctor/streamdoctor/internal/report"
 	"github.com/streamdoctor/streamdoctor/internal/safe"
 	"github.com/streamdoctor/streamdoctor/internal/session"
 )
@@ -32,8 +35,12 @@ type stepView struct {
 	Turn int `json:"turn"`
 }
 
-func (s *Server) view(st *session.State, out session.Outcome) stepView {
-	v := stepView{Await: st.Await, Step: st.Step, Finished: st.Finished, Done: out.Entry, Turn: st.Turn}
+func (s *Server) view(l *lang.L, st *session.State, out session.Outcome) stepView {
+	os := ""
+	if s.cfg.Guide != nil {
+		os = s.cfg.Guide.Machine.OS
+	}
+	v := stepView{Await: st.Await, Step: stepIn(s.cfg.KB.In(l), os, s.cfg.Profile.Title, st.Step), Finished: st.Finished, Done: out.Entry, Turn: st.Turn}
 	if st.Step != nil && st.Step.Plan != nil && st.Await == session.AwaitConsent {
 		for _, c := range st.Step.Plan.Changes {
 			v.Changes = append(v.Changes, safe.Text(c))
@@ -48,13 +55,34 @@ func (s *Server) view(st *session.State, out session.Outcome) stepView {
 	}
 	switch {
 	case out.Changed != nil:
-		v.Note = "Nothing was changed: things changed since you said yes. Do this step by hand, or check again."
+		v.Note = l.T("fix.note.changed")
 	case out.Err != nil:
-		v.Note = "StreamDoctor could not do it: " + safe.Text(out.Err.Error()) + ". The steps to do it by hand are below."
+		v.Note = l.T("fix.note.failed", "Error", safe.Text(out.Err.Error()))
 	case out.Entry != "":
-		v.Note = "Done. You can undo it on the Changes list."
+		v.Note = l.T("fix.note.done")
 	}
 	return v
+}
+
+// stepIn is a step with its title and lines in the knowledge base k's
+// language (a saved session keeps the English it was planned in).
+func stepIn(k *kb.KB, os, service string, st *session.Step) *session.Step {
+	if st == nil {
+		return nil
+	}
+	f := k.Fix(st.Fix)
+	if f == nil {
+		return st
+	}
+	c := *st
+	c.Title = report.ServiceIn(f.Title, service)
+	if len(st.Lines) > 0 {
+		c.Lines = nil
+		for _, l := range f.StepsFor(os) {
+			c.Lines = append(c.Lines, report.ServiceIn(l, service))
+		}
+	}
+	return &c
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -99,7 +127,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request, m *session.Machine
 		http.Error(w, "the check could not run: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	writeJSON(w, s.view(st, out))
+	writeJSON(w, s.view(langOf(r), st, out))
 }
 
 // fixStep starts a guided fix — a new one, or the saved one when the page
@@ -141,7 +169,7 @@ func (s *Server) fixAnswer(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil || body.Turn == nil {
-		http.Error(w, `send {"answer": "yes|no|done|plugged|back|stop", "turn": N} (N: the turn of the step it answers)`, http.StatusBadRequest)
+		http.Error(w, `send {"answer": "yes|no|done|plugged|back|skip|stop", "turn": N} (N: the turn of the step it answers)`, http.StatusBadRequest)
 		return
 	}
 	s.withSession(w, func(m *session.Machine, st *session.State) {
@@ -152,7 +180,9 @@ func (s *Server) fixAnswer(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, session.ErrNotAwaited):
 			http.Error(w, "that answer is not what this step asks for", http.StatusConflict)
 		case errors.Is(err, session.ErrStopped):
-			writeJSON(w, stepView{Await: st.Await, Step: st.Step, Turn: st.Turn, Note: "Stopped. Your progress is saved; open StreamDoctor again to go on."})
+			v := s.view(langOf(r), st, out)
+			v.Note = langOf(r).T("fix.note.stopped")
+			writeJSON(w, v)
 		case err != nil:
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		default:
@@ -207,11 +237,11 @@ func (s *Server) undo(w http.ResponseWriter, r *http.Request) {
 	_, err := fix.Undo(r.Context(), s.cfg.FixEnv, body.ID)
 	switch {
 	case errors.Is(err, fix.ErrAlreadyUndone):
-		writeJSON(w, map[string]string{"note": "That change was already undone."})
+		writeJSON(w, map[string]string{"note": langOf(r).T("fix.note.already_undone")})
 	case err != nil:
 		http.Error(w, "could not undo it: "+safe.Text(err.Error()), http.StatusConflict)
 	default:
-		writeJSON(w, map[string]string{"note": "Undone."})
+		writeJSON(w, map[string]string{"note": langOf(r).T("fix.note.undone")})
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/fix"
 	"github.com/streamdoctor/streamdoctor/internal/httpserve"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 	"github.com/streamdoctor/streamdoctor/internal/report"
@@ -36,8 +37,8 @@ import (
 var assets embed.FS
 
 var (
-	page      = template.Must(template.ParseFS(assets, "assets/index.html"))
-	speedTmpl = template.Must(template.ParseFS(assets, "assets/speed.html"))
+	page      = template.Must(template.ParseFS(assets, "assets/index.html", "assets/langmenu.html"))
+	speedTmpl = template.Must(template.ParseFS(assets, "assets/speed.html", "assets/langmenu.html"))
 )
 
 // IdleExit: with no heartbeat from any page for this long, the server ends.
@@ -115,7 +116,9 @@ type run struct {
 	events  []event // everything sent so far, replayed to a late subscriber
 	wake    chan struct{}
 	answers evidence.Answers
-	rep     *report.Report
+	rep     *report.Report // in English (the JSON document)
+	view    *report.Report // in the viewer's language
+	lang    *lang.L
 	// prof and code are what this check is for (the page may ask for
 	// another service or code than the launch's).
 	prof profile.Profile
@@ -370,17 +373,19 @@ func (s *Server) service(id string) (profile.Profile, bool) {
 }
 
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
+	if chooseLang(w, r) {
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	shown := ""
+	d := newPageData(r, "page.", "layer.")
 	if c := s.cfg.KB.Code(s.cfg.Code); c != nil {
-		shown = c.Code
+		d.Code = c.Code
 	}
-	type option struct{ ID, Title string }
-	var opts []option
 	for _, p := range s.services() {
-		opts = append(opts, option{p.Name, p.Title})
+		d.Services = append(d.Services, option{p.Name, p.Title})
 	}
-	_ = page.Execute(w, map[string]any{"Service": s.cfg.Profile.Title, "ServiceID": s.cfg.Profile.Name, "Code": shown, "Services": opts})
+	d.Service, d.ServiceID = s.cfg.Profile.Title, s.cfg.Profile.Name
+	_ = page.ExecuteTemplate(w, "index.html", d)
 }
 
 // codeView is one code as the page shows it.
@@ -405,10 +410,12 @@ func (s *Server) codes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	l := langOf(r)
+	k := s.cfg.KB.In(l) // titles, meanings and steps in the viewer's language
 	typed := r.URL.Query().Get("code")
 	if typed == "" {
 		list := []codeView{}
-		for _, c := range s.cfg.KB.CodeList() {
+		for _, c := range k.CodeList() {
 			if c.Service == p.Name {
 				list = append(list, codeView{Code: c.Code, Title: c.Title, Class: c.Class, Network: c.Diagnosable()})
 			}
@@ -420,11 +427,11 @@ func (s *Server) codes(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "an error code has at most 64 characters", http.StatusBadRequest)
 		return
 	}
-	c, exact := s.cfg.KB.Lookup(p.Name, typed)
+	c, exact := k.Lookup(p.Name, typed)
 	if c == nil {
-		v := map[string]any{"found": false, "note": "This code is not in StreamDoctor's list yet; the check runs without it."}
+		v := map[string]any{"found": false, "note": l.T("page.meaning.not_listed")}
 		var near []string
-		for _, n := range s.cfg.KB.Nearest(p.Name, typed, 3) {
+		for _, n := range k.Nearest(p.Name, typed, 3) {
 			near = append(near, n.Code)
 		}
 		v["nearest"] = near
@@ -433,7 +440,7 @@ func (s *Server) codes(w http.ResponseWriter, r *http.Request) {
 	}
 	v := codeView{Code: c.Code, Title: c.Title, Meaning: c.Meaning, Class: c.Class, Step: c.Step, Network: c.Diagnosable()}
 	if !exact && c.Family != "" {
-		v.Note = strings.TrimSpace(typed) + " belongs to the " + c.Family + " codes."
+		v.Note = l.T("page.meaning.family", "Code", strings.TrimSpace(typed), "Family", c.Family)
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"found": true, "code": v})
 }
@@ -491,7 +498,7 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	urls := probe.BrowserURLs(prof)
 	id, rn := s.newRun(urls)
-	rn.answers, rn.prof, rn.code = ans, prof, code
+	rn.answers, rn.prof, rn.code, rn.lang = ans, prof, code, langOf(r)
 	go func() {
 		defer func() { s.mu.Lock(); s.checks--; s.mu.Unlock() }()
 		s.runCheck(rn)
@@ -596,7 +603,7 @@ type layerView struct {
 // layers are the checklist lines of what finished; a line with a probe
 // still running (pending, by name) stays "waiting", so no line says ok
 // before everything under it is known.
-func layers(obs []probe.Observation, pending map[string]bool, service string) []layerView {
+func layers(l *lang.L, obs []probe.Observation, pending map[string]bool, service string) []layerView {
 	waiting := map[string]bool{}
 	for name := range pending {
 		if p, ok := catalog.Spec(name); ok {
@@ -604,9 +611,9 @@ func layers(obs []probe.Observation, pending map[string]bool, service string) []
 		}
 	}
 	var out []layerView
-	for _, l := range report.LayersFor(obs, service) {
-		v := layerView{Name: l.Name, Status: string(l.Status), Plain: l.Plain}
-		if waiting[l.Name] {
+	for _, ly := range report.LayersIn(l, obs, service) {
+		v := layerView{Name: ly.Name, Status: string(ly.Status), Plain: ly.Plain}
+		if waiting[ly.Name] {
 			v.Status, v.Plain = "waiting", ""
 		}
 		out = append(out, v)
@@ -623,16 +630,16 @@ func (s *Server) runCheck(rn *run) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout+5*time.Second)
 	defer cancel()
-	res, err := check.Run(ctx, s.cfg.KB, s.cfg.Env(), check.Request{Profile: rn.prof, Code: rn.code, Answers: rn.answers, Timeout: s.cfg.Timeout,
+	res, err := check.Run(ctx, s.cfg.KB, s.cfg.Env(), check.Request{Profile: rn.prof, Code: rn.code, Answers: rn.answers, Timeout: s.cfg.Timeout, Lang: rn.lang,
 		Browser: func(ctx context.Context, probed []probe.Observation) []probe.Observation {
 			b := rn.browser(ctx, probed)
-			rn.send("layers", layers(append(append([]probe.Observation(nil), probed...), b...), nil, rn.prof.Title))
+			rn.send("layers", layers(rn.lang, append(append([]probe.Observation(nil), probed...), b...), nil, rn.prof.Title))
 			return b
 		},
 		Progress: func(_, _ int, name string) {
 			mu.Lock()
 			delete(pending, name)
-			view := layers(seen, pending, rn.prof.Title)
+			view := layers(rn.lang, seen, pending, rn.prof.Title)
 			mu.Unlock()
 			rn.send("layers", view)
 		},
@@ -649,12 +656,12 @@ func (s *Server) runCheck(rn *run) {
 			mu.Unlock()
 		}})
 	if err != nil {
-		rn.send("failed", map[string]string{"error": "the check could not run: " + err.Error()})
+		rn.send("failed", map[string]string{"error": rn.lang.T("page.error.run_because", "Error", err.Error())})
 	} else {
 		rn.mu.Lock()
-		rn.rep = res.Report
+		rn.rep, rn.view = res.Report, res.View
 		rn.mu.Unlock()
-		rn.send("result", res.Report)
+		rn.send("result", res.View)
 	}
 	rn.finish()
 }
@@ -728,7 +735,7 @@ func (s *Server) reportFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rn.mu.Lock()
-	rep := rn.rep
+	rep, view := rn.rep, rn.view
 	rn.mu.Unlock()
 	if rep == nil {
 		http.Error(w, "the check has not finished", http.StatusConflict)
@@ -741,11 +748,11 @@ func (s *Server) reportFile(w http.ResponseWriter, r *http.Request) {
 	case "html":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		err = report.HTML(w, s.cfg.KB, rep)
+		err = report.HTML(w, s.cfg.KB, view)
 	case "md":
 		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		err = report.Markdown(w, s.cfg.KB, rep)
+		err = report.Markdown(w, s.cfg.KB, view)
 	case "json":
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)

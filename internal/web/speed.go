@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/report"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
@@ -15,8 +16,13 @@ type SpeedFunc func(ctx context.Context, progress func(direction string, mbps fl
 
 // speedPage is the speed test's own page.
 func (s *Server) speedPage(w http.ResponseWriter, r *http.Request) {
+	if chooseLang(w, r) {
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = speedTmpl.Execute(w, map[string]string{"Service": s.cfg.Profile.Title})
+	d := newPageData(r, "speedpage.")
+	d.Service = s.cfg.Profile.Title
+	_ = speedTmpl.ExecuteTemplate(w, "speed.html", d)
 }
 
 // sampleView is one live figure.
@@ -42,27 +48,26 @@ type speedView struct {
 	Headline, Seconds string
 }
 
-var qualityWords = map[string]string{speed.Enough: "Enough", speed.Marginal: "Just enough — it may pause when others use the line", speed.NotEnough: "Not enough"}
-
-func viewSpeed(sp *report.Speed, service string) speedView {
+func viewSpeed(l *lang.L, sp *report.Speed, service string) speedView {
 	v := speedView{Down: sp.DownMbps, Up: sp.UpMbps, IdleMS: sp.IdleRTTms, LoadedMS: sp.LoadedRTTms, Server: sp.Server, Backend: sp.Backend,
-		Seconds: fmt.Sprintf("%.1f s", sp.Seconds)}
+		Seconds: l.Num(sp.Seconds, 1) + " s"}
+	words := map[string]string{speed.Enough: l.T("speedpage.enough"), speed.Marginal: l.T("speedpage.marginal"), speed.NotEnough: l.T("speedpage.not_enough")}
 	best := ""
 	for _, q := range sp.Verdicts {
-		v.Qualities = append(v.Qualities, qualityView{Name: q.Name, Need: fmt.Sprintf("needs %g Mbps", q.NeedMbps), Verdict: q.Verdict, Plain: qualityWords[q.Verdict]})
+		v.Qualities = append(v.Qualities, qualityView{Name: q.Name, Need: l.T("speedpage.needs", "Mbps", fmt.Sprintf("%g", q.NeedMbps)), Verdict: q.Verdict, Plain: words[q.Verdict]})
 		if q.Verdict == speed.Enough {
 			best = q.Name
 		}
 	}
 	switch best {
 	case "":
-		v.Headline = "Too slow for " + service + " to play smoothly"
+		v.Headline = l.T("speedpage.too_slow", "Service", service)
 	case "SD":
-		v.Headline = "Fast enough for " + service + " in standard quality, not HD"
+		v.Headline = l.T("speedpage.sd", "Service", service)
 	case "HD":
-		v.Headline = "Fast enough for " + service + " in HD, not 4K"
+		v.Headline = l.T("speedpage.hd", "Service", service)
 	default:
-		v.Headline = "Fast enough for " + service + " in every quality, 4K included"
+		v.Headline = l.T("speedpage.uhd", "Service", service)
 	}
 	return v
 }
@@ -79,6 +84,7 @@ func (s *Server) startSpeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, rn := s.newRun(nil)
+	l := langOf(r)
 	go func() {
 		defer s.speedBusy.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), SpeedLimit)
@@ -92,9 +98,9 @@ func (s *Server) startSpeed(w http.ResponseWriter, r *http.Request) {
 			rn.send("sample", sampleView{dir, mbps})
 		})
 		if err != nil {
-			rn.send("failed", map[string]string{"error": "The speed test could not run: " + err.Error()})
+			rn.send("failed", map[string]string{"error": l.T("speedpage.failed", "Error", err.Error())})
 		} else {
-			rn.send("result", viewSpeed(sp, s.cfg.Profile.Title))
+			rn.send("result", viewSpeed(l, sp, s.cfg.Profile.Title))
 		}
 		rn.finish()
 	}()

@@ -3,19 +3,33 @@
 // holds no diagnosis of its own.
 (function () {
   const $ = (id) => document.getElementById(id);
+  // The page's messages, in the viewer's language, from the server: t()
+  // fills their {{.Fields}} and picks a plural form by the language's rules.
+  const M = JSON.parse($("msgs").textContent || "{}");
+  const LANG = document.documentElement.lang || "en";
+  const plural = new Intl.PluralRules(LANG);
+  function t(id, v) {
+    const m = M[id];
+    if (!m) return id;
+    const s = (v && typeof v.Count === "number" && m[plural.select(v.Count)]) || m.other || "";
+    return s.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, k) => (v && k in v ? String(v[k]) : ""));
+  }
+  const num = (x, d) => x.toLocaleString(LANG, {minimumFractionDigits: d, maximumFractionDigits: d});
   const answers = {};
-  const words = {ok: "ok", problem: "problem", note: "worth knowing", not_run: "not checked", waiting: "checking…"};
+  const words = {ok: t("page.state.ok"), problem: t("page.state.problem"), note: t("page.state.note"), not_run: t("page.state.not_run"), waiting: t("page.state.waiting")};
   const layerNames = ["Link", "Router", "DNS", "Internet", "Service", "Browser", "Computer", "Speed"];
-  const plain = {Link: "Connection", Router: "Router", DNS: "Name lookup", Internet: "Internet", Service: document.title.replace(/^StreamDoctor — why | does not play$/g, ""), Browser: "Your browser", Computer: "This computer", Speed: "Speed", Others: "Other viewers"};
+  const plain = {};
+  ["Link", "Router", "DNS", "Internet", "Browser", "Computer", "Speed", "Others"].forEach((n) => { plain[n] = t("layer." + n); });
+  plain.Service = document.body.dataset.serviceTitle;
   // What the check is for: the service and the code chosen on the page.
   const want = {service: "", code: ""};
   let lastLayers = [];
 
   function sureWords(p) {
-    if (p >= 0.9) return "Very sure";
-    if (p >= 0.7) return "Fairly sure";
-    if (p >= 0.5) return "More likely than not";
-    return "Not sure — a best guess";
+    if (p >= 0.9) return t("page.sure.very");
+    if (p >= 0.7) return t("page.sure.fairly");
+    if (p >= 0.5) return t("page.sure.likely");
+    return t("page.sure.guess");
   }
 
   function showLayers(list, final) {
@@ -48,18 +62,28 @@
   }
 
   // A step's lines for a viewer: a line that names a terminal command
-  // keeps its words before the command ("Disconnect in your VPN app"), and
-  // the command itself goes under "For help desks".
+  // keeps its plain words before it ("Turn the VPN off in its app"), and the
+  // command goes under "For help desks". The words that lead into a
+  // command ("or run", "help desks:") are the language's own (page.step.lead).
+  const lead = new RegExp("(?:[,;:(\\s]|\\b(?:" + t("page.step.lead") + ")\\b)*$", "i");
+  // A line that only leads into its command ("Type this and press
+  // Enter: `…`") needs it, and is shown whole.
   function viewerLines(lines) {
     const plainLines = [], cmds = [];
-    (lines || []).forEach((t) => {
-      if (!t.includes("`")) { plainLines.push(t); return; }
-      cmds.push(t.replace(/`/g, ""));
-      const before = t.split(/,? (?:or )?(?:run|type|open a terminal[^`]*)\s*`|`/i)[0].replace(/[,;:\s]+(or|and)?\s*$/i, "").trim();
-      if (before.length >= 12 && !/terminal/i.test(before)) plainLines.push(before.replace(/[.]?$/, "."));
+    (lines || []).forEach((line) => {
+      if (!line.includes("`")) { plainLines.push(line); return; }
+      (line.match(/`[^`]+`/g) || []).forEach((c) => cmds.push(c.slice(1, -1)));
+      const head = line.split("`")[0];
+      if (/:\s*$/.test(head) && !/\(/.test(head)) {
+        plainLines.push(line.replace(/`/g, ""));
+        return;
+      }
+      const before = head.replace(lead, "").trim();
+      if (before.length >= 12) plainLines.push(before.replace(/[.]?$/, "."));
     });
     return {plainLines, cmds};
   }
+  const metaText = (s) => t("page.step.meta", {Minutes: Math.round(s.minutes), Pct: Math.round(s.p_success * 100)});
 
   function stepItem(s, first) {
     const li = document.createElement("li");
@@ -67,13 +91,15 @@
     h.textContent = s.title;
     const meta = document.createElement("div");
     meta.className = "meta";
-    meta.textContent = "About " + Math.round(s.minutes) + " min · " + Math.round(s.p_success * 100) + " % likely to fix it";
+    meta.textContent = metaText(s);
     const ul = document.createElement("ul");
+    // A step StreamDoctor can do says so (its lines by hand come with "I
+    // will do it myself"); the others show their plain lines.
     const {plainLines, cmds} = viewerLines(s.steps);
-    plainLines.forEach((t) => { const x = document.createElement("li"); x.textContent = t; ul.append(x); });
-    if (!plainLines.length) {
+    if (!s.automated) plainLines.forEach((line) => { const x = document.createElement("li"); x.textContent = line; ul.append(x); });
+    if (!plainLines.length || s.automated) {
       const x = document.createElement("li");
-      x.textContent = s.automated ? "StreamDoctor can do this for you: use “Fix it, one step at a time” below." : "Ask someone who looks after this computer, and show them the details below.";
+      x.textContent = s.automated ? t("page.step.automated") : t("page.step.ask_someone");
       ul.append(x);
     }
     li.append(h, meta, ul);
@@ -81,7 +107,7 @@
       const d = document.createElement("details");
       d.className = "cmds";
       const sm = document.createElement("summary");
-      sm.textContent = "For help desks: the commands";
+      sm.textContent = t("page.step.commands");
       const pre = document.createElement("pre");
       pre.textContent = cmds.join("\n");
       d.append(sm, pre);
@@ -94,15 +120,15 @@
     showLayers(r.layers || lastLayers, true);
     $("layers-title").hidden = false;
     const healthy = r.verdict.top_cause === "none";
-    $("headline").textContent = healthy ? "No problem found" : "Found it";
-    $("progress").textContent = "Checked in " + (r.duration_ms / 1000).toFixed(1) + " s.";
+    $("headline").textContent = healthy ? t("page.result.none") : t("page.result.found");
+    $("progress").textContent = t("page.result.checked_in", {Seconds: num(r.duration_ms / 1000, 1)});
     // The confidence is said once, in words and number, on its own line.
-    $("summary").textContent = r.verdict.summary.replace(/ \((?:[<>]?\d+ %)(?: sure)?\)/, "").replace(/^No problem found: /, "");
+    $("summary").textContent = r.verdict.short || r.verdict.summary;
     // The code's meaning was read while checking; now its title is enough.
     $("meaning-text").hidden = true;
-    $("sure").textContent = sureWords(r.verdict.confidence) + " (" + Math.round(r.verdict.confidence * 100) + "\u00a0%).";
+    $("sure").textContent = t("page.sure.line", {Words: sureWords(r.verdict.confidence), Pct: Math.round(r.verdict.confidence * 100)});
     $("healthy-next").hidden = !healthy;
-    if (healthy) $("healthy-next").textContent = "Reload the page or app where the error appeared: errors like this often pass by themselves. If it comes back, check again while it is showing.";
+    if (healthy) $("healthy-next").textContent = t("page.result.healthy_next");
     const because = $("because");
     because.textContent = "";
     (r.because || []).forEach((b) => { const li = document.createElement("li"); li.textContent = b; because.append(li); });
@@ -166,10 +192,10 @@
   }
 
   async function runCheck() {
-    $("headline").textContent = "Checking…";
+    $("headline").textContent = t("page.checking");
     showLayers([]);
     const res = await fetch("/api/check", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({answers, service: want.service, code: want.code})});
-    if (!res.ok) { $("progress").textContent = "The check could not start: " + (await res.text()); return; }
+    if (!res.ok) { $("progress").textContent = t("page.error.start", {Error: await res.text()}); return; }
     const {id, browser, browser_timeout_ms: limit} = await res.json();
     (browser || []).forEach((u) => timeInBrowser(id, u, limit));
     ["save-html", "save-md", "save-json"].forEach((a, i) => { $(a).href = "/api/report?id=" + id + "&format=" + ["html", "md", "json"][i]; });
@@ -177,10 +203,10 @@
     es.addEventListener("layers", (e) => showLayers(JSON.parse(e.data)));
     es.addEventListener("browser", (e) => timeInBrowser(id, JSON.parse(e.data).url, limit));
     es.addEventListener("result", (e) => { window.lastReport = JSON.parse(e.data); showResult(window.lastReport); });
-    es.addEventListener("failed", (e) => { $("headline").textContent = "The check could not run"; $("progress").textContent = JSON.parse(e.data).error; });
+    es.addEventListener("failed", (e) => { $("headline").textContent = t("page.error.run"); $("progress").textContent = JSON.parse(e.data).error; });
     es.addEventListener("end", () => es.close());
     // Refused (too many StreamDoctor tabs follow checks at once): say so.
-    es.addEventListener("error", () => { if (es.readyState === EventSource.CLOSED) $("progress").textContent = "StreamDoctor is open in too many tabs to follow this check. Close the others and reload this one."; });
+    es.addEventListener("error", () => { if (es.readyState === EventSource.CLOSED) $("progress").textContent = t("page.error.tabs"); });
   }
 
   // "Which error?": the service's codes as suggestions while typing.
@@ -215,14 +241,14 @@
     $("meaning-step").hidden = true;
     $("meaning-anyway").hidden = true;
     if (!v.found) {
-      $("meaning-title").textContent = code + ": not in our list yet";
-      $("meaning-text").textContent = "We check your connection without it." + (v.nearest && v.nearest.length ? " Did you mean " + v.nearest.join(", ") + "?" : "");
+      $("meaning-title").textContent = t("page.meaning.unknown", {Code: code});
+      $("meaning-text").textContent = t("page.meaning.without") + (v.nearest && v.nearest.length ? " " + t("page.meaning.did_you_mean", {Codes: v.nearest.join(", ")}) : "");
       $("meaning").hidden = false;
       return true;
     }
     const c = v.code;
     $("meaning-title").textContent = c.code + ": " + c.title;
-    $("meaning-text").textContent = (c.network ? "" : "Not your network: ") + c.meaning + (c.note ? " " + c.note : "");
+    $("meaning-text").textContent = (c.network ? "" : t("page.meaning.not_network") + " ") + c.meaning + (c.note ? " " + c.note : "");
     $("meaning").hidden = false;
     if (c.network) return true;
     $("meaning-step-text").textContent = c.step;
@@ -249,7 +275,7 @@
     if (run || force) {
       runCheck();
     } else {
-      $("headline").textContent = "Not a network problem";
+      $("headline").textContent = t("page.meaning.headline");
       $("progress").textContent = "";
       $("layers").textContent = "";
       $("meaning-title").focus();
@@ -274,17 +300,19 @@
 
   let waitTimer = null;
   let turn = 0; // the shown step's turn: an answer names it (the server refuses a stale one)
+  let lastStep = null; // the step shown, for the note after putting it off
   function showStep(v) {
     turn = v.turn;
+    lastStep = v.step || null;
     $("guide-note").textContent = v.note || "";
     const st = $("guide-step");
     ["guide-consent", "guide-byhand", "guide-wait", "guide-verdict"].forEach((id) => { $(id).hidden = true; });
-    if (v.finished) { st.hidden = true; $("guide-note").textContent = "Good. Enjoy the show."; loadChanges(); return; }
-    if (v.await === "stuck") { st.hidden = true; $("guide-note").textContent = "Nothing more can be tried from here. Contact the service's support or your internet provider, and share the report."; return; }
+    if (v.finished) { st.hidden = true; $("guide-note").textContent = t("page.guide.finished"); loadChanges(); return; }
+    if (v.await === "stuck") { st.hidden = true; $("guide-note").textContent = t("page.guide.stuck"); return; }
     if (!v.step) { st.hidden = true; return; }
     st.hidden = false;
-    $("guide-what").textContent = "Step " + v.step.number + ": " + v.step.title;
-    $("guide-meta").textContent = "About " + Math.round(v.step.minutes) + " min · " + Math.round(v.step.p_success * 100) + " % likely to fix it";
+    $("guide-what").textContent = t("page.guide.step", {Number: v.step.number, Title: v.step.title});
+    $("guide-meta").textContent = metaText(v.step);
     if (v.await === "consent") {
       const ul = $("guide-changes"); ul.textContent = "";
       (v.changes || []).forEach((c) => { const li = document.createElement("li"); li.textContent = c; ul.append(li); });
@@ -295,17 +323,17 @@
     } else if (v.await === "done" || v.await === "plugged" || v.await === "restart") {
       const ol = $("guide-lines"); ol.textContent = "";
       (v.step.lines || []).forEach((c) => { const li = document.createElement("li"); li.textContent = c; ol.append(li); });
-      $("guide-done").textContent = v.await === "plugged" ? "The router is plugged back in" : (v.await === "restart" ? "I have restarted" : "Done");
+      $("guide-done").textContent = v.await === "plugged" ? t("page.guide.plugged") : (v.await === "restart" ? t("page.guide.restarted") : t("page.guide.done"));
       $("guide-done").dataset.answer = v.await === "plugged" ? "plugged" : (v.await === "restart" ? "back" : "done");
       $("guide-byhand").hidden = false;
-      if (v.await === "restart") $("guide-note").textContent = "After the restart, open StreamDoctor again: this step will be waiting.";
+      if (v.await === "restart") $("guide-note").textContent = t("page.guide.after_restart");
     } else if (v.await === "network") {
       $("guide-wait").hidden = false;
       const until = Date.now() + 5 * 60 * 1000;
       clearInterval(waitTimer);
       const tick = async () => {
         const left = Math.max(0, until - Date.now());
-        $("guide-countdown").textContent = "Waiting for the network to come back… " + Math.floor(left / 60000) + ":" + String(Math.floor(left / 1000) % 60).padStart(2, "0") + " left";
+        $("guide-countdown").textContent = t("page.guide.waiting", {Left: Math.floor(left / 60000) + ":" + String(Math.floor(left / 1000) % 60).padStart(2, "0")});
         try {
           const r = await post("/api/fix/network");
           if (r.back) { clearInterval(waitTimer); showStep(await post("/api/fix/answer", {answer: "back", turn: turn})); return; }
@@ -324,23 +352,20 @@
   // While an answer is on its way the step's buttons are off, so a second
   // click cannot answer the question that follows.
   async function answerStep(a) {
+    const skipped = (lastStep && lastStep.title) || "";
     const buttons = document.querySelectorAll("#guide-step button");
     buttons.forEach((b) => { b.disabled = true; });
     let v = null;
     try { v = await post("/api/fix/answer", {answer: a, turn: turn}); }
     catch (e) { $("guide-note").textContent = e.message; }
     buttons.forEach((b) => { b.disabled = false; }); // before showStep moves the focus
-    if (v && a === "stop") {
-      // Not now: the step is saved; the button picks it up again.
-      $("guide-step").hidden = true;
-      $("guide-note").textContent = "Saved for later. When you can, choose “Continue” and this step will be waiting.";
-      $("guide-start").textContent = "Continue";
-      $("guide-start").dataset.resume = "1";
-      $("guide-start").hidden = false;
-      $("guide-start").focus();
-      return;
-    }
     if (v) showStep(v);
+    if (v && a === "skip") {
+      // Not now: the next step is shown; the one put off comes back once
+      // nothing else is left.
+      $("guide-note").textContent = t("page.guide.skipped", {Title: skipped});
+      if (!$("guide-step").hidden) $("guide-what").focus();
+    }
   }
 
   async function loadChanges() {
@@ -350,10 +375,10 @@
     const ul = $("changes-list"); ul.textContent = "";
     list.forEach((c) => {
       const li = document.createElement("li");
-      li.textContent = c.Time + " — " + (c.Damaged ? "a damaged record: " + c.Damaged : (c.Changes || []).join("; ") + " (" + c.State + ")") + " ";
+      li.textContent = c.Time + " — " + (c.Damaged ? t("page.changes.damaged", {Record: c.Damaged}) : (c.Changes || []).join("; ") + " (" + t("page.changes.state." + c.State) + ")") + " ";
       if (c.CanUndo) {
         const b = document.createElement("button");
-        b.type = "button"; b.className = "alt"; b.textContent = "Undo";
+        b.type = "button"; b.className = "alt"; b.textContent = t("page.changes.undo");
         b.addEventListener("click", async () => {
           try { const r = await post("/api/undo", {id: c.ID}); $("guide-note").textContent = r.note; }
           catch (e) { $("guide-note").textContent = e.message; }
@@ -380,13 +405,13 @@
     if (!res.ok) return;
     const {saved} = await res.json();
     if (!saved) return;
-    $("resume-what").textContent = saved.title ? "You were at step " + saved.number + ": " + saved.title + "." : "You had started fixing it, one step at a time.";
+    $("resume-what").textContent = saved.title ? t("page.resume.at", {Number: saved.number, Title: saved.title}) : t("page.resume.started");
     $("resume").hidden = false;
   }
 
   document.addEventListener("DOMContentLoaded", () => {
     $("guide-start").addEventListener("click", () => startGuide($("guide-start").dataset.resume === "1"));
-    document.querySelectorAll("#guide-step .later").forEach((b) => b.addEventListener("click", () => answerStep("stop")));
+    document.querySelectorAll("#guide-step .later").forEach((b) => b.addEventListener("click", () => answerStep("skip")));
     $("resume-yes").addEventListener("click", () => startGuide(true));
     $("resume-no").addEventListener("click", () => { $("resume").hidden = true; });
     offerSaved();
@@ -402,7 +427,7 @@
       const r = window.lastReport;
       if (!r) return;
       const text = "StreamDoctor: " + r.verdict.summary + "\n" + (r.because || []).map((b) => "- " + b).join("\n");
-      try { await navigator.clipboard.writeText(text); $("copied").textContent = "Copied."; }
+      try { await navigator.clipboard.writeText(text); $("copied").textContent = t("page.save.copied"); }
       catch (_) { $("copied").textContent = text; }
     });
     const beat = () => fetch("/api/heartbeat", {method: "POST"}).catch(() => {});

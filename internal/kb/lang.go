@@ -1,0 +1,167 @@
+package kb
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/streamdoctor/streamdoctor/internal/catalog"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
+)
+
+//go:generate go run ./gen-texts -o ../lang/locales/kb.en.yaml
+
+// texts calls f with a pointer to each text a viewer reads, in file order:
+// causes (title, explain, how to confirm), fixes (title, explain, steps per
+// OS), evidence (what it says, present and absent; the question), codes
+// (title, meaning, the step, the article's methods and advice).
+func (k *KB) texts(f func(s *string, path ...string)) {
+	n := func(i int) string { return strconv.Itoa(i + 1) }
+	for i := range k.Causes {
+		c := &k.Causes[i]
+		f(&c.Title, "cause", c.ID, "title")
+		f(&c.Explain, "cause", c.ID, "explain")
+		for j := range c.Check {
+			f(&c.Check[j], "cause", c.ID, "check", n(j))
+		}
+	}
+	for i := range k.Fixes {
+		x := &k.Fixes[i]
+		f(&x.Title, "fix", x.ID, "title")
+		f(&x.Explain, "fix", x.ID, "explain")
+		for _, os := range []string{"all", "windows", "macos", "linux"} {
+			for j := range x.Steps[os] {
+				f(&x.Steps[os][j], "fix", x.ID, "steps", os, n(j))
+			}
+		}
+	}
+	for i := range k.Evidence {
+		e := &k.Evidence[i]
+		f(&e.Says, "evidence", e.ID, "says")
+		f(&e.SaysNot, "evidence", e.ID, "says_not")
+		f(&e.Question, "evidence", e.ID, "question")
+	}
+	for i := range k.Codes {
+		c := &k.Codes[i]
+		key := c.Key()
+		f(&c.Title, "code", key, "title")
+		f(&c.Meaning, "code", key, "meaning")
+		f(&c.Step, "code", key, "step")
+		for j := range c.Methods {
+			f(&c.Methods[j].Name, "code", key, "methods", n(j), "name")
+			f(&c.Methods[j].BestFor, "code", key, "methods", n(j), "best_for")
+		}
+		for j := range c.Outage {
+			f(&c.Outage[j], "code", key, "outage_check", n(j))
+		}
+		for j := range c.Advanced {
+			f(&c.Advanced[j].Text, "code", key, "advanced", n(j))
+		}
+		for j := range c.Prevention {
+			f(&c.Prevention[j], "code", key, "prevention", n(j))
+		}
+	}
+}
+
+// Texts lists every text a viewer reads, with its translation path.
+func (k *KB) Texts() []lang.Text {
+	var out []lang.Text
+	k.texts(func(s *string, path ...string) {
+		if *s != "" {
+			out = append(out, lang.Text{Path: path, English: *s})
+		}
+	})
+	return out
+}
+
+var inLang sync.Map // *KB + tag -> *KB
+
+type langKey struct {
+	k   *KB
+	tag string
+}
+
+// In is the knowledge base with the texts a viewer reads in l's language
+// (English where a translation is missing); everything else is the same.
+// Its results are kept: a KB is never changed after loading.
+func (k *KB) In(l *lang.L) *KB {
+	if l == nil || l.IsSource() {
+		return k
+	}
+	key := langKey{k, l.Tag()}
+	if v, ok := inLang.Load(key); ok {
+		return v.(*KB)
+	}
+	nk := k.clone()
+	nk.texts(func(s *string, path ...string) {
+		*s = l.Text(strings.Join(path, "."), *s)
+	})
+	v, _ := inLang.LoadOrStore(key, nk)
+	return v.(*KB)
+}
+
+// clone copies the KB's entries (with their text slices) and points its
+// indexes at the copies.
+func (k *KB) clone() *KB {
+	nk := &KB{services: k.services}
+	nk.Causes = append([]Cause(nil), k.Causes...)
+	nk.Fixes = append([]Fix(nil), k.Fixes...)
+	nk.Evidence = append([]Evidence(nil), k.Evidence...)
+	nk.Codes = append([]Code(nil), k.Codes...)
+	for i := range nk.Causes {
+		nk.Causes[i].Check = append([]string(nil), k.Causes[i].Check...)
+	}
+	for i := range nk.Fixes {
+		steps := map[string][]string{}
+		for os, s := range k.Fixes[i].Steps {
+			steps[os] = append([]string(nil), s...)
+		}
+		nk.Fixes[i].Steps = steps
+	}
+	for i := range nk.Codes {
+		c := &nk.Codes[i]
+		c.Methods = append([]Method(nil), c.Methods...)
+		c.Outage = append([]string(nil), c.Outage...)
+		c.Advanced = append([]Step(nil), c.Advanced...)
+		c.Prevention = append([]string(nil), c.Prevention...)
+	}
+	nk.causeByID = reindex(k.causeByID, k.Causes, nk.Causes)
+	nk.fixByID = reindex(k.fixByID, k.Fixes, nk.Fixes)
+	nk.evByID = reindex(k.evByID, k.Evidence, nk.Evidence)
+	nk.codeByID = reindex(k.codeByID, k.Codes, nk.Codes)
+	return nk
+}
+
+// reindex maps each key of an index to the copy of the entry it named.
+func reindex[T any](old map[string]*T, from, to []T) map[string]*T {
+	at := map[*T]int{}
+	for i := range from {
+		at[&from[i]] = i
+	}
+	out := make(map[string]*T, len(old))
+	for key, p := range old {
+		if i, ok := at[p]; ok {
+			out[key] = &to[i]
+		}
+	}
+	return out
+}
+
+// SourceFile is the English translator's file of the texts that live
+// outside the message files: the embedded knowledge base's and the probe
+// catalogue's (kb.en.yaml).
+func SourceFile() ([]byte, error) {
+	k, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	texts := k.Texts()
+	for _, t := range catalog.Texts() {
+		texts = append(texts, lang.Text{Path: t.Path, English: t.English})
+	}
+	return lang.SourceFile(texts,
+		"The texts a viewer reads from the knowledge base (internal/kb/data) and the probe catalogue,\n"+
+			"in English. Generated by `go generate ./internal/kb`; do not edit. To translate, copy this\n"+
+			"file to kb.<tag>.yaml and translate the values; keep the keys, anything in backticks\n"+
+			"(commands) and {service} (the service's name).")
+}
