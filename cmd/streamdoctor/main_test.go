@@ -17,8 +17,10 @@ import (
 
 	"github.com/streamdoctor/streamdoctor/internal/browsers/fixture"
 	"github.com/streamdoctor/streamdoctor/internal/catalog"
+	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
 	"github.com/streamdoctor/streamdoctor/internal/lab/labtest"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/outage"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
@@ -603,5 +605,38 @@ func TestNonNetworkCodeAnswersWithItsStep(t *testing.T) {
 	r = cli(t, nil, "explain", "M7111-1331-9999")
 	if r.code != 0 || !strings.Contains(r.out, "one of the M7111-1331 codes") {
 		t.Errorf("a sub-code is answered by its family: exit %d %q %q", r.code, r.out, r.errOut)
+	}
+}
+
+// `check` speaks the terminal's language (LC_ALL/LANG, or --lang); the JSON
+// document stays English; an unknown language is one line and exit 2.
+func TestCheckInTheTerminalsLanguage(t *testing.T) {
+	w := world(t, "vpn-blocked.yaml")
+	pt, _ := lang.Parse("pt-BR")
+	var out, errOut bytes.Buffer
+	ios := &IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Env: w.Env, Lang: lang.FromEnv(func(k string) string {
+		return map[string]string{"LANG": "pt_BR.UTF-8"}[k]
+	})}
+	if code := Execute(context.Background(), ios, []string{"check", "--code", "NSEZ-503"}); code != ExitProblem {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	k := kb.MustDefault().In(pt)
+	for _, want := range []string{pt.T("text.plan"), k.Cause("vpn").Title, k.Fix("disable_vpn").Title, pt.T("layer.DNS")} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the Portuguese check lacks %q:\n%s", want, out.String())
+		}
+	}
+	es := cli(t, w.Env, "check", "--code", "NSEZ-503", "--lang", "es")
+	esL, _ := lang.Parse("es")
+	if !strings.Contains(es.out, esL.T("text.plan")) || strings.Contains(es.out, "What to do") {
+		t.Errorf("--lang es:\n%s", es.out)
+	}
+	js := cli(t, w.Env, "check", "--code", "NSEZ-503", "--lang", "es", "--json")
+	if !strings.Contains(js.out, `"summary": "Most likely: `) {
+		t.Errorf("the JSON document is not English:\n%s", js.out)
+	}
+	bad := cli(t, nil, "check", "--lang", "tlh")
+	if bad.code != 2 || strings.Count(strings.TrimSpace(bad.errOut), "\n") != 0 || !strings.Contains(bad.errOut, "pt-BR") {
+		t.Errorf("--lang tlh: exit %d, %q", bad.code, bad.errOut)
 	}
 }

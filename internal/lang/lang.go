@@ -150,8 +150,12 @@ func match(want ...language.Tag) *L {
 func Parse(s string) (*L, error) {
 	t, err := language.Parse(strings.ReplaceAll(strings.TrimSpace(s), "_", "-"))
 	if err == nil {
+		// An explicit choice is the same language (es-MX is es, pt-PT the
+		// shipped Portuguese), never a fallback to another one.
 		_, i, conf := cat().matcher.Match(t)
-		if conf != language.No {
+		want, _ := t.Base()
+		got, _ := cat().tags[i].Base()
+		if conf != language.No && want == got {
 			return forTag(cat().tags[i]), nil
 		}
 	}

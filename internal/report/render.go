@@ -63,7 +63,7 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 	for _, ly := range r.Layers {
 		names[ly.Name] = ly.Name
 		if !l.IsSource() {
-			names[ly.Name] = l.T("layer." + ly.Name)
+			names[ly.Name] = l.T("layer."+ly.Name, "Service", r.serviceTitle())
 		}
 		width = max(width, len([]rune(names[ly.Name])))
 	}
@@ -86,17 +86,14 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 		fmt.Fprintf(b, "  %s\n", l.T("text.because", "Reasons", strings.Join(r.Because, "; ")))
 	}
 	if cs := k.Cause(r.Verdict.TopCause); cs != nil {
-		fmt.Fprintf(b, "  %s\n", cs.Explain)
+		fmt.Fprintf(b, "  %s\n", ServiceIn(cs.Explain, r.serviceTitle()))
 	}
 	var also []string
 	for _, cs := range r.Causes[1:] {
 		if cs.Probability < 0.05 || len(also) == 3 {
 			break
 		}
-		title := cs.Title
-		if c := k.Cause(cs.ID); c != nil {
-			title = c.Title
-		}
+		title := cs.Title // already in the report's language
 		also = append(also, fmt.Sprintf("%s (%s)", title, Pct(cs.Probability)))
 	}
 	if len(also) > 0 {
@@ -193,7 +190,7 @@ type fileData struct {
 func (r *Report) fileData(k *kb.KB) fileData {
 	d := fileData{Report: r, Title: r.serviceTitle(), Lang: r.lang.Tag()}
 	if c := k.In(r.lang).Cause(r.Verdict.TopCause); c != nil {
-		d.Explain = c.Explain
+		d.Explain = ServiceIn(c.Explain, d.Title)
 	}
 	return d
 }

@@ -6,6 +6,7 @@ package report
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -152,13 +153,13 @@ func Build(k *kb.KB, in Input) *Report {
 		dist[c.Cause] = c.P
 	}
 	for _, c := range d.Causes {
-		rc := Cause{ID: c.Cause, Title: k.Cause(c.Cause).Title, Probability: round(c.P, 4), Evidence: []string{}}
+		rc := Cause{ID: c.Cause, Title: ServiceIn(k.Cause(c.Cause).Title, in.ServiceTitle), Probability: round(c.P, 4), Evidence: []string{}}
 		if c.P >= 0.01 {
 			for i, rs := range engine.Reasons(k, dist, in.Evidence, c.Cause) {
 				if i == 3 {
 					break
 				}
-				rc.Evidence = append(rc.Evidence, rs.Text)
+				rc.Evidence = append(rc.Evidence, ServiceIn(rs.Text, in.ServiceTitle))
 			}
 		}
 		r.Causes = append(r.Causes, rc)
@@ -194,8 +195,9 @@ func Build(k *kb.KB, in Input) *Report {
 	markWorthKnowing(k, r.Layers, in.Observations, dist, in.Evidence, d.Top)
 	switch red := redLayers(r.Layers); {
 	case d.Top != "none":
-		r.Verdict.Summary = l.T("report.summary.likely", "Cause", top.Title, "Pct", Pct(d.P))
-		r.Verdict.Short = l.T("report.short.likely", "Cause", top.Title)
+		title := ServiceIn(top.Title, in.ServiceTitle)
+		r.Verdict.Summary = l.T("report.summary.likely", "Cause", title, "Pct", Pct(d.P))
+		r.Verdict.Short = l.T("report.short.likely", "Cause", title)
 	case len(red) > 0:
 		// A problem row is never followed by "No problem found": it is
 		// named, as worth knowing.
@@ -314,8 +316,12 @@ func Pct(p float64) string {
 // ServiceIn puts the service's name in a text that says "the service"
 // (English) or {service} (a translation).
 func ServiceIn(s, service string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "the service", service), "{service}", service)
+	return strings.ReplaceAll(theService.ReplaceAllLiteralString(s, service), "{service}", service)
 }
+
+// theService is "the service" as a phrase ("the service's" too, not "the
+// services").
+var theService = regexp.MustCompile(`\b[Tt]he service\b`)
 
 // Layers summarises the observations as one checklist line per layer.
 func Layers(obs []probe.Observation) []Layer { return LayersFor(obs, "the service") }

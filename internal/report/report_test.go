@@ -10,6 +10,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/catalog"
 	"github.com/streamdoctor/streamdoctor/internal/engine"
 	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/speed"
 )
@@ -199,6 +200,68 @@ func TestPrivateShortensTheHomeOnEveryOS(t *testing.T) {
 	} {
 		if got := Private(c.home, c.in); got != c.want {
 			t.Errorf("Private(%q, %q) = %q, want %q", c.home, c.in, got, c.want)
+		}
+	}
+}
+
+// The same diagnosis in every shipped language: the viewer's words change,
+// the ids, numbers and help-desk summaries do not, and no placeholder or
+// template is left in any rendering.
+func TestReportInEveryLanguage(t *testing.T) {
+	k, en := sample(t)
+	for _, tag := range lang.Tags() {
+		l, err := lang.Parse(tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, base := sample(t)
+		in := Input{Service: "netflix", ServiceTitle: "Netflix", Code: "NSEZ-503", OS: "linux", StartedAt: time.Unix(0, 0),
+			Duration: 1500 * time.Millisecond, Observations: base.Observations, Lang: l,
+			Evidence: engine.Evidence{"dns_system_fail": true, "controls_fail": true, "gateway_fail": false}}
+		in.Diagnosis, _ = engine.Diagnose(k, engine.Input{Code: "NSEZ-503", Evidence: in.Evidence})
+		r := Build(k, in)
+		if r.Verdict.TopCause != en.Verdict.TopCause || r.Verdict.Confidence != en.Verdict.Confidence || len(r.Plan) != len(en.Plan) {
+			t.Errorf("%s: a different diagnosis", tag)
+		}
+		for i := range r.Layers {
+			if r.Layers[i].Name != en.Layers[i].Name || r.Layers[i].Summary != en.Layers[i].Summary {
+				t.Errorf("%s: layer %q/%q, help-desk summary %q (English %q/%q)", tag, r.Layers[i].Name, r.Layers[i].Plain, r.Layers[i].Summary, en.Layers[i].Name, en.Layers[i].Summary)
+			}
+		}
+		if tag != "en" && (r.Verdict.Summary == en.Verdict.Summary || r.Plan[0].Title == en.Plan[0].Title || r.Layers[2].Plain == en.Layers[2].Plain) {
+			t.Errorf("%s: still English: %q / %q / %q", tag, r.Verdict.Summary, r.Plan[0].Title, r.Layers[2].Plain)
+		}
+		var b bytes.Buffer
+		for name, render := range map[string]func() error{
+			"text":     func() error { return Text(&b, k, r, TextOptions{}) },
+			"html":     func() error { return HTML(&b, k, r) },
+			"markdown": func() error { return Markdown(&b, k, r) },
+		} {
+			b.Reset()
+			if err := render(); err != nil {
+				t.Fatalf("%s %s: %v", tag, name, err)
+			}
+			for _, bad := range []string{"{service}", "{{", "<no value>", "%!"} {
+				if strings.Contains(b.String(), bad) {
+					t.Errorf("%s %s has %q:\n%s", tag, name, bad, b.String())
+				}
+			}
+			if name == "html" && !strings.Contains(b.String(), `<html lang="`+tag+`">`) {
+				t.Errorf("%s html: no lang attribute", tag)
+			}
+		}
+	}
+}
+
+// Every text of the knowledge base, in every language, is whole once the
+// service is named: no placeholder is left.
+func TestEveryKBTextNamesTheService(t *testing.T) {
+	for _, tag := range lang.Tags() {
+		l, _ := lang.Parse(tag)
+		for _, tx := range kb.MustDefault().In(l).Texts() {
+			if s := ServiceIn(tx.English, "Netflix"); strings.Contains(s, "{") || strings.Contains(s, "the service") {
+				t.Errorf("%s %s: %q", tag, tx.ID(), s)
+			}
 		}
 	}
 }

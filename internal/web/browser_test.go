@@ -416,6 +416,18 @@ func TestBrowserWholeFixByKeyboard(t *testing.T) {
 	if focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); focused != "guide-yes" {
 		t.Errorf("the consent step put the focus on %q, not on Do it for me", focused)
 	}
+	// One figure per step: the plan below marks the steps tried and says
+	// the current step's chance as the guided fix does.
+	type planView struct {
+		Tried   int
+		Meta    string
+		Current string
+	}
+	pv, _ := chromedp.Run(ctx, chromedp.Evaluate[planView](`(() => { const cur = [...document.querySelectorAll("li[data-fix]")].find(li => li.querySelector("strong").textContent === document.getElementById("guide-what").textContent.replace(/^[^:]*: /, ""));
+		return {Tried: document.querySelectorAll("li.tried").length, Meta: document.getElementById("guide-meta").textContent, Current: cur ? cur.querySelector("[data-role=meta]").textContent : ""}; })()`))
+	if pv.Tried == 0 || pv.Current != pv.Meta {
+		t.Errorf("the plan beside the guided fix: %d steps marked tried, current step %q, guided fix %q", pv.Tried, pv.Current, pv.Meta)
+	}
 	axeCheck(t, ctx, axe, "a fix awaiting consent")
 	if err := chromedp.Do(ctx, chromedp.ScrollIntoView("#guide-step")); err != nil {
 		t.Fatal(err)
@@ -609,6 +621,11 @@ func inLanguage(t *testing.T, ctx context.Context, tag string) {
 	}
 	if !strings.Contains(p.Rows, l.T("layer.DNS")) || strings.Contains(p.Rows, "Name lookup") {
 		t.Errorf("%s rows %q", tag, p.Rows)
+	}
+	for _, leftover := range []string{"{service}", "{{", "<no value>"} {
+		if strings.Contains(p.Text, leftover) {
+			t.Errorf("%s page shows %q", tag, leftover)
+		}
 	}
 	for _, english := range []string{"What to do first", "What was checked", "Most likely", "Why we think so", "Fix it, one step at a time", "likely to fix it", "Keep or share this"} {
 		if strings.Contains(p.Text, english) {

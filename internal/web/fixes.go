@@ -30,6 +30,9 @@ type stepView struct {
 	Done     string        `json:"done,omitempty"`     // a change was made: its journal entry
 	Note     string        `json:"note,omitempty"`     // what happened, in a sentence
 	Finished bool          `json:"finished"`
+	// Tried are the fixes done without it playing yet: the page marks them
+	// in its plan, whose figures were the check's.
+	Tried []string `json:"tried,omitempty"`
 	// Turn is the question's turn: the answer to it names it, and one
 	// naming a turn that has passed gets 409.
 	Turn int `json:"turn"`
@@ -40,7 +43,7 @@ func (s *Server) view(l *lang.L, st *session.State, out session.Outcome) stepVie
 	if s.cfg.Guide != nil {
 		os = s.cfg.Guide.Machine.OS
 	}
-	v := stepView{Await: st.Await, Step: stepIn(s.cfg.KB.In(l), os, s.cfg.Profile.Title, st.Step), Finished: st.Finished, Done: out.Entry, Turn: st.Turn}
+	v := stepView{Await: st.Await, Step: stepIn(s.cfg.KB.In(l), os, s.cfg.Profile.Title, st.Step), Finished: st.Finished, Done: out.Entry, Turn: st.Turn, Tried: st.Tried}
 	if st.Step != nil && st.Step.Plan != nil && st.Await == session.AwaitConsent {
 		for _, c := range st.Step.Plan.Changes {
 			v.Changes = append(v.Changes, safe.Text(c))

@@ -438,7 +438,7 @@ func (s *Server) codes(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(v)
 		return
 	}
-	v := codeView{Code: c.Code, Title: c.Title, Meaning: c.Meaning, Class: c.Class, Step: c.Step, Network: c.Diagnosable()}
+	v := codeView{Code: c.Code, Title: report.ServiceIn(c.Title, p.Title), Meaning: report.ServiceIn(c.Meaning, p.Title), Class: c.Class, Step: report.ServiceIn(c.Step, p.Title), Network: c.Diagnosable()}
 	if !exact && c.Family != "" {
 		v.Note = l.T("page.meaning.family", "Code", strings.TrimSpace(typed), "Family", c.Family)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/kb"
 	"github.com/streamdoctor/streamdoctor/internal/lab"
 	"github.com/streamdoctor/streamdoctor/internal/lab/labtest"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/report"
 	"github.com/streamdoctor/streamdoctor/internal/session"
@@ -197,6 +198,9 @@ func followBody(t *testing.T, c *http.Client, base string, body map[string]any) 
 				json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &result)
 			}
 		}
+	}
+	if result != nil {
+		result["_id"] = id.ID // the check's id, for its report files
 	}
 	return layers, result
 }
@@ -588,5 +592,58 @@ func TestCheckTakesThePagesCode(t *testing.T) {
 		if r == nil || r["code"] != tc.want {
 			t.Errorf("%v: report code %v, want %q", tc.body, r["code"], tc.want)
 		}
+	}
+}
+
+// The page's language: the browser's Accept-Language, then the menu's
+// choice (?lang=, kept in a cookie); the report's JSON stays English while
+// the page's result and saved files are in the viewer's language.
+func TestPageLanguage(t *testing.T) {
+	_, link, _, _ := start(t, "vpn-blocked.yaml", 0)
+	u, _ := url.Parse(link)
+	base := "http://" + u.Host
+	c := opened(t, link)
+	get := func(path, accept string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if accept != "" {
+			req.Header.Set("Accept-Language", accept)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if _, body := get("/", "es-ES,es;q=0.9"); !strings.Contains(body, `<html lang="es">`) || !strings.Contains(body, "¿Qué servicio?") {
+		t.Errorf("a Spanish browser got:\n%.400s", body)
+	}
+	if _, body := get("/speed", "pt-BR"); !strings.Contains(body, `<html lang="pt-BR">`) {
+		t.Errorf("the speed page for a Portuguese browser:\n%.300s", body)
+	}
+	if code, body := get("/?lang=xx-bogus", ""); code != http.StatusBadRequest || !strings.Contains(body, "not available") {
+		t.Errorf("an unknown language: HTTP %d %q", code, body)
+	}
+	// The menu's choice wins over the browser's, and stays.
+	if code, _ := get("/?lang=pt-BR", "es"); code != 200 {
+		t.Fatalf("choosing Portuguese: HTTP %d", code)
+	}
+	if _, body := get("/", "es"); !strings.Contains(body, `<html lang="pt-BR">`) {
+		t.Errorf("the choice was not kept:\n%.300s", body)
+	}
+	_, r := follow(t, c, base, nil)
+	pt, _ := lang.Parse("pt-BR")
+	plan := r["plan"].([]any)
+	if title := plan[0].(map[string]any)["title"]; title != kb.MustDefault().In(pt).Fix("disable_vpn").Title {
+		t.Errorf("the page's first step %q is not Portuguese", title)
+	}
+	id := r["_id"].(string)
+	if _, js := get("/api/report?format=json&id="+id, ""); !strings.Contains(js, `"summary": "Most likely: `) {
+		t.Errorf("the JSON report is not English:\n%.400s", js)
+	}
+	if _, md := get("/api/report?format=md&id="+id, ""); !strings.Contains(md, pt.T("file.plan")) {
+		t.Errorf("the saved Markdown is not Portuguese:\n%.400s", md)
 	}
 }

@@ -87,10 +87,12 @@
 
   function stepItem(s, first) {
     const li = document.createElement("li");
+    li.dataset.fix = s.fix;
     const h = document.createElement("strong");
     h.textContent = s.title;
     const meta = document.createElement("div");
     meta.className = "meta";
+    meta.dataset.role = "meta";
     meta.textContent = metaText(s);
     const ul = document.createElement("ul");
     // A step StreamDoctor can do says so (its lines by hand come with "I
@@ -311,6 +313,7 @@
     if (v.await === "stuck") { st.hidden = true; $("guide-note").textContent = t("page.guide.stuck"); return; }
     if (!v.step) { st.hidden = true; return; }
     st.hidden = false;
+    markPlan(v);
     $("guide-what").textContent = t("page.guide.step", {Number: v.step.number, Title: v.step.title});
     $("guide-meta").textContent = metaText(v.step);
     if (v.await === "consent") {
@@ -347,6 +350,20 @@
       $("guide-plays").focus();
     }
     loadChanges();
+  }
+
+  // One figure per step: as the guided fix goes on, the plan below says
+  // which steps were tried and the current step's chance now.
+  function markPlan(v) {
+    document.querySelectorAll("li[data-fix]").forEach((li) => {
+      const m = li.querySelector("[data-role=meta]");
+      if ((v.tried || []).includes(li.dataset.fix)) {
+        li.classList.add("tried");
+        m.textContent = t("page.step.tried");
+      } else if (v.step && li.dataset.fix === v.step.fix) {
+        m.textContent = metaText(v.step);
+      }
+    });
   }
 
   // While an answer is on its way the step's buttons are off, so a second
