@@ -159,7 +159,7 @@ func Build(k *kb.KB, in Input) *Report {
 				if i == 3 {
 					break
 				}
-				rc.Evidence = append(rc.Evidence, ServiceIn(rs.Text, in.ServiceTitle))
+				rc.Evidence = append(rc.Evidence, ServiceIn(reasonText(k, rs), in.ServiceTitle))
 			}
 		}
 		r.Causes = append(r.Causes, rc)
@@ -168,7 +168,7 @@ func Build(k *kb.KB, in Input) *Report {
 		if i == 3 {
 			break
 		}
-		r.Because = append(r.Because, ServiceIn(rs.Text, in.ServiceTitle))
+		r.Because = append(r.Because, ServiceIn(reasonText(k, rs), in.ServiceTitle))
 	}
 	r.Plan = []PlanStep{}
 	for _, s := range d.Plan {
@@ -216,6 +216,21 @@ func Build(k *kb.KB, in Input) *Report {
 		r.Speed = &sp
 	}
 	return r
+}
+
+// reasonText says a reason in k's language (the diagnosis was made with
+// the English knowledge base).
+func reasonText(k *kb.KB, rs engine.Reason) string {
+	e := k.Ev(rs.Evidence)
+	switch {
+	case e == nil:
+		return rs.Text
+	case rs.Present:
+		return e.Says
+	case e.SaysNot != "":
+		return e.SaysNot
+	}
+	return rs.Text
 }
 
 // markWorthKnowing flags the problem lines none of whose symptoms is a
