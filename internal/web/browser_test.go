@@ -25,6 +25,7 @@ import (
 	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/probe"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
+	"github.com/streamdoctor/streamdoctor/internal/session"
 )
 
 // The page in a real browser: Debian's chromium, driven by chromedp, with
@@ -665,4 +666,60 @@ func TestBrowserPortugueseAtPhoneWidth(t *testing.T) {
 	}
 	axeCheck(t, ctx, axe, "Portuguese, 360 px")
 	screenshot(t, ctx, "web-pt-BR-vpn-phone")
+}
+
+// A guided fix saved by an earlier launch is offered, never resumed
+// unasked: "Continue" brings back its step, "Start fresh" and then "Start
+// with step 1" begin at step 1; by keyboard only, in two launches.
+func TestBrowserResumedOrFresh(t *testing.T) {
+	saved := func(w *lab.World, path string) {
+		t.Helper()
+		k := kb.MustDefault()
+		f := k.Fix("restart_browser")
+		st := &session.State{Schema: session.Schema, Service: w.Profile.Name, Code: "NSEZ-503", StartedAt: time.Now().UTC(),
+			Tried: []string{"try_private_window"}, Await: session.AwaitDone, Turn: 4,
+			Step: &session.Step{Number: 2, Fix: f.ID, Title: f.Title, Difficulty: f.Difficulty, Minutes: f.Minutes, PSuccess: 0.2, Lines: f.StepsFor("linux")}}
+		if err := st.Save(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func(t *testing.T) (context.Context, string) {
+		dir := t.TempDir()
+		statePath := filepath.Join(dir, "session.json")
+		ctx, _, _ := browseWith(t, "stale-browser-data.yaml", 1280, func(c *Config, w *lab.World) {
+			c.FixEnv = &fix.Env{OS: "linux", Home: w.Home, Journal: &fix.Journal{Dir: filepath.Join(dir, "journal")}, Domains: w.Profile.CookieDomains}
+			c.Guide = testGuide(w, c.Code, c.FixEnv, statePath)
+			saved(w, statePath)
+		})
+		waitVerdict(t, ctx)
+		waitFor(t, ctx, "the offer to continue", `!document.getElementById("resume").hidden`)
+		if shown, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("guide-step").hidden`)); shown {
+			t.Error("the saved step is shown before the viewer chose to continue")
+		}
+		return ctx, statePath
+	}
+	t.Run("continue", func(t *testing.T) {
+		ctx, _ := open(t)
+		axe := axeSource(t)
+		what, _ := chromedp.Run(ctx, chromedp.Text("#resume-what"))
+		axeCheck(t, ctx, axe, "the offer to continue")
+		tabTo(t, ctx, "resume-yes")
+		press(t, ctx, "\r")
+		waitFor(t, ctx, "the saved step", `!document.getElementById("guide-step").hidden`)
+		if now, _ := chromedp.Run(ctx, chromedp.Text("#guide-what")); now != "Step 2: Restart the browser" || !strings.Contains(what, "Restart the browser") {
+			t.Errorf("offered %q, continued at %q", what, now)
+		}
+	})
+	t.Run("fresh", func(t *testing.T) {
+		ctx, _ := open(t)
+		tabTo(t, ctx, "resume-no")
+		press(t, ctx, "\r")
+		waitFor(t, ctx, "the offer put away", `document.getElementById("resume").hidden`)
+		tabTo(t, ctx, "guide-start")
+		press(t, ctx, "\r")
+		waitFor(t, ctx, "a fresh step", `!document.getElementById("guide-step").hidden`)
+		if now, _ := chromedp.Run(ctx, chromedp.Text("#guide-what")); !strings.HasPrefix(now, "Step 1: ") {
+			t.Errorf("a fresh start began at %q", now)
+		}
+	})
 }
