@@ -168,7 +168,7 @@ func runCheck(cmd *cobra.Command, ios *IO, o *checkOptions) error {
 	}
 	if c := o.choice.code; c != nil && !c.Diagnosable() {
 		// Not the network's problem: the answer is the code's one step.
-		return printCodeAnswer(ios, c, o.json)
+		return printCodeAnswer(ios, o.viewer, c, o.json)
 	}
 	req := check.Request{Profile: prof, Code: o.code, Answers: ans, Timeout: o.timeout, Deep: o.deep, SpeedServer: o.speedTo, Lang: o.viewer}
 	stopProgress := func() {}

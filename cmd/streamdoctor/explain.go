@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamdoctor/streamdoctor/internal/kb"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 	"github.com/streamdoctor/streamdoctor/internal/profile"
 )
 
@@ -76,15 +77,19 @@ func lookupAnyService(k *kb.KB, service, typed string, given bool) (*kb.Code, bo
 
 // printCodeAnswer answers a code that is not the network's: its meaning
 // and the one step that helps, as text or JSON.
-func printCodeAnswer(ios *IO, c *kb.Code, asJSON bool) error {
+func printCodeAnswer(ios *IO, l *lang.L, c *kb.Code, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(ios.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(codeJSON{Schema: "streamdoctor.code/v1", Service: c.Service, Code: c.Code, Class: c.Class,
 			Title: c.Title, Meaning: c.Meaning, Step: c.Step, Where: c.Where, Source: c.Source})
 	}
-	fmt.Fprintf(ios.Out, "%s — %s\n\nNot your network: %s\n\nWhat helps: %s\n\nTo check the network anyway, run 'streamdoctor check' without --code.\n",
-		c.Code, c.Title, wrap(c.Meaning, 78, ""), wrap(c.Step, 78, ""))
+	// The text is the viewer's: in the terminal's language (JSON stays English).
+	if t := kb.MustDefault().In(l).Code(c.Key()); t != nil && l != nil && !l.IsSource() {
+		c = t
+	}
+	fmt.Fprintf(ios.Out, "%s — %s\n\n%s\n\n%s\n\n%s\n",
+		c.Code, c.Title, wrap(l.T("text.code.not_network", "Meaning", c.Meaning), 78, ""), wrap(l.T("text.code.helps", "Step", c.Step), 78, ""), l.T("text.code.anyway"))
 	return nil
 }
 

@@ -176,7 +176,7 @@ func runFix(cmd *cobra.Command, ios *IO, o *fixOptions) error {
 		fmt.Fprintln(ios.ErrOut, choice.note)
 	}
 	if c := choice.code; c != nil && !c.Diagnosable() {
-		return printCodeAnswer(ios, c, false)
+		return printCodeAnswer(ios, ios.Lang, c, false)
 	}
 	o.code = choice.key
 	dns, err := parseDNS(o.dns)

@@ -18,7 +18,7 @@ const winInternetSettings = `HKCU\Software\Microsoft\Windows\CurrentVersion\Inte
 // settings it would change (with their values now and after), or for a fix
 // with nothing to take back (flush_dns) the commands themselves, and the
 // changes in words.
-type commandFix func(ctx context.Context, e *Env) (settings []Setting, do [][]string, changes []string, err error)
+type commandFix func(ctx context.Context, e *Env) (settings []Setting, do [][]string, changes []change, err error)
 
 var builders = map[string]commandFix{
 	"flush_dns":     flushDNS,
@@ -30,7 +30,8 @@ var builders = map[string]commandFix{
 // from the settings' new values through Setting.Commands.
 func planCommands(ctx context.Context, e *Env, id string) (Plan, error) {
 	settings, do, changes, err := builders[id](ctx, e)
-	p := Plan{Fix: id, Changes: changes, Settings: settings, Commands: do, OS: e.OS}
+	p := Plan{Fix: id, Settings: settings, Commands: do, OS: e.OS}
+	p.add(changes...)
 	if err != nil {
 		return p, err
 	}
@@ -55,7 +56,7 @@ func (e *Env) has(name string) bool {
 	return true
 }
 
-func flushDNS(_ context.Context, e *Env) (_ []Setting, do [][]string, changes []string, err error) {
+func flushDNS(_ context.Context, e *Env) (_ []Setting, do [][]string, changes []change, err error) {
 	switch e.OS {
 	case "windows":
 		do = [][]string{{"ipconfig", "/flushdns"}}
@@ -72,12 +73,12 @@ func flushDNS(_ context.Context, e *Env) (_ []Setting, do [][]string, changes []
 		case running("dnsmasq") && e.has("killall"):
 			do = [][]string{{"killall", "-HUP", "dnsmasq"}}
 		default:
-			return nil, nil, []string{"no DNS cache runs on this machine (systemd-resolved, nscd or dnsmasq); nothing to flush"}, errors.New("no DNS cache runs here to flush")
+			return nil, nil, []change{say("no_dns_cache", "no DNS cache runs on this machine (systemd-resolved, nscd or dnsmasq); nothing to flush")}, errors.New("no DNS cache runs here to flush")
 		}
 	default:
 		return nil, nil, nil, fmt.Errorf("not supported on %s", e.OS)
 	}
-	return nil, do, []string{"forget the DNS answers stored on this machine (nothing to undo: they are fetched again)"}, nil
+	return nil, do, []change{say("flush_dns", "forget the DNS answers stored on this machine (nothing to undo: they are fetched again)")}, nil
 }
 
 // ParseRegQuery reads one value from `reg query KEY /v NAME`:
@@ -99,11 +100,11 @@ func ParseRegQuery(out, name string) (typ, value string, ok bool) {
 	return "", "", false
 }
 
-func disableProxy(_ context.Context, e *Env) (settings []Setting, _ [][]string, changes []string, err error) {
+func disableProxy(_ context.Context, e *Env) (settings []Setting, _ [][]string, changes []change, err error) {
 	switch e.OS {
 	case "linux":
 		if !e.has("gsettings") {
-			return nil, nil, []string{"only proxy environment variables can be set here: remove HTTPS_PROXY and HTTP_PROXY from your shell profile"}, errors.New("no GNOME proxy settings to change")
+			return nil, nil, []change{say("proxy_env_only", "only proxy environment variables can be set here: remove HTTPS_PROXY and HTTP_PROXY from your shell profile")}, errors.New("no GNOME proxy settings to change")
 		}
 		out, err := e.Runner.Run("gsettings", "get", "org.gnome.system.proxy", "mode")
 		if err != nil {
@@ -111,25 +112,25 @@ func disableProxy(_ context.Context, e *Env) (settings []Setting, _ [][]string, 
 		}
 		mode := strings.Trim(strings.TrimSpace(out), "'")
 		if mode == "none" || mode == "" {
-			return nil, nil, []string{"the GNOME proxy is already off"}, nil
+			return nil, nil, []change{say("gnome_proxy_off", "the GNOME proxy is already off")}, nil
 		}
 		return []Setting{{Kind: GnomeProxyMode, Prev: Value{S: mode}, Next: Value{S: "none"}}}, nil,
-			[]string{fmt.Sprintf("set the GNOME proxy mode from %q to \"none\"", mode)}, nil
+			[]change{say("gnome_proxy_mode", fmt.Sprintf("set the GNOME proxy mode from %q to \"none\"", mode), "Mode", mode)}, nil
 	case "windows":
 		en, _ := e.Runner.Run("reg", "query", winInternetSettings, "/v", "ProxyEnable")
 		_, ev, _ := ParseRegQuery(en, "ProxyEnable")
 		pac, _ := e.Runner.Run("reg", "query", winInternetSettings, "/v", "AutoConfigURL")
 		_, pv, hasPAC := ParseRegQuery(pac, "AutoConfigURL")
 		if ev != "0x1" && !hasPAC {
-			return nil, nil, []string{"no proxy is set in Windows' settings"}, nil
+			return nil, nil, []change{say("no_win_proxy", "no proxy is set in Windows' settings")}, nil
 		}
 		if ev == "0x1" {
 			settings = append(settings, Setting{Kind: WinProxyEnable, Prev: Value{S: "1"}, Next: Value{S: "0"}})
-			changes = append(changes, `turn off "Use a proxy server"`)
+			changes = append(changes, say("win_proxy_off", `turn off "Use a proxy server"`))
 		}
 		if hasPAC {
 			settings = append(settings, Setting{Kind: WinAutoConfigURL, Prev: Value{S: pv}, Next: Value{}})
-			changes = append(changes, fmt.Sprintf("remove the setup script %s", pv))
+			changes = append(changes, say("win_pac", fmt.Sprintf("remove the setup script %s", pv), "Script", pv))
 		}
 		return settings, nil, changes, nil
 	case "darwin":
@@ -144,11 +145,11 @@ func disableProxy(_ context.Context, e *Env) (settings []Setting, _ [][]string, 
 					continue
 				}
 				settings = append(settings, Setting{Kind: MacProxyState, Target: s, Which: k.which, Prev: Value{S: "on"}, Next: Value{S: "off"}})
-				changes = append(changes, fmt.Sprintf("turn off the %s of %s", k.what, s))
+				changes = append(changes, say("mac_proxy_"+k.which, fmt.Sprintf("turn off the %s of %s", k.what, s), "Service", s))
 			}
 		}
 		if len(settings) == 0 {
-			return nil, nil, []string{"no proxy is on in any network service"}, nil
+			return nil, nil, []change{say("no_mac_proxy", "no proxy is on in any network service")}, nil
 		}
 		return settings, nil, changes, nil
 	}
@@ -247,15 +248,15 @@ func defaultRouteDevice(e *Env) string {
 	return best
 }
 
-func changeDNS(_ context.Context, e *Env) (settings []Setting, _ [][]string, changes []string, err error) {
+func changeDNS(_ context.Context, e *Env) (settings []Setting, _ [][]string, changes []change, err error) {
 	servers := e.DNSServers
 	if len(servers) == 0 {
-		return nil, nil, []string{"choose the servers first: --dns 8.8.8.8,8.8.4.4 (Google) or --dns 1.1.1.1,1.0.0.1 (Cloudflare)"}, errors.New("change_dns is opt-in: pick the servers with --dns 8.8.8.8,8.8.4.4 (Google) or --dns 1.1.1.1,1.0.0.1 (Cloudflare)")
+		return nil, nil, []change{say("dns_choose", "choose the servers first: --dns 8.8.8.8,8.8.4.4 (Google) or --dns 1.1.1.1,1.0.0.1 (Cloudflare)")}, errors.New("change_dns is opt-in: pick the servers with --dns 8.8.8.8,8.8.4.4 (Google) or --dns 1.1.1.1,1.0.0.1 (Cloudflare)")
 	}
 	switch e.OS {
 	case "linux":
 		if !e.has("nmcli") {
-			return nil, nil, []string{"NetworkManager is not running; set the DNS servers in your network settings"}, errors.New("needs NetworkManager")
+			return nil, nil, []change{say("dns_no_nm", "NetworkManager is not running; set the DNS servers in your network settings")}, errors.New("needs NetworkManager")
 		}
 		out, err := e.Runner.Run("nmcli", "-t", "-f", "NAME,UUID,TYPE,DEVICE", "connection", "show", "--active")
 		if err != nil {
@@ -284,14 +285,14 @@ func changeDNS(_ context.Context, e *Env) (settings []Setting, _ [][]string, cha
 			pi = "no"
 		}
 		return []Setting{{Kind: NMDNS, Target: uuid, Prev: Value{L: pd, Flag: pi}, Next: Value{L: servers, Flag: "yes"}}}, nil,
-			[]string{fmt.Sprintf("use %s as DNS servers on connection %q (now: %s)", strings.Join(servers, ", "), name, orAutomatic(strings.Join(pd, ", ")))}, nil
+			[]change{dnsChange(servers, name, pd)}, nil
 	case "windows":
 		iface := e.winInterface()
 		if iface == "" {
 			return nil, nil, nil, errors.New("no connected network adapter found")
 		}
 		return []Setting{{Kind: WinDNS, Target: iface, Prev: Value{}, Next: Value{L: servers}}}, nil,
-			[]string{fmt.Sprintf("use %s as DNS servers on %q (undo returns it to automatic DNS)", strings.Join(servers, ", "), iface)}, nil
+			[]change{say("dns_win", fmt.Sprintf("use %s as DNS servers on %q (undo returns it to automatic DNS)", strings.Join(servers, ", "), iface), "Servers", strings.Join(servers, ", "), "Adapter", iface)}, nil
 	case "darwin":
 		order, err := e.Runner.Run("networksetup", "-listnetworkserviceorder")
 		if err != nil {
@@ -316,9 +317,19 @@ func changeDNS(_ context.Context, e *Env) (settings []Setting, _ [][]string, cha
 			}
 		}
 		return []Setting{{Kind: MacDNS, Target: svc, Prev: Value{L: old}, Next: Value{L: servers}}}, nil,
-			[]string{fmt.Sprintf("use %s as DNS servers on %q (now: %s)", strings.Join(servers, ", "), svc, orAutomatic(strings.Join(old, ", ")))}, nil
+			[]change{dnsChange(servers, svc, old)}, nil
 	}
 	return nil, nil, nil, fmt.Errorf("not supported on %s", e.OS)
+}
+
+// dnsChange says "use these servers on that connection (now: …)"; an
+// automatic setting has no servers to name.
+func dnsChange(servers []string, on string, now []string) change {
+	was := strings.Join(now, ", ")
+	if orAutomatic(was) == "automatic" {
+		return say("dns_from_auto", fmt.Sprintf("use %s as DNS servers on %q (now: automatic)", strings.Join(servers, ", "), on), "Servers", strings.Join(servers, ", "), "On", on)
+	}
+	return say("dns", fmt.Sprintf("use %s as DNS servers on %q (now: %s)", strings.Join(servers, ", "), on, was), "Servers", strings.Join(servers, ", "), "On", on, "Now", was)
 }
 
 func orAutomatic(s string) string {
@@ -370,7 +381,7 @@ func applyCommands(ctx context.Context, e *Env, p Plan) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	en.Changes, en.Settings = p.Changes, p.Settings
+	en.Changes, en.Words, en.Settings = p.Changes, p.Words, p.Settings
 	if err := en.Save(Prepared); err != nil {
 		os.RemoveAll(en.dir)
 		return nil, fmt.Errorf("cannot write the journal (%w); nothing was changed", err)

@@ -18,6 +18,10 @@ type Plan struct {
 	Fix       string   `json:"fix"`
 	Automated bool     `json:"automated"`
 	Changes   []string `json:"changes"`
+	// Words are the changes as messages (change.<id> in the message files),
+	// so a face says them in the viewer's language; Changes keeps the
+	// English the journal, the terminal and help desks read.
+	Words []Words `json:"words,omitempty"`
 	// Commands are the exact command lines an automated fix runs.
 	Commands [][]string `json:"commands,omitempty"`
 	// Settings are the settings it changes, with their values now and after.
@@ -30,6 +34,38 @@ type Plan struct {
 }
 
 var timeNow = time.Now
+
+// Words is a change said as a message of the viewer's language: its id
+// (change.<ID>) and the fields it fills.
+type Words struct {
+	ID   string            `json:"id"`
+	Args map[string]string `json:"args,omitempty"`
+}
+
+// change is one change: its English and its words.
+type change struct {
+	text  string
+	words Words
+}
+
+// say is a change with its message id and fields (name, value pairs).
+func say(id, text string, kv ...string) change {
+	w := Words{ID: id}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if w.Args == nil {
+			w.Args = map[string]string{}
+		}
+		w.Args[kv[i]] = kv[i+1]
+	}
+	return change{text, w}
+}
+
+func (p *Plan) add(cs ...change) {
+	for _, c := range cs {
+		p.Changes = append(p.Changes, c.text)
+		p.Words = append(p.Words, c.words)
+	}
+}
 
 // Write prints the plan's changes and exact command lines, quoted as the
 // system's own shell would need them (cmd.exe's prompt on Windows).
@@ -122,7 +158,9 @@ func PlanFix(ctx context.Context, e *Env, id string) (Plan, error) {
 	if _, ok := builders[id]; ok {
 		return planCommands(ctx, e, id)
 	}
-	return Plan{Fix: id, Changes: []string{"a manual step: follow the instructions"}}, nil
+	p := Plan{Fix: id}
+	p.add(say("manual", "a manual step: follow the instructions"))
+	return p, nil
 }
 
 // ChangedError: the machine is no longer as it was when the person

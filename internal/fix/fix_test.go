@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamdoctor/streamdoctor/internal/browsers"
 	"github.com/streamdoctor/streamdoctor/internal/browsers/fixture"
+	"github.com/streamdoctor/streamdoctor/internal/lang"
 )
 
 func sum(t *testing.T, p string) [32]byte {
@@ -67,6 +68,11 @@ func TestClearSiteDataAndUndo(t *testing.T) {
 	plan, err := PlanFix(context.Background(), env, "clear_site_data")
 	if err != nil || !plan.Automated || len(plan.Changes) != 2 || !strings.Contains(plan.Changes[0], "delete 6 netflix.com cookies") {
 		t.Fatalf("plan %+v %v", plan, err)
+	}
+	sameWords(t, "clear_site_data", plan.Changes, plan.Words)
+	spanish, _ := lang.Parse("es")
+	if w := plan.Words[0]; spanish.T("change."+w.ID, "Count", w.Args["Count"], "Domains", w.Args["Domains"], "Browser", w.Args["Browser"], "Path", w.Args["Path"]) == plan.Changes[0] {
+		t.Error("the change is not said in Spanish")
 	}
 	for _, p := range ps {
 		if sum(t, p.Cookies) != before[p.Cookies] {
@@ -238,6 +244,7 @@ func TestCommandBuildersExactLines(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
+		sameWords(t, c.name, plan.Changes, plan.Words)
 		var undo [][]string
 		for i := len(plan.Settings) - 1; i >= 0; i-- {
 			u, err := plan.Settings[i].Commands(plan.Settings[i].Prev)
@@ -341,5 +348,24 @@ func TestClearSiteDataLockedStore(t *testing.T) {
 	}
 	if sum(t, ps[0].Cookies) != before {
 		t.Error("a locked store was changed")
+	}
+}
+
+// sameWords: every change has its message, and the message's English is
+// the change's own words (so a translation says the same change).
+func sameWords(t *testing.T, name string, changes []string, words []Words) {
+	t.Helper()
+	if len(words) != len(changes) {
+		t.Errorf("%s: %d changes, %d words", name, len(changes), len(words))
+		return
+	}
+	for i, w := range words {
+		var kv []any
+		for k, v := range w.Args {
+			kv = append(kv, k, v)
+		}
+		if got := lang.English().T("change."+w.ID, kv...); got != changes[i] {
+			t.Errorf("%s: change.%s says %q, the change is %q", name, w.ID, got, changes[i])
+		}
 	}
 }

@@ -84,6 +84,7 @@ type Entry struct {
 	Fix      string        `json:"fix"`
 	State    string        `json:"state"`
 	Changes  []string      `json:"changes"`
+	Words    []Words       `json:"words,omitempty"` // the changes as messages (Plan.Words)
 	Files    []FileBackup  `json:"files,omitempty"`
 	Absent   []string      `json:"absent,omitempty"` // files that did not exist before (a database's -wal); undo removes them
 	Rows     []DeletedRows `json:"rows,omitempty"`

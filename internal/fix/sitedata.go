@@ -82,12 +82,14 @@ func planSiteData(e *Env) (Plan, error) {
 			return p, fmt.Errorf("%s: %w", pr.Cookies, err)
 		}
 		p.Stores = append(p.Stores, StorePlan{Browser: pr.Browser, Path: pr.Cookies, Target: target, Cookies: c.Total})
-		p.Changes = append(p.Changes, fmt.Sprintf("delete %d %s cookies from %s (%s); other sites' cookies stay",
-			c.Total, strings.Join(e.Domains, ", "), titles[pr.Browser], TildePath(e.Home, pr.Cookies)))
+		p.add(say("delete_cookies", fmt.Sprintf("delete %d %s cookies from %s (%s); other sites' cookies stay",
+			c.Total, strings.Join(e.Domains, ", "), titles[pr.Browser], TildePath(e.Home, pr.Cookies)),
+			"Count", fmt.Sprint(c.Total), "Domains", strings.Join(e.Domains, ", "), "Browser", titles[pr.Browser], "Path", TildePath(e.Home, pr.Cookies)))
 	}
 	if len(p.Changes) == 0 {
 		p.Automated = false
-		p.Changes = []string{"no Chrome, Edge, Brave, Chromium or Firefox cookie store found; follow the steps instead (Safari: Settings > Privacy > Manage Website Data)"}
+		p.Changes, p.Words = nil, nil
+		p.add(say("no_cookie_store", "no Chrome, Edge, Brave, Chromium or Firefox cookie store found; follow the steps instead (Safari: Settings > Privacy > Manage Website Data)"))
 	}
 	return p, nil
 }
@@ -148,7 +150,9 @@ func applySiteData(ctx context.Context, e *Env, p Plan) (*Entry, error) {
 		}
 		table, _ := engineOf(s.Browser)
 		en.Rows = append(en.Rows, DeletedRows{Browser: s.Browser, Store: s.Target, Table: table, File: fmt.Sprintf("rows-%d.json", i)})
-		en.Changes = append(en.Changes, fmt.Sprintf("deleted %d %s cookies from %s", s.Cookies, strings.Join(e.Domains, ", "), TildePath(e.Home, s.Path)))
+		c := say("deleted_cookies", fmt.Sprintf("deleted %d %s cookies from %s", s.Cookies, strings.Join(e.Domains, ", "), TildePath(e.Home, s.Path)),
+			"Count", fmt.Sprint(s.Cookies), "Domains", strings.Join(e.Domains, ", "), "Path", TildePath(e.Home, s.Path))
+		en.Changes, en.Words = append(en.Changes, c.text), append(en.Words, c.words)
 	}
 	if err := en.Save(Prepared); err != nil {
 		return fail(fmt.Errorf("cannot write the journal (%w)", err))

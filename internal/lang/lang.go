@@ -167,15 +167,40 @@ func Parse(s string) (*L, error) {
 func Accept(header string) *L {
 	tags, _, err := language.ParseAcceptLanguage(header)
 	if err != nil {
-		return English()
+		// One malformed entry does not spoil the others: each is read on
+		// its own, in the order given.
+		tags = nil
+		for _, part := range strings.Split(header, ",") {
+			if t, err := language.Parse(strings.TrimSpace(strings.Split(part, ";")[0])); err == nil {
+				tags = append(tags, t)
+			}
+		}
 	}
 	return match(tags...)
 }
 
-// FromEnv is the terminal's language, read as POSIX does: LC_ALL, then
-// LC_MESSAGES, then LANG; "C", "POSIX" or nothing is English.
-// "es_ES.UTF-8" is Spanish, "pt_BR" Brazilian Portuguese.
+// FromEnv is the terminal's language, read as gettext does: LANGUAGE (a
+// list, "pt_BR:es") unless the locale is C, then LC_ALL, LC_MESSAGES and
+// LANG; "C", "POSIX" or nothing is English. "es_ES.UTF-8" is Spanish,
+// "pt_BR" Brazilian Portuguese.
 func FromEnv(getenv func(string) string) *L {
+	locale := ""
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if locale = getenv(k); locale != "" {
+			break
+		}
+	}
+	if list := getenv("LANGUAGE"); list != "" && locale != "" && locale != "C" && locale != "POSIX" && !strings.HasPrefix(locale, "C.") {
+		var tags []language.Tag
+		for _, v := range strings.Split(list, ":") {
+			if t, err := language.Parse(strings.ReplaceAll(v, "_", "-")); err == nil {
+				tags = append(tags, t)
+			}
+		}
+		if l := match(tags...); len(tags) > 0 && (!l.IsSource() || slices.ContainsFunc(tags, func(t language.Tag) bool { b, _ := t.Base(); return b.String() == "en" })) {
+			return l
+		}
+	}
 	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
 		v := getenv(k)
 		if v == "" {

@@ -140,6 +140,7 @@ func TestChoosing(t *testing.T) {
 		"fr-CA,es;q=0.5":          "es", // the first shipped one asked for
 		"":                        "en",
 		"garbage;;q=x":            "en",
+		"es;q=x,pt-BR":            "es", // a malformed weight spoils only itself
 	} {
 		if got := lang.Accept(header).Tag(); got != want {
 			t.Errorf("Accept-Language %q: %s, want %s", header, got, want)
@@ -158,6 +159,10 @@ func TestChoosing(t *testing.T) {
 		{map[string]string{"LANG": "C.UTF-8"}, "en"},
 		{map[string]string{"LANG": "ja_JP.UTF-8"}, "en"},
 		{map[string]string{}, "en"},
+		{map[string]string{"LANGUAGE": "pt_BR:es", "LANG": "es_ES.UTF-8"}, "pt-BR"},
+		{map[string]string{"LANGUAGE": "de:es", "LANG": "en_US.UTF-8"}, "es"},
+		{map[string]string{"LANGUAGE": "pt_BR", "LANG": "C"}, "en"}, // gettext: LANGUAGE is ignored in the C locale
+		{map[string]string{"LANGUAGE": "pt_BR"}, "en"},
 	} {
 		if got := lang.FromEnv(env(c.env)).Tag(); got != c.want {
 			t.Errorf("locale %v: %s, want %s", c.env, got, c.want)

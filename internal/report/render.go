@@ -130,12 +130,8 @@ func Text(w io.Writer, k *kb.KB, r *Report, o TextOptions) error {
 	return err
 }
 
-func trimFloat(v float64) string {
-	s := fmt.Sprintf("%.1f", v)
-	return strings.TrimSuffix(s, ".0")
-}
-
-// trimFloatIn is trimFloat the language's way.
+// trimFloatIn writes minutes and the like with one decimal at most, the
+// language's way (7.5 / 7,5).
 func trimFloatIn(l *lang.L, v float64) string {
 	if v == float64(int64(v)) {
 		return l.Num(v, 0)
@@ -162,7 +158,6 @@ var templates embed.FS
 
 var funcs = map[string]any{
 	"pct": Pct,
-	"num": trimFloat,
 	// md makes text safe inside a Markdown table cell.
 	"md": func(s string) string {
 		return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ").Replace(s)
@@ -199,6 +194,7 @@ func (r *Report) fileData(k *kb.KB) fileData {
 // words in the report's language.
 func (d fileData) T(id string, kv ...any) string        { return d.lang.T(id, kv...) }
 func (d fileData) N(id string, n int, kv ...any) string { return d.lang.N(id, n, kv...) }
+func (d fileData) Num(v float64) string                 { return trimFloatIn(d.lang, v) }
 func (d fileData) BecauseLine() string                  { return strings.Join(d.Because, "; ") }
 func (d fileData) SpeedPlain() string                   { return d.Speed.PlainIn(d.lang) }
 

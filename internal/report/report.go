@@ -159,7 +159,7 @@ func Build(k *kb.KB, in Input) *Report {
 				if i == 3 {
 					break
 				}
-				rc.Evidence = append(rc.Evidence, ServiceIn(reasonText(k, rs), in.ServiceTitle))
+				rc.Evidence = append(rc.Evidence, ServiceIn(reasonText(l, k, rs), in.ServiceTitle))
 			}
 		}
 		r.Causes = append(r.Causes, rc)
@@ -168,7 +168,7 @@ func Build(k *kb.KB, in Input) *Report {
 		if i == 3 {
 			break
 		}
-		r.Because = append(r.Because, ServiceIn(reasonText(k, rs), in.ServiceTitle))
+		r.Because = append(r.Because, ServiceIn(reasonText(l, k, rs), in.ServiceTitle))
 	}
 	r.Plan = []PlanStep{}
 	for _, s := range d.Plan {
@@ -182,7 +182,8 @@ func Build(k *kb.KB, in Input) *Report {
 			PSuccess: round(s.PSuccess, 3), Automated: f.Automated[in.OS], Steps: steps,
 		})
 	}
-	if q := d.Question; q != nil {
+	if d.Question != nil {
+		q := *d.Question // the diagnosis is shared by the English and the viewer's build
 		if e := k.Ev(q.Evidence); e != nil && e.Question != "" {
 			q.Ask = e.Question // in the viewer's language
 		}
@@ -220,7 +221,7 @@ func Build(k *kb.KB, in Input) *Report {
 
 // reasonText says a reason in k's language (the diagnosis was made with
 // the English knowledge base).
-func reasonText(k *kb.KB, rs engine.Reason) string {
+func reasonText(l *lang.L, k *kb.KB, rs engine.Reason) string {
 	e := k.Ev(rs.Evidence)
 	switch {
 	case e == nil:
@@ -230,7 +231,7 @@ func reasonText(k *kb.KB, rs engine.Reason) string {
 	case e.SaysNot != "":
 		return e.SaysNot
 	}
-	return rs.Text
+	return l.T("report.not", "Text", e.Says)
 }
 
 // markWorthKnowing flags the problem lines none of whose symptoms is a

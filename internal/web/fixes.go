@@ -45,9 +45,7 @@ func (s *Server) view(l *lang.L, st *session.State, out session.Outcome) stepVie
 	}
 	v := stepView{Await: st.Await, Step: stepIn(s.cfg.KB.In(l), os, s.cfg.Profile.Title, st.Step), Finished: st.Finished, Done: out.Entry, Turn: st.Turn, Tried: st.Tried}
 	if st.Step != nil && st.Step.Plan != nil && st.Await == session.AwaitConsent {
-		for _, c := range st.Step.Plan.Changes {
-			v.Changes = append(v.Changes, safe.Text(c))
-		}
+		v.Changes = sayChanges(l, st.Step.Plan.Changes, st.Step.Plan.Words)
 		for _, c := range st.Step.Plan.Commands {
 			v.Commands = append(v.Commands, safe.Text(fix.CommandLine(st.Step.Plan.OS, c)))
 		}
@@ -88,6 +86,33 @@ func stepIn(k *kb.KB, os, service string, st *session.Step) *session.Step {
 	return &c
 }
 
+// sayChanges says changes in l's language where their words are known
+// (English otherwise, as the journal has them), fit to print.
+func sayChanges(l *lang.L, changes []string, words []fix.Words) []string {
+	out := make([]string, len(changes))
+	for i, c := range changes {
+		out[i] = safe.Text(c)
+		if l.IsSource() || len(words) != len(changes) {
+			continue
+		}
+		id := "change." + words[i].ID
+		var kv []any
+		for k, v := range words[i].Args {
+			kv = append(kv, k, v)
+		}
+		// Only a message whose English is the change's own words is said
+		// in another language: a change reworded in the code and not in
+		// the messages stays English rather than saying something else.
+		if lang.English().T(id, kv...) != c {
+			continue
+		}
+		if s := l.T(id, kv...); s != id {
+			out[i] = safe.Text(s)
+		}
+	}
+	return out
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
@@ -95,15 +120,15 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // withSession runs fn on the machine and the page's session (started by
 // fixStep), one request at a time.
-func (s *Server) withSession(w http.ResponseWriter, fn func(*session.Machine, *session.State)) {
+func (s *Server) withSession(w http.ResponseWriter, r *http.Request, fn func(*session.Machine, *session.State)) {
 	if s.cfg.Guide == nil {
-		http.Error(w, "fixes are not set up", http.StatusNotImplemented)
+		http.Error(w, langOf(r).T("error.no_fixes"), http.StatusNotImplemented)
 		return
 	}
 	s.fixMu.Lock()
 	defer s.fixMu.Unlock()
 	if s.fix == nil {
-		http.Error(w, "no guided fix is under way: start one", http.StatusConflict)
+		http.Error(w, langOf(r).T("error.no_session"), http.StatusConflict)
 		return
 	}
 	fn(s.cfg.Guide.Machine, s.fix)
@@ -115,7 +140,7 @@ func (s *Server) fixSaved(w http.ResponseWriter, r *http.Request) {
 	var saved *session.Step
 	if s.cfg.Guide != nil {
 		if st, err := s.cfg.Guide.Saved(); err == nil && st != nil {
-			saved = st.Step
+			saved = stepIn(s.cfg.KB.In(langOf(r)), s.cfg.Guide.Machine.OS, s.cfg.Profile.Title, st.Step)
 			if saved == nil {
 				saved = &session.Step{}
 			}
@@ -127,7 +152,7 @@ func (s *Server) fixSaved(w http.ResponseWriter, r *http.Request) {
 // next plans the step when none is pending and answers the view.
 func (s *Server) next(w http.ResponseWriter, r *http.Request, m *session.Machine, st *session.State, out session.Outcome) {
 	if err := m.Next(r.Context(), st, len(st.Tried)+1); err != nil {
-		http.Error(w, "the check could not run: "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, langOf(r).T("page.error.run_because", "Error", err.Error()), http.StatusInternalServerError)
 		return
 	}
 	writeJSON(w, s.view(langOf(r), st, out))
@@ -147,7 +172,7 @@ func (s *Server) fixStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.cfg.Guide == nil {
-		http.Error(w, "fixes are not set up", http.StatusNotImplemented)
+		http.Error(w, langOf(r).T("error.no_fixes"), http.StatusNotImplemented)
 		return
 	}
 	s.fixMu.Lock()
@@ -159,7 +184,7 @@ func (s *Server) fixStep(w http.ResponseWriter, r *http.Request) {
 	}
 	s.fix = st
 	s.fixMu.Unlock()
-	s.withSession(w, func(m *session.Machine, st *session.State) { s.next(w, r, m, st, session.Outcome{}) })
+	s.withSession(w, r, func(m *session.Machine, st *session.State) { s.next(w, r, m, st, session.Outcome{}) })
 }
 
 // fixAnswer applies the person's answer (or the page's observation) and
@@ -175,13 +200,13 @@ func (s *Server) fixAnswer(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `send {"answer": "yes|no|done|plugged|back|skip|stop", "turn": N} (N: the turn of the step it answers)`, http.StatusBadRequest)
 		return
 	}
-	s.withSession(w, func(m *session.Machine, st *session.State) {
+	s.withSession(w, r, func(m *session.Machine, st *session.State) {
 		out, err := m.AnswerTurn(r.Context(), st, *body.Turn, body.Answer)
 		switch {
 		case errors.Is(err, session.ErrStale):
-			http.Error(w, "that answer was for an earlier step; the page shows the current one", http.StatusConflict)
+			http.Error(w, langOf(r).T("error.stale"), http.StatusConflict)
 		case errors.Is(err, session.ErrNotAwaited):
-			http.Error(w, "that answer is not what this step asks for", http.StatusConflict)
+			http.Error(w, langOf(r).T("error.not_awaited"), http.StatusConflict)
 		case errors.Is(err, session.ErrStopped):
 			v := s.view(langOf(r), st, out)
 			v.Note = langOf(r).T("fix.note.stopped")
@@ -216,9 +241,7 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 	for i := len(es) - 1; i >= 0; i-- {
 		e := es[i]
 		v := changeView{ID: e.ID, Fix: e.Fix, State: e.State, Time: e.Time.Local().Format("2006-01-02 15:04"), CanUndo: e.Corrupt == "" && e.State != fix.Undone}
-		for _, c := range e.Changes {
-			v.Changes = append(v.Changes, safe.Text(c))
-		}
+		v.Changes = sayChanges(langOf(r), e.Changes, e.Words)
 		if e.Corrupt != "" {
 			v.Damaged = safe.Text(e.Corrupt)
 		}
@@ -242,7 +265,7 @@ func (s *Server) undo(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, fix.ErrAlreadyUndone):
 		writeJSON(w, map[string]string{"note": langOf(r).T("fix.note.already_undone")})
 	case err != nil:
-		http.Error(w, "could not undo it: "+safe.Text(err.Error()), http.StatusConflict)
+		http.Error(w, langOf(r).T("error.undo", "Error", safe.Text(err.Error())), http.StatusConflict)
 	default:
 		writeJSON(w, map[string]string{"note": langOf(r).T("fix.note.undone")})
 	}

@@ -318,7 +318,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
 		if !allowed[r.Host] {
-			http.Error(w, "this page is served for 127.0.0.1 only", http.StatusMisdirectedRequest)
+			http.Error(w, langOf(r).T("error.loopback_only"), http.StatusMisdirectedRequest)
 			return
 		}
 		c, err := r.Cookie(CookieName(s.port))
@@ -335,7 +335,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			}
 			s.mu.Unlock()
 			if !valid {
-				http.Error(w, "this link is not from this StreamDoctor, or it was opened already; start StreamDoctor again to open a new page", http.StatusForbidden)
+				http.Error(w, langOf(r).T("error.link_used"), http.StatusForbidden)
 				return
 			}
 			s.removeLaunchFile()
@@ -344,7 +344,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		if !hasSession {
-			http.Error(w, "open the link StreamDoctor printed (it carries this launch's key)", http.StatusForbidden)
+			http.Error(w, langOf(r).T("error.no_key"), http.StatusForbidden)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
@@ -493,7 +493,7 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if busy {
-		tooMany(w, "checks are already running; wait for one to finish")
+		tooMany(w, langOf(r).T("error.too_many", "What", langOf(r).T("error.checks_running")))
 		return
 	}
 	urls := probe.BrowserURLs(prof)
@@ -690,7 +690,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if full {
-		tooMany(w, "progress streams are open already; close other StreamDoctor tabs")
+		tooMany(w, langOf(r).T("error.too_many", "What", langOf(r).T("error.streams_open")))
 		return
 	}
 	defer func() { s.mu.Lock(); s.streams--; rn.streams--; s.mu.Unlock() }()
@@ -725,7 +725,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 // tooMany refuses a request over one of the bounds, with 429.
 func tooMany(w http.ResponseWriter, what string) {
 	w.Header().Set("Retry-After", "5")
-	http.Error(w, "too many at once: "+what, http.StatusTooManyRequests)
+	http.Error(w, what, http.StatusTooManyRequests)
 }
 
 // reportFile serves the finished check's report in the renderers' formats.

@@ -76,11 +76,11 @@ func viewSpeed(l *lang.L, sp *report.Speed, service string) speedView {
 // on /api/events like a check's.
 func (s *Server) startSpeed(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Speed == nil {
-		http.Error(w, "the speed test is not available here", http.StatusNotImplemented)
+		http.Error(w, langOf(r).T("error.no_speed"), http.StatusNotImplemented)
 		return
 	}
 	if !s.speedBusy.TryLock() {
-		http.Error(w, "a speed test is already running", http.StatusConflict)
+		http.Error(w, langOf(r).T("error.speed_busy"), http.StatusConflict)
 		return
 	}
 	id, rn := s.newRun(nil)

@@ -74,7 +74,15 @@
       if (!line.includes("`")) { plainLines.push(line); return; }
       (line.match(/`[^`]+`/g) || []).forEach((c) => cmds.push(c.slice(1, -1)));
       const head = line.split("`")[0];
-      if (/:\s*$/.test(head) && !/\(/.test(head)) {
+      // "… (help desks: unset `X`)": the plain words end where the
+      // unclosed parenthesis opens.
+      const open = head.lastIndexOf("(");
+      if (open >= 0 && head.indexOf(")", open) < 0) {
+        const before = head.slice(0, open).replace(lead, "").trim();
+        if (before.length >= 12) plainLines.push(before.replace(/[.]?$/, "."));
+        return;
+      }
+      if (/:\s*$/.test(head)) {
         plainLines.push(line.replace(/`/g, ""));
         return;
       }
@@ -377,7 +385,7 @@
     catch (e) { $("guide-note").textContent = e.message; }
     buttons.forEach((b) => { b.disabled = false; }); // before showStep moves the focus
     if (v) showStep(v);
-    if (v && a === "skip") {
+    if (v && a === "skip" && v.step && v.step.title !== skipped) {
       // Not now: the next step is shown; the one put off comes back once
       // nothing else is left.
       $("guide-note").textContent = t("page.guide.skipped", {Title: skipped});
