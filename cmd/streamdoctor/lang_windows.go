@@ -16,6 +16,10 @@ func systemLang() *lang.L {
 	if os.Getenv("LC_ALL") != "" || os.Getenv("LC_MESSAGES") != "" || os.Getenv("LANG") != "" {
 		return lang.FromEnv(os.Getenv)
 	}
+	// A Windows (or Wine) without the call is English, never a crash.
+	if windows.NewLazySystemDLL("kernel32.dll").NewProc("GetUserPreferredUILanguages").Find() != nil {
+		return lang.English()
+	}
 	tags, err := windows.GetUserPreferredUILanguages(windows.MUI_LANGUAGE_NAME)
 	if err != nil || len(tags) == 0 {
 		return lang.English()
