@@ -101,7 +101,7 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 		})
 	}
 	res, notes, err := speed.Run(ctx, backends, o)
-	if err == nil && !s.speed.Deep && res.Busy() && res.DownMbps < s.prof.HDMbps {
+	if err == nil && !s.speed.Deep && res.Busy() && (res.DownMbps < s.prof.HDMbps || res.Absent()) {
 		// Too little, measured while this process mostly waited for the
 		// CPU: measured once more if the budget allows (the figure says
 		// more about the machine than the line), else not counted below.
@@ -149,9 +149,10 @@ func probeThroughput(ctx context.Context, s *state) []Observation {
 		tp.Status, tp.Failure = Problem, catalog.FLowThroughput
 		tp.Detail += fmt.Sprintf("; HD needs %.0f Mbps", s.prof.HDMbps)
 	}
-	if tp.Status == Problem && res.Busy() {
-		// Too little, but measured while this process mostly waited for
-		// the CPU: the figure is the machine's, not the line's.
+	if (tp.Status == Problem && res.Busy()) || (!s.speed.Deep && res.Absent()) {
+		// Too little, but measured while this process often waited for
+		// the CPU, or any figure measured while it mostly waited: the
+		// figure is the machine's, not the line's.
 		return []Observation{{Target: res.Server, Status: NotRun, Detail: busyDetail(res)},
 			{Probe: catalog.PLoadedRTT, Status: NotRun, Detail: "throughput not measured"},
 			{Probe: catalog.PThroughputRef, Status: NotRun, Detail: "throughput not measured"}}

@@ -87,6 +87,14 @@ func (r Result) Busy() bool {
 	return r.MeasuredSeconds > 0 && r.StalledSeconds > r.MeasuredSeconds/5
 }
 
+// Absent reports whether this process was stalled for most of the
+// measuring: the figure then holds whatever the senders and buffers did
+// while nobody read (a starved lab shaper's burst, a socket buffer drained
+// at once), in either direction, and says nothing of the line.
+func (r Result) Absent() bool {
+	return r.MeasuredSeconds > 0 && r.StalledSeconds > r.MeasuredSeconds/2
+}
+
 // Errors a backend reports in one clear line.
 var (
 	ErrNoTargets = errors.New("no test servers were handed out")

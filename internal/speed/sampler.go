@@ -70,9 +70,12 @@ func (s *sampler) run(ctx context.Context, each func(now time.Time, recent, wind
 		select {
 		case <-ctx.Done():
 			return last(), false
-		case now := <-tick.C:
+		case <-tick.C:
 			// Judged on when the tick is read, which holds both a tick
-			// read late and the ticks dropped meanwhile.
+			// read late and the ticks dropped meanwhile. The byte count is
+			// timed when it is taken: the tick's own time is when it fired,
+			// and after a stall the bytes that arrived meanwhile set against
+			// it read as a rate the line never had.
 			read := time.Now()
 			if gap := read.Sub(lastRead); gap > stallGap {
 				s.stalled += gap - Tick
@@ -82,6 +85,7 @@ func (s *sampler) run(ctx context.Context, each func(now time.Time, recent, wind
 			if s.count != nil {
 				b = s.count()
 			}
+			now := time.Now() // after the count: no byte is timed before it arrived
 			if dt := now.Sub(hist[len(hist)-1].t).Seconds(); dt > 0 {
 				incs = append(incs, float64(b-hist[len(hist)-1].b)*8/dt/1e6)
 			}

@@ -229,3 +229,32 @@ func TestSamplerCountsStalls(t *testing.T) {
 		t.Error("a tenth of the time stalled is not busy")
 	}
 }
+
+// Bytes are timed when they are counted: after the reading loop stalls,
+// the bytes that arrived meanwhile are not set against the older time of
+// the tick it finally reads (timed by the tick, this 100 Mbps source read
+// 18.1 Mbps).
+func TestSamplerTimesBytesWhenCounted(t *testing.T) {
+	const mbps = 100.0
+	var moved atomic.Int64
+	s := newSampler(&moved, nil, "download")
+	n := 0
+	s.count = func() int64 {
+		n++
+		if n == 6 {
+			time.Sleep(500 * time.Millisecond) // the loop is not run meanwhile; the line goes on
+		}
+		b := int64(time.Since(s.start).Seconds() * mbps * 1e6 / 8)
+		moved.Store(b)
+		return b
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 900*time.Millisecond)
+	defer cancel()
+	got, _ := s.run(ctx, func(time.Time, float64, float64) bool { return true })
+	if got < mbps*0.9 || got > mbps*1.1 {
+		t.Errorf("estimate %.1f Mbps after a stall, want %.0f within 10 %%", got, mbps)
+	}
+	if r := (Result{StalledSeconds: 0.5, MeasuredSeconds: 0.9}); !r.Absent() || (Result{StalledSeconds: 0.3, MeasuredSeconds: 0.9}).Absent() {
+		t.Error("over half the time stalled is absent; a third is not")
+	}
+}
