@@ -211,13 +211,7 @@ func TestBrowserVPNAtPhoneWidth(t *testing.T) {
 	if !strings.Contains(s, "VPN") || step != "Turn off the VPN" {
 		t.Errorf("verdict %q, first step %q", s, step)
 	}
-	if wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
-		t.Error("the page scrolls sideways at 360 px")
-	}
-	// The first step is on the first screen of a phone (740 px tall).
-	if bottom, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector("#steps li strong").getBoundingClientRect().bottom + window.scrollY`)); bottom <= 0 || bottom > 740 {
-		t.Errorf("the first step ends %.0f px down the page at 360 px, want within the first 740", bottom)
-	}
+	fitsAPhone(t, ctx, "the page")
 	axeCheck(t, ctx, axe, "vpn, 360 px")
 	screenshot(t, ctx, "web-vpn-phone")
 	onlyLoopback(t, link, reqs())
@@ -658,12 +652,7 @@ func TestBrowserPortugueseAtPhoneWidth(t *testing.T) {
 	axe := axeSource(t)
 	waitVerdict(t, ctx)
 	inLanguage(t, ctx, "pt-BR")
-	if wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
-		t.Error("the Portuguese page scrolls sideways at 360 px")
-	}
-	if bottom, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector("#steps li strong").getBoundingClientRect().bottom + window.scrollY`)); bottom <= 0 || bottom > 740 {
-		t.Errorf("the first step ends %.0f px down the Portuguese page at 360 px, want within the first 740", bottom)
-	}
+	fitsAPhone(t, ctx, "the Portuguese page")
 	axeCheck(t, ctx, axe, "Portuguese, 360 px")
 	screenshot(t, ctx, "web-pt-BR-vpn-phone")
 }
@@ -722,4 +711,16 @@ func TestBrowserResumedOrFresh(t *testing.T) {
 			t.Errorf("a fresh start began at %q", now)
 		}
 	})
+}
+
+// fitsAPhone: at 360 px the page does not scroll sideways and the first
+// step is on the first screen of a phone (740 px tall).
+func fitsAPhone(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	if wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
+		t.Errorf("%s scrolls sideways at 360 px", what)
+	}
+	if bottom, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector("#steps li strong").getBoundingClientRect().bottom + window.scrollY`)); bottom <= 0 || bottom > 740 {
+		t.Errorf("the first step ends %.0f px down %s at 360 px, want within the first 740", bottom, what)
+	}
 }
